@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+// Hot loops are built with -Ounchecked and an explicit CPU target: without a target, SIMD
+// `addingProduct` lowers to a libm call per lane (~10x slower). DSLLM_TARGET_CPU overrides the
+// default `native` (e.g. `x86-64`, `skylake-avx512`) for binaries meant to run elsewhere.
+let targetCPU = ProcessInfo.processInfo.environment["DSLLM_TARGET_CPU"] ?? "native"
+let hotLoopSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", targetCPU], .when(configuration: .release))
+]
+
+let package = Package(
+    name: "dsllm",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dsllm", targets: ["dsllm"]),
+        .library(name: "DSFormats", targets: ["DSFormats"]),
+        .library(name: "DSTokenizer", targets: ["DSTokenizer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // File formats (GGUF today; safetensors with the inference engine). No dependencies.
+        .target(name: "DSFormats", swiftSettings: hotLoopSettings),
+        // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
+        .target(
+            name: "DSTokenizer",
+            dependencies: ["DSFormats"],
+            resources: [.copy("Resources/ggml-vocab-deepseek-llm.gguf")],
+            swiftSettings: hotLoopSettings
+        ),
+        .executableTarget(
+            name: "dsllm",
+            dependencies: [
+                "DSTokenizer", "DSFormats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: hotLoopSettings
+        ),
+        .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats"]),
+        .testTarget(
+            name: "DSTokenizerTests",
+            dependencies: ["DSTokenizer", "DSFormats"],
+            resources: [.copy("Golden")]
+        ),
+        .testTarget(name: "CLITests", dependencies: ["dsllm"]),
+    ]
+)

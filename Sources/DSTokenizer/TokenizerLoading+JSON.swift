@@ -1,0 +1,211 @@
+import Foundation
+
+/// Loading HF `tokenizers` files (`tokenizer.json`, and `tokenizer_config.json` beside it when present).
+extension Tokenizer {
+    public static func load(tokenizerJSON path: String) throws(TokenizerError) -> Tokenizer {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .invalidFile("\(path): cannot read file")
+        }
+        let root: [String: Any]
+        do {
+            guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw TokenizerError.invalidFile("\(path): top level is not a JSON object")
+            }
+            root = obj
+        } catch let e as TokenizerError {
+            throw e
+        } catch {
+            throw .invalidFile("\(path): not valid JSON (\(error.localizedDescription))")
+        }
+        func fail(_ field: String, _ message: String) -> TokenizerError {
+            .invalidFile("\(path) (field \(field)): \(message)")
+        }
+        guard let model = root["model"] as? [String: Any] else { throw fail("model", "missing or not an object") }
+        guard (model["type"] as? String) == "BPE" else {
+            throw .unsupported("\(path): model.type = \(model["type"] ?? "null"); only BPE is supported")
+        }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"] {
+            if let v = model[key], !(v is NSNull) {
+                throw .unsupported("\(path): model.\(key) = \(v) is not supported (byte-level BPE has none)")
+            }
+        }
+        if (model["byte_fallback"] as? Bool) == true { throw .unsupported("\(path): model.byte_fallback = true") }
+        if (model["ignore_merges"] as? Bool) == true { throw .unsupported("\(path): model.ignore_merges = true") }
+        if let norm = root["normalizer"], !(norm is NSNull) {
+            throw .unsupported("\(path): normalizer \((norm as? [String: Any])?["type"] ?? norm) is not supported")
+        }
+        let pre = try preTokenizerKind(root["pre_tokenizer"], path: path)
+
+        guard let vocab = model["vocab"] as? [String: Any] else { throw fail("model.vocab", "missing or not an object") }
+        var textByID: [Int: String] = [:]
+        var typeByID: [Int: TokenType] = [:]
+        for (text, idValue) in vocab {
+            guard let id = (idValue as? NSNumber)?.intValue, id >= 0 else {
+                throw fail("model.vocab[\"\(text)\"]", "id is not a non-negative integer")
+            }
+            textByID[id] = text
+            typeByID[id] = .normal
+        }
+        if let added = root["added_tokens"] as? [[String: Any]] {
+            for (k, t) in added.enumerated() {
+                guard let id = (t["id"] as? NSNumber)?.intValue, id >= 0, let content = t["content"] as? String else {
+                    throw fail("added_tokens[\(k)]", "needs an integer id and a string content")
+                }
+                textByID[id] = content
+                typeByID[id] = (t["special"] as? Bool) == true ? .control : .userDefined
+            }
+        }
+        let count = (textByID.keys.max() ?? -1) + 1
+        var parts = VocabularyParts(source: path, preTokenizer: pre)
+        for id in 0..<count {
+            guard let text = textByID[id] else {
+                throw fail("model.vocab", "ids are not contiguous: no token has id \(id) (vocabulary has \(count) ids)")
+            }
+            var t = text
+            t.withUTF8 { parts.appendToken(UnsafeRawBufferPointer($0), type: typeByID[id]!) }
+        }
+        guard let merges = model["merges"] as? [Any] else { throw fail("model.merges", "missing or not an array") }
+        for (i, m) in merges.enumerated() {
+            var left: String, right: String
+            if let s = m as? String {
+                let scalars = Array(s.utf8)
+                guard scalars.count >= 3, let sp = scalars[1...].firstIndex(of: 0x20), sp < scalars.count - 1 else {
+                    throw fail("model.merges[\(i)]", "expected \"left right\", found \"\(s)\"")
+                }
+                left = String(decoding: scalars[..<sp], as: UTF8.self)
+                right = String(decoding: scalars[(sp + 1)...], as: UTF8.self)
+            } else if let pair = m as? [String], pair.count == 2 {
+                left = pair[0]
+                right = pair[1]
+            } else {
+                throw fail("model.merges[\(i)]", "expected a \"left right\" string or a [left, right] pair")
+            }
+            left.withUTF8 { l in
+                right.withUTF8 { r in parts.merges.append(left: UnsafeRawBufferPointer(l), right: UnsafeRawBufferPointer(r)) }
+            }
+        }
+        try applyConfig(&parts, path: path, textByID: textByID)
+        return try build(parts, lastDuplicateWins: false)
+    }
+
+    /// Special ids and the chat template: from tokenizer_config.json beside the file, else by well-known names.
+    private static func applyConfig(_ parts: inout VocabularyParts, path: String,
+                                    textByID: [Int: String]) throws(TokenizerError) {
+        var idByText: [String: Int] = [:]
+        for (id, text) in textByID where parts.types[id] != .normal { idByText[text] = id }
+        func tokenName(_ v: Any?) -> String? {
+            if let s = v as? String { return s }
+            return (v as? [String: Any])?["content"] as? String
+        }
+        var bosName: String?, eosName: String?, padName: String?
+        let configPath = ((path as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("tokenizer_config.json")
+        if let data = FileManager.default.contents(atPath: configPath),
+           let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+            bosName = tokenName(config["bos_token"])
+            eosName = tokenName(config["eos_token"])
+            padName = tokenName(config["pad_token"])
+            parts.addBOS = (config["add_bos_token"] as? Bool) ?? false
+            parts.chatTemplate = config["chat_template"] as? String
+        }
+        func find(_ name: String?, _ fallbacks: [String]) -> TokenID? {
+            for n in ([name].compactMap { $0 } + fallbacks) {
+                if let id = idByText[n] { return TokenID(id) }
+            }
+            return nil
+        }
+        parts.bos = find(bosName, ["<｜begin▁of▁sentence｜>", "<s>", "<|begin_of_text|>", "<|endoftext|>"])
+        parts.eos = find(eosName, ["<｜end▁of▁sentence｜>", "</s>", "<|end_of_text|>", "<|endoftext|>"])
+        parts.pad = find(padName, []) ?? parts.eos
+    }
+
+    /// Recognises the pre-tokenizer pipelines we implement; anything else is refused by name.
+    static func preTokenizerKind(_ value: Any?, path: String) throws(TokenizerError) -> PreTokenizerKind {
+        guard let pt = value as? [String: Any], let type = pt["type"] as? String else {
+            throw .unsupported("\(path): pre_tokenizer is missing")
+        }
+        if type == "ByteLevel" {
+            if (pt["add_prefix_space"] as? Bool) == true {
+                throw .unsupported("\(path): pre_tokenizer ByteLevel with add_prefix_space = true")
+            }
+            if (pt["use_regex"] as? Bool) ?? true { return .gpt2 }
+            throw .unsupported("\(path): pre_tokenizer ByteLevel with use_regex = false and no Split before it")
+        }
+        guard type == "Sequence", let steps = pt["pretokenizers"] as? [[String: Any]] else {
+            throw .unsupported("\(path): pre_tokenizer type \(type)")
+        }
+        var patterns: [[Unicode.Scalar]] = []
+        var sawByteLevel = false
+        for (i, step) in steps.enumerated() {
+            let stype = step["type"] as? String ?? "?"
+            switch stype {
+            case "Split":
+                let pattern = (step["pattern"] as? [String: Any])?["Regex"] as? String
+                    ?? (step["pattern"] as? [String: Any])?["String"] as? String
+                guard let pattern, (step["behavior"] as? String) == "Isolated", (step["invert"] as? Bool) != true else {
+                    throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: only Isolated, non-inverted Split is supported")
+                }
+                patterns.append(regexScalars(pattern))
+            case "Digits":
+                guard (step["individual_digits"] as? Bool) == true else {
+                    throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: Digits without individual_digits")
+                }
+                patterns.append(Array("\\p{N}+".unicodeScalars))
+            case "ByteLevel":
+                guard i == steps.count - 1, (step["add_prefix_space"] as? Bool) != true,
+                      (step["use_regex"] as? Bool) == false else {
+                    throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: ByteLevel must come last, without prefix space or regex")
+                }
+                sawByteLevel = true
+            default:
+                throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)] of type \(stype)")
+            }
+        }
+        let deepseek = DeepSeekPatterns.escaped.map(regexScalars)
+        // `Digits(individual_digits)` differs from `\p{N}+` only for multi-digit tokens, which the
+        // DeepSeek vocabulary does not have; both spellings are accepted.
+        if sawByteLevel && patterns == deepseek { return .deepseekLLM }
+        throw .unsupported("\(path): this pre_tokenizer Sequence is not the DeepSeek LLM one; supported: deepseek-llm, gpt2 (ByteLevel with use_regex)")
+    }
+
+    /// A regex with `\uXXXX` / `\UXXXXXXXX` / `\x{…}` escapes resolved, as code points (never compared
+    /// as `String`s: `String` equality is canonical equivalence, and the DeepSeek classes hold non-NFC code points).
+    static func regexScalars(_ pattern: String) -> [Unicode.Scalar] {
+        let s = Array(pattern.unicodeScalars)
+        var out: [Unicode.Scalar] = []
+        var i = 0
+        func hexValue(_ from: Int, _ count: Int) -> UInt32? {
+            guard from + count <= s.count else { return nil }
+            return UInt32(String(String.UnicodeScalarView(s[from..<from + count])), radix: 16)
+        }
+        while i < s.count {
+            if s[i] == "\\" && i + 1 < s.count {
+                if s[i + 1] == "u", let v = hexValue(i + 2, 4), let sc = Unicode.Scalar(v) {
+                    out.append(sc); i += 6; continue
+                }
+                if s[i + 1] == "U", let v = hexValue(i + 2, 8), let sc = Unicode.Scalar(v) {
+                    out.append(sc); i += 10; continue
+                }
+                if s[i + 1] == "x", i + 2 < s.count, s[i + 2] == "{", let close = s[(i + 3)...].firstIndex(of: "}"),
+                   let v = hexValue(i + 3, close - i - 3), let sc = Unicode.Scalar(v) {
+                    out.append(sc); i = close + 1; continue
+                }
+                out.append(s[i]); out.append(s[i + 1]); i += 2; continue
+            }
+            out.append(s[i]); i += 1
+        }
+        return out
+    }
+}
+
+/// The DeepSeek LLM pre-tokenizer regexes, escaped form (what `tokenizer.json` files written by dsllm hold).
+public enum DeepSeekPatterns {
+    public static let escaped: [String] = [
+        "[\\u000D\\u000A]",
+        "\\s?[A-Za-z\\u00B5\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u01BA\\u01BC-\\u01BF\\u01C4-\\u0293\\u0295-\\u02AF\\u0370-\\u0373\\u0376\\u0377\\u037B-\\u037D\\u037F\\u0386\\u0388-\\u038A\\u038C\\u038E-\\u03A1\\u03A3-\\u03F5\\u03F7-\\u0481\\u048A-\\u052F\\u0531-\\u0556\\u10A0-\\u10C5\\u13A0-\\u13F5\\u13F8-\\u13FD\\u1C90-\\u1CBA\\u1CBD-\\u1CBF\\u1D00-\\u1D2B\\u1D6B-\\u1D77\\u1D79-\\u1D9A\\u1E00-\\u1F15\\u1F18-\\u1F1D\\u1F20-\\u1F45\\u1F48-\\u1F4D\\u1F50-\\u1F57\\u1F59\\u1F5B\\u1F5D\\u1F5F-\\u1F7D\\u1F80-\\u1FB4\\u1FB6-\\u1FBC\\u1FBE\\u1FC2-\\u1FC4\\u1FC6-\\u1FCC\\u1FD0-\\u1FD3\\u1FD6-\\u1FDB\\u1FE0-\\u1FEC\\u1FF2-\\u1FF4\\u1FF6-\\u1FFC\\u2102\\u2107\\u210A-\\u2113\\u2115\\u2119-\\u211D\\u2124\\u2126\\u2128\\u212A-\\u212D\\u212F-\\u2134\\u2139\\u213C-\\u213F\\u2145-\\u2149\\u214E\\u2183\\u2184\\u2C00-\\u2C7B\\u2C7E-\\u2CE4\\u2CEB-\\u2CEE\\u2CF2\\u2CF3\\uA640-\\uA66D\\uA680-\\uA69B\\uA722-\\uA76F\\uA771-\\uA787\\uA78B-\\uA78E\\uAB70-\\uABBF\\uFB00-\\uFB06\\uFB13-\\uFB17\\uFF21-\\uFF3A\\uFF41-\\uFF5A\\U00010400-\\U0001044F\\U000104B0-\\U000104D3\\U000104D8-\\U000104FB\\U00010C80-\\U00010CB2\\U00010CC0-\\U00010CF2\\U000118A0-\\U000118DF\\U0001E900-\\U0001E943]+",
+        "\\s?[!-/:-~\\uFF01-\\uFF0F\\uFF1A-\\uFF5E\\u2018-\\u201F\\u3000-\\u3002]+",
+        "\\s+$",
+        "[\\u4E00-\\u9FA5\\u0800-\\u4E00\\uAC00-\\uD7FF]+",
+        "\\p{N}+",
+    ]
+}

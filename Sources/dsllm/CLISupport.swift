@@ -1,0 +1,136 @@
+import ArgumentParser
+import DSFormats
+import DSTokenizer
+import Foundation
+
+/// `--tokenizer PATH`, shared by every command that needs a vocabulary.
+struct TokenizerOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "A .gguf file, a tokenizer.json, or a model directory holding one (default: the embedded DeepSeek LLM vocabulary).",
+        valueName: "path"))
+    var tokenizer: String?
+
+    func load() throws -> Tokenizer {
+        do {
+            if let tokenizer { return try Tokenizer.load(path: tokenizer) }
+            return try Tokenizer.embeddedDeepSeek()
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+/// An error printed as one clear line, exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Reads a whole file (mapped) or standard input.
+func readInput(file: String?) throws -> [UInt8] {
+    if let file {
+        do {
+            let m = try MappedFile(path: file)
+            return Array(m.bytes)
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+    return Array(FileHandle.standardInput.readDataToEndOfFile())
+}
+
+/// Writes to standard output in large blocks.
+struct OutputBuffer {
+    private var buffer: [UInt8] = []
+
+    init() { buffer.reserveCapacity(1 << 16) }
+
+    mutating func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func write(bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    /// Decimal digits of an integer, without going through String.
+    mutating func write(int value: Int32) {
+        var v = Int64(value)
+        if v < 0 { buffer.append(UInt8(ascii: "-")); v = -v }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            for k in stride(from: n - 1, through: 0, by: -1) { buffer.append(d[k]) }
+        }
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A one-line progress bar on standard error (only when it is a terminal or when forced).
+final class ProgressBar: @unchecked Sendable {
+    private let label: String
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var lastDraw = Date.distantPast
+    private let start = Date()
+
+    init(label: String, enabled: Bool? = nil) {
+        self.label = label
+        self.enabled = enabled ?? (isatty(2) != 0)
+    }
+
+    func update(_ done: Int, _ total: Int, unit: String = "MB", scale: Double = 1e6) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Date()
+        guard done >= total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+        lastDraw = now
+        let frac = total > 0 ? Double(done) / Double(total) : 1
+        let width = 30
+        let filled = Int(frac * Double(width))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        let secs = max(now.timeIntervalSince(start), 1e-9)
+        let rate = Double(done) / scale / secs
+        let line = String(format: "\r%@ %@ %5.1f%% %.1f/%.1f %@ %.1f %@/s", label, bar, frac * 100,
+                          Double(done) / scale, Double(total) / scale, unit, rate, unit)
+        FileHandle.standardError.write(Data(line.utf8))
+        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+func defaultThreadCount() -> Int { ProcessInfo.processInfo.activeProcessorCount }
+
+/// JSON string literal (for hand-written JSON output).
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 {
+                out += String(format: "\\u%04x", u.value)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}

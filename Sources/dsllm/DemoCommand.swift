@@ -1,0 +1,63 @@
+import ArgumentParser
+import DSTokenizer
+import Foundation
+
+/// What `make run` shows: the most complete job that exists today, on the embedded vocabulary.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Show the tokenizer at work on the embedded DeepSeek LLM vocabulary (no downloads).")
+
+    @OptionGroup var tokenizerOption: TokenizerOption
+
+    func run() throws {
+        let t0 = Date()
+        let tok = try tokenizerOption.load()
+        let loadMs = Date().timeIntervalSince(t0) * 1000
+        print("dsllm tokenizer — \(tok.source)")
+        print(String(format: "loaded %d ids, %d merges, pre-tokenizer %@ in %.1f ms\n",
+                     tok.vocabularySize, tok.mergeCount, tok.preTokenizer.rawValue, loadMs))
+        let samples = [
+            "Hello world! DeepSeek LLM splits digits: 2024 → 2 0 2 4.",
+            "func add(a: Int, b: Int) -> Int { return a + b }",
+            "深度求索（DeepSeek）致力于探索通用人工智能的本质。",
+            "Привет, мир! Γειά σου κόσμε! مرحبا بالعالم 👋🏽",
+            "Führer — a literal ü is DeepSeek's added token 100014.",
+        ]
+        for text in samples {
+            let ids = tok.encode(text)
+            let pieces = ids.map { id -> String in
+                let bytes = Array(tok.tokenBytes(id))
+                let s = String(decoding: bytes, as: UTF8.self)
+                return s.contains("\u{FFFD}") ? "<\(bytes.map { String(format: "%02X", $0) }.joined())>" : s
+            }
+            let back = try tok.decode(ids)
+            print("text:   \(text)")
+            print("ids:    \(ids.map(String.init).joined(separator: " "))")
+            print("pieces: \(pieces.map { "[\($0)]" }.joined())")
+            print("round trip: \(back == text ? "exact" : "MISMATCH")  (\(text.utf8.count) bytes → \(ids.count) tokens)\n")
+        }
+        let chat = tok.deepseekChatTemplate.render(
+            [ChatMessage(role: .user, content: "What is 2 + 2?"), ChatMessage(role: .assistant, content: "4"),
+             ChatMessage(role: .user, content: "And 3 + 3?")], addGenerationPrompt: true)
+        print("chat template (generation prompt on):")
+        print(chat.replacingOccurrences(of: "\n", with: "\\n"))
+        print("ids: \(tok.encode(chat, parseSpecial: true).map(String.init).joined(separator: " "))\n")
+
+        // Throughput on ~8 MB of mixed text, one thread and all threads.
+        var corpus = ""
+        let para = samples.joined(separator: "\n") + "\n"
+        while corpus.utf8.count < 8_000_000 { corpus += para }
+        let bytes = Array(corpus.utf8)
+        let threads = defaultThreadCount()
+        for n in Set([1, threads]).sorted() {
+            let start = Date()
+            let ids = try bytes.withUnsafeBufferPointer { (buf) throws(TokenizerError) in
+                try tok.encodeParallel(bytes: buf, threads: n)
+            }
+            let secs = Date().timeIntervalSince(start)
+            print(String(format: "encode %.1f MB on %d thread%@: %.1f MB/s (%d tokens)", Double(bytes.count) / 1e6, n,
+                         n == 1 ? "" : "s", Double(bytes.count) / 1e6 / secs, ids.count))
+        }
+    }
+}
