@@ -41,6 +41,19 @@ struct BPEModel: Sendable {
         }
     }
 
+    /// `encode` with the merge algorithm forced, so tests can check that both give the same result.
+    func encodeForTesting(_ p: UnsafePointer<UInt8>, _ n: Int, into out: inout [TokenID], work: inout BPEWork,
+                          useHeap: Bool) {
+        work.reserve(n)
+        let m = useHeap ? mergeHeap(p, n, &work) : mergeLinear(p, n, &work)
+        for i in 0..<m {
+            let s = work.symbols[i]
+            if Int(s) < vocabularyCount { out.append(s) } else {
+                for b in syntheticBytes[Int(s) - vocabularyCount] { out.append(byteToken[Int(b)]) }
+            }
+        }
+    }
+
     /// O(n²) compares but O(n) table lookups: keeps the rank of every adjacent pair.
     private func mergeLinear(_ p: UnsafePointer<UInt8>, _ n: Int, _ work: inout BPEWork) -> Int {
         work.symbols.withUnsafeMutableBufferPointer { symBuf in

@@ -1,0 +1,43 @@
+@testable import DSTokenizer
+import Foundation
+import Testing
+
+let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+
+func goldenPath(_ name: String) -> String { goldenDirectory.appendingPathComponent(name).path }
+
+/// The embedded DeepSeek vocabulary, loaded once for the whole suite.
+let deepseek: Tokenizer = {
+    do { return try Tokenizer.embeddedDeepSeek() } catch { fatalError("embedded vocabulary: \(error)") }
+}()
+
+func temporaryDirectory() -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-tok-tests-\(getpid())-\(UUID().uuidString.prefix(8))")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// A deterministic generator (SplitMix64), so random cases are the same on every machine.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+/// Parses llama.cpp's test-vector files: texts separated by "\n__ggml_vocab_test__\n", one id line each.
+func llamaCppVectors() throws -> [(String, [TokenID])] {
+    let inp = try String(contentsOfFile: goldenPath("ggml-vocab-deepseek-llm.gguf.inp"), encoding: .utf8)
+    let out = try String(contentsOfFile: goldenPath("ggml-vocab-deepseek-llm.gguf.out"), encoding: .utf8)
+    var texts = inp.components(separatedBy: "\n__ggml_vocab_test__\n")
+    if texts.last == "" { texts.removeLast() }
+    let lines = out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    return texts.enumerated().map { i, t in
+        (t, lines[i].split(separator: " ").map { TokenID($0)! })
+    }
+}
