@@ -149,51 +149,51 @@ struct GGUFCursor {
         self.bytes = file.bytes
     }
 
-    func error(_ message: String, field: String, at offset: Int) -> FormatError {
-        FormatError(file: file.path, offset: offset, field: field, message: message)
+    func error(_ message: String, field: @autoclosure () -> String, at offset: Int) -> FormatError {
+        FormatError(file: file.path, offset: offset, field: field(), message: message)
     }
 
-    mutating func need(_ n: Int, field: String) throws(FormatError) {
+    mutating func need(_ n: Int, field: @autoclosure () -> String) throws(FormatError) {
         guard n >= 0, offset <= bytes.count - n else {
-            throw error("unexpected end of file (need \(n) bytes, \(bytes.count - offset) left)", field: field, at: offset)
+            throw error("unexpected end of file (need \(n) bytes, \(bytes.count - offset) left)", field: field(), at: offset)
         }
     }
 
-    mutating func u32(field: String) throws(FormatError) -> UInt32 {
-        try need(4, field: field)
+    mutating func u32(field: @autoclosure () -> String) throws(FormatError) -> UInt32 {
+        try need(4, field: field())
         defer { offset += 4 }
         return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
-    mutating func u64(field: String) throws(FormatError) -> UInt64 {
-        try need(8, field: field)
+    mutating func u64(field: @autoclosure () -> String) throws(FormatError) -> UInt64 {
+        try need(8, field: field())
         defer { offset += 8 }
         return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     /// A count or length: u64 in v2/v3, u32 in v1. Rejects counts that cannot fit in the file.
-    mutating func count(field: String) throws(FormatError) -> Int {
+    mutating func count(field: @autoclosure () -> String) throws(FormatError) -> Int {
         let at = offset
-        let v = countsAre32Bit ? UInt64(try u32(field: field)) : try u64(field: field)
+        let v = countsAre32Bit ? UInt64(try u32(field: field())) : try u64(field: field())
         guard v <= UInt64(bytes.count) else {
-            throw error("count \(v) exceeds the file size (\(bytes.count) bytes)", field: field, at: at)
+            throw error("count \(v) exceeds the file size (\(bytes.count) bytes)", field: field(), at: at)
         }
         return Int(v)
     }
 
     /// Skips a length-prefixed string, returning the byte range of its content.
-    mutating func stringRange(field: String) throws(FormatError) -> Range<Int> {
-        let n = try count(field: field)
-        try need(n, field: field)
+    mutating func stringRange(field: @autoclosure () -> String) throws(FormatError) -> Range<Int> {
+        let n = try count(field: field())
+        try need(n, field: field())
         defer { offset += n }
         return offset..<offset + n
     }
 
-    mutating func string(field: String) throws(FormatError) -> String {
-        let r = try stringRange(field: field)
+    mutating func string(field: @autoclosure () -> String) throws(FormatError) -> String {
+        let r = try stringRange(field: field())
         let raw = UnsafeRawBufferPointer(rebasing: bytes[r])
         guard let s = String(validating: raw, as: UTF8.self) else {
-            throw error("string is not valid UTF-8", field: field, at: r.lowerBound)
+            throw error("string is not valid UTF-8", field: field(), at: r.lowerBound)
         }
         return s
     }

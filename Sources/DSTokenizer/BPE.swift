@@ -245,8 +245,13 @@ extension BPEModel {
             @inline(__always) func symbol(_ s: Int32, _ e: Int32) -> TokenID? {
                 lookup(base + Int(s), Int(e - s)) ?? synthetic.get(base + Int(s), Int(e - s))
             }
-            // Pass 1: give every merge result that is not a token a synthetic symbol.
-            for (a, _, c) in merges.bounds where lookup(base + Int(a), Int(c - a)) == nil {
+            // Pass 1: look up every merge result; results that are not tokens get synthetic symbols.
+            var results = [TokenID](repeating: -1, count: merges.count)
+            for (k, (a, _, c)) in merges.bounds.enumerated() {
+                if let id = lookup(base + Int(a), Int(c - a)) {
+                    results[k] = id
+                    continue
+                }
                 let raw = UnsafeRawBufferPointer(start: base + Int(a), count: Int(c - a))
                 guard synthetic.get(base + Int(a), Int(c - a)) == nil, let bytes = ByteLevel.decode(raw) else { continue }
                 synthetic.insertIfAbsent(base + Int(a), Int(c - a), value: Int32(vocabularyCount + syntheticBytes.count))
@@ -254,7 +259,9 @@ extension BPEModel {
             }
             // Pass 2: the pair table. Merges whose halves can never be formed are unreachable; skip them.
             for (rank, (a, b, c)) in merges.bounds.enumerated() {
-                guard let l = symbol(a, b), let r = symbol(b, c), let m = symbol(a, c) else { continue }
+                guard let l = symbol(a, b), let r = symbol(b, c) else { continue }
+                let m = results[rank] >= 0 ? results[rank] : synthetic.get(base + Int(a), Int(c - a))
+                guard let m else { continue }
                 table.insertIfAbsent(left: l, right: r, rank: Int32(rank), merged: m)
             }
         }

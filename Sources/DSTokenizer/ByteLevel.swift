@@ -56,6 +56,33 @@ public enum ByteLevel {
         return out
     }
 
+    /// Appends the raw bytes of byte-level text to `out`; returns false (leaving `out` unchanged)
+    /// when a code point is outside the alphabet.
+    @inline(__always)
+    static func decode(_ utf8: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) -> Bool {
+        let mark = out.count
+        var i = 0
+        let n = utf8.count
+        while i < n {
+            let b0 = utf8[i]
+            let cp: Int
+            if b0 < 0x80 {
+                cp = Int(b0); i += 1
+            } else if b0 & 0xE0 == 0xC0, i + 1 < n {
+                cp = (Int(b0 & 0x1F) << 6) | Int(utf8[i + 1] & 0x3F); i += 2
+            } else {
+                out.removeSubrange(mark...)
+                return false
+            }
+            guard cp < scalarToByte.count, scalarToByte[cp] >= 0 else {
+                out.removeSubrange(mark...)
+                return false
+            }
+            out.append(UInt8(truncatingIfNeeded: scalarToByte[cp]))
+        }
+        return true
+    }
+
     public static func decode(_ text: String) -> [UInt8]? {
         var t = text
         return t.withUTF8 { decode(UnsafeRawBufferPointer($0)) }

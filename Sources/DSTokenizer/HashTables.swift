@@ -157,18 +157,24 @@ struct ByteStringTable: Sendable {
 
     /// Inserts, or replaces the value of an existing key (later vocabulary entries win, as in llama.cpp).
     mutating func insertOrReplace(_ p: UnsafePointer<UInt8>, _ n: Int, value: Int32) {
-        if get(p, n) != nil {
-            var i = Int(truncatingIfNeeded: hashBytes(p, n)) & mask
-            while true {
-                let e = Int(slots[i]) - 1
-                if Int(lengths[e]) == n && arena.withUnsafeBufferPointer({ n == 0 || memcmpEqual($0.baseAddress! + Int(starts[e]), p, n) }) {
-                    values[e] = value
-                    return
-                }
-                i = (i + 1) & mask
+        if (values.count + 1) * 2 > slots.count { grow() }
+        let h = hashBytes(p, n)
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = Int(slots[i]) - 1
+            if e < 0 { break }
+            if Int(lengths[e]) == n
+                && arena.withUnsafeBufferPointer({ n == 0 || memcmpEqual($0.baseAddress! + Int(starts[e]), p, n) }) {
+                values[e] = value
+                return
             }
+            i = (i + 1) & mask
         }
-        insertIfAbsent(p, n, value: value)
+        starts.append(Int32(arena.count))
+        lengths.append(Int32(n))
+        arena.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+        values.append(value)
+        slots[i] = Int32(values.count)
     }
 
     private mutating func place(_ entry: Int, hash: UInt64) {

@@ -1,82 +1,89 @@
+import DSFormats
 import Foundation
 
 /// Loading HF `tokenizers` files (`tokenizer.json`, and `tokenizer_config.json` beside it when present).
 extension Tokenizer {
     public static func load(tokenizerJSON path: String) throws(TokenizerError) -> Tokenizer {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .invalidFile("\(path): cannot read file")
-        }
-        let root: [String: Any]
+        let root: JSONValue
         do {
-            guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw TokenizerError.invalidFile("\(path): top level is not a JSON object")
-            }
-            root = obj
-        } catch let e as TokenizerError {
-            throw e
+            let file = try MappedFile(path: path)
+            root = try JSONValue.parse(file.bytes)
+        } catch let e as FormatError {
+            throw .invalidFile(e.description)
+        } catch let e as JSONError {
+            throw .invalidFile("\(path): not valid JSON (\(e.description))")
         } catch {
-            throw .invalidFile("\(path): not valid JSON (\(error.localizedDescription))")
+            throw .invalidFile("\(path): \(error)")
         }
         func fail(_ field: String, _ message: String) -> TokenizerError {
             .invalidFile("\(path) (field \(field)): \(message)")
         }
-        guard let model = root["model"] as? [String: Any] else { throw fail("model", "missing or not an object") }
-        guard (model["type"] as? String) == "BPE" else {
-            throw .unsupported("\(path): model.type = \(model["type"] ?? "null"); only BPE is supported")
+        guard root.object != nil else { throw .invalidFile("\(path): top level is not a JSON object") }
+        guard let model = root["model"]?.object else { throw fail("model", "missing or not an object") }
+        guard model["type"]?.string == "BPE" else {
+            throw .unsupported("\(path): model.type = \(model["type"]?.string ?? "null"); only BPE is supported")
         }
         for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"] {
-            if let v = model[key], !(v is NSNull) {
+            if let v = model[key], !v.isNull {
                 throw .unsupported("\(path): model.\(key) = \(v) is not supported (byte-level BPE has none)")
             }
         }
-        if (model["byte_fallback"] as? Bool) == true { throw .unsupported("\(path): model.byte_fallback = true") }
-        if (model["ignore_merges"] as? Bool) == true { throw .unsupported("\(path): model.ignore_merges = true") }
-        if let norm = root["normalizer"], !(norm is NSNull) {
-            throw .unsupported("\(path): normalizer \((norm as? [String: Any])?["type"] ?? norm) is not supported")
+        if model["byte_fallback"]?.bool == true { throw .unsupported("\(path): model.byte_fallback = true") }
+        if model["ignore_merges"]?.bool == true { throw .unsupported("\(path): model.ignore_merges = true") }
+        if let norm = root["normalizer"], !norm.isNull {
+            throw .unsupported("\(path): normalizer \(norm["type"]?.string ?? "?") is not supported")
         }
         let pre = try preTokenizerKind(root["pre_tokenizer"], path: path)
 
-        guard let vocab = model["vocab"] as? [String: Any] else { throw fail("model.vocab", "missing or not an object") }
-        var textByID: [Int: String] = [:]
-        var typeByID: [Int: TokenType] = [:]
-        for (text, idValue) in vocab {
-            guard let id = (idValue as? NSNumber)?.intValue, id >= 0 else {
-                throw fail("model.vocab[\"\(text)\"]", "id is not a non-negative integer")
+        guard let vocab = model["vocab"]?.object else { throw fail("model.vocab", "missing or not an object") }
+        var texts: [String?] = []
+        var types: [TokenType] = []
+        func place(_ id: Int, _ text: String, _ type: TokenType) {
+            if id >= texts.count {
+                texts.append(contentsOf: repeatElement(nil, count: id + 1 - texts.count))
+                types.append(contentsOf: repeatElement(.normal, count: id + 1 - types.count))
             }
-            textByID[id] = text
-            typeByID[id] = .normal
+            texts[id] = text
+            types[id] = type
         }
-        if let added = root["added_tokens"] as? [[String: Any]] {
+        texts.reserveCapacity(vocab.count)
+        for (text, idValue) in vocab.members {
+            guard let id = idValue.int, id >= 0, id < 1 << 24 else {
+                throw fail("model.vocab[\"\(text)\"]", "id is not an integer in 0..<16777216")
+            }
+            place(id, text, .normal)
+        }
+        if let added = root["added_tokens"]?.array {
             for (k, t) in added.enumerated() {
-                guard let id = (t["id"] as? NSNumber)?.intValue, id >= 0, let content = t["content"] as? String else {
+                guard let id = t["id"]?.int, id >= 0, id < 1 << 24, let content = t["content"]?.string else {
                     throw fail("added_tokens[\(k)]", "needs an integer id and a string content")
                 }
-                textByID[id] = content
-                typeByID[id] = (t["special"] as? Bool) == true ? .control : .userDefined
+                place(id, content, t["special"]?.bool == true ? .control : .userDefined)
             }
         }
-        let count = (textByID.keys.max() ?? -1) + 1
         var parts = VocabularyParts(source: path, preTokenizer: pre)
-        for id in 0..<count {
-            guard let text = textByID[id] else {
-                throw fail("model.vocab", "ids are not contiguous: no token has id \(id) (vocabulary has \(count) ids)")
+        for id in 0..<texts.count {
+            guard var t = texts[id] else {
+                throw fail("model.vocab", "ids are not contiguous: no token has id \(id) (vocabulary has \(texts.count) ids)")
             }
-            var t = text
-            t.withUTF8 { parts.appendToken(UnsafeRawBufferPointer($0), type: typeByID[id]!) }
+            t.withUTF8 { parts.appendToken(UnsafeRawBufferPointer($0), type: types[id]) }
         }
-        guard let merges = model["merges"] as? [Any] else { throw fail("model.merges", "missing or not an array") }
+        guard let merges = model["merges"]?.array else { throw fail("model.merges", "missing or not an array") }
+        parts.merges.bounds.reserveCapacity(merges.count)
         for (i, m) in merges.enumerated() {
             var left: String, right: String
-            if let s = m as? String {
-                let scalars = Array(s.utf8)
-                guard scalars.count >= 3, let sp = scalars[1...].firstIndex(of: 0x20), sp < scalars.count - 1 else {
-                    throw fail("model.merges[\(i)]", "expected \"left right\", found \"\(s)\"")
+            if var s = m.string {
+                let ok: Bool = s.withUTF8 { u in
+                    guard u.count >= 3, let sp = u[1...].firstIndex(of: 0x20), sp < u.count - 1 else { return false }
+                    parts.merges.append(left: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[..<sp])),
+                                        right: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[(sp + 1)...])))
+                    return true
                 }
-                left = String(decoding: scalars[..<sp], as: UTF8.self)
-                right = String(decoding: scalars[(sp + 1)...], as: UTF8.self)
-            } else if let pair = m as? [String], pair.count == 2 {
-                left = pair[0]
-                right = pair[1]
+                guard ok else { throw fail("model.merges[\(i)]", "expected \"left right\", found \"\(s)\"") }
+                continue
+            } else if let pair = m.array, pair.count == 2, let l = pair[0].string, let r = pair[1].string {
+                left = l
+                right = r
             } else {
                 throw fail("model.merges[\(i)]", "expected a \"left right\" string or a [left, right] pair")
             }
@@ -84,29 +91,25 @@ extension Tokenizer {
                 right.withUTF8 { r in parts.merges.append(left: UnsafeRawBufferPointer(l), right: UnsafeRawBufferPointer(r)) }
             }
         }
-        try applyConfig(&parts, path: path, textByID: textByID)
+        applyConfig(&parts, path: path, texts: texts)
         return try build(parts, lastDuplicateWins: false)
     }
 
     /// Special ids and the chat template: from tokenizer_config.json beside the file, else by well-known names.
-    private static func applyConfig(_ parts: inout VocabularyParts, path: String,
-                                    textByID: [Int: String]) throws(TokenizerError) {
+    private static func applyConfig(_ parts: inout VocabularyParts, path: String, texts: [String?]) {
         var idByText: [String: Int] = [:]
-        for (id, text) in textByID where parts.types[id] != .normal { idByText[text] = id }
-        func tokenName(_ v: Any?) -> String? {
-            if let s = v as? String { return s }
-            return (v as? [String: Any])?["content"] as? String
-        }
+        for (id, text) in texts.enumerated() where parts.types[id] != .normal { idByText[text!] = id }
+        func tokenName(_ v: JSONValue?) -> String? { v?.string ?? v?["content"]?.string }
         var bosName: String?, eosName: String?, padName: String?
         let configPath = ((path as NSString).deletingLastPathComponent as NSString)
             .appendingPathComponent("tokenizer_config.json")
         if let data = FileManager.default.contents(atPath: configPath),
-           let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+           let config = try? JSONValue.parse(Array(data)) {
             bosName = tokenName(config["bos_token"])
             eosName = tokenName(config["eos_token"])
             padName = tokenName(config["pad_token"])
-            parts.addBOS = (config["add_bos_token"] as? Bool) ?? false
-            parts.chatTemplate = config["chat_template"] as? String
+            parts.addBOS = config["add_bos_token"]?.bool ?? false
+            parts.chatTemplate = config["chat_template"]?.string
         }
         func find(_ name: String?, _ fallbacks: [String]) -> TokenID? {
             for n in ([name].compactMap { $0 } + fallbacks) {
@@ -120,40 +123,38 @@ extension Tokenizer {
     }
 
     /// Recognises the pre-tokenizer pipelines we implement; anything else is refused by name.
-    static func preTokenizerKind(_ value: Any?, path: String) throws(TokenizerError) -> PreTokenizerKind {
-        guard let pt = value as? [String: Any], let type = pt["type"] as? String else {
+    static func preTokenizerKind(_ value: JSONValue?, path: String) throws(TokenizerError) -> PreTokenizerKind {
+        guard let pt = value, let type = pt["type"]?.string else {
             throw .unsupported("\(path): pre_tokenizer is missing")
         }
         if type == "ByteLevel" {
-            if (pt["add_prefix_space"] as? Bool) == true {
+            if pt["add_prefix_space"]?.bool == true {
                 throw .unsupported("\(path): pre_tokenizer ByteLevel with add_prefix_space = true")
             }
-            if (pt["use_regex"] as? Bool) ?? true { return .gpt2 }
+            if pt["use_regex"]?.bool ?? true { return .gpt2 }
             throw .unsupported("\(path): pre_tokenizer ByteLevel with use_regex = false and no Split before it")
         }
-        guard type == "Sequence", let steps = pt["pretokenizers"] as? [[String: Any]] else {
+        guard type == "Sequence", let steps = pt["pretokenizers"]?.array else {
             throw .unsupported("\(path): pre_tokenizer type \(type)")
         }
         var patterns: [[Unicode.Scalar]] = []
         var sawByteLevel = false
         for (i, step) in steps.enumerated() {
-            let stype = step["type"] as? String ?? "?"
+            let stype = step["type"]?.string ?? "?"
             switch stype {
             case "Split":
-                let pattern = (step["pattern"] as? [String: Any])?["Regex"] as? String
-                    ?? (step["pattern"] as? [String: Any])?["String"] as? String
-                guard let pattern, (step["behavior"] as? String) == "Isolated", (step["invert"] as? Bool) != true else {
+                let pattern = step["pattern"]?["Regex"]?.string ?? step["pattern"]?["String"]?.string
+                guard let pattern, step["behavior"]?.string == "Isolated", step["invert"]?.bool != true else {
                     throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: only Isolated, non-inverted Split is supported")
                 }
                 patterns.append(regexScalars(pattern))
             case "Digits":
-                guard (step["individual_digits"] as? Bool) == true else {
+                guard step["individual_digits"]?.bool == true else {
                     throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: Digits without individual_digits")
                 }
                 patterns.append(Array("\\p{N}+".unicodeScalars))
             case "ByteLevel":
-                guard i == steps.count - 1, (step["add_prefix_space"] as? Bool) != true,
-                      (step["use_regex"] as? Bool) == false else {
+                guard i == steps.count - 1, step["add_prefix_space"]?.bool != true, step["use_regex"]?.bool == false else {
                     throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: ByteLevel must come last, without prefix space or regex")
                 }
                 sawByteLevel = true

@@ -168,11 +168,7 @@ extension Tokenizer {
                 switch parts.types[i] {
                 case .normal, .byte:
                     // Byte-level form back to raw bytes; entries outside the alphabet are kept literally.
-                    if let raw = ByteLevel.decode(text) {
-                        bytesArena.append(contentsOf: raw)
-                    } else {
-                        bytesArena.append(contentsOf: text)
-                    }
+                    if !ByteLevel.decode(text, appendingTo: &bytesArena) { bytesArena.append(contentsOf: text) }
                 case .control, .unknown:
                     bytesArena.append(contentsOf: text)
                     added.add(Array(text), id: TokenID(i), isControl: true)

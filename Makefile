@@ -1,0 +1,33 @@
+# dsllm — one configuration for everything (release + testable), so `make run` and `make test`
+# share one build: a fresh clone builds once.
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+FLAGS := -c release -Xswiftc -enable-testing
+BIN := .build/release/dsllm
+
+.PHONY: run test bench deps build golden clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build $(FLAGS) --product dsllm
+
+# The most complete job that exists today: the tokenizer on the embedded DeepSeek LLM vocabulary.
+run: build
+	$(BIN) demo
+
+test: deps
+	$(SWIFT) build $(FLAGS) --build-tests
+	$(SWIFT) test $(FLAGS) --skip-build
+
+# Side-by-side benchmarks (need the Python anchors: pip install -r tools/requirements.txt).
+bench: build
+	bash bench/tokenizer/run.sh
+
+# Regenerate committed golden files (needs the Python anchors).
+golden: build
+	python3 tools/make_tokenizer_golden.py
+	python3 tools/make_trainer_golden.py
+
+clean:
+	rm -rf .build bench/out

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what dsllm needs on a fresh Debian machine, and nothing that is already there.
+# Swift itself comes with the machine image (/opt/swift); the C libraries come from Debian.
+set -euo pipefail
+
+# Debian packages the build links against. The tokenizer needs none; the inference engine will add
+# libdnnl-dev (oneDNN, GEMM on AMX) and libopenblas-dev (fallback) here.
+APT_PACKAGES=()
+
+if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
+    echo "error: the Swift toolchain is missing (expected on PATH or at /opt/swift/usr/bin/swift)" >&2
+    exit 1
+fi
+
+missing=()
+for p in "${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
