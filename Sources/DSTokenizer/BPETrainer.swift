@@ -234,14 +234,22 @@ struct TrainerHeap {
         var count: UInt64
         var pair: UInt64
         var pos: [Int32]
+        /// Push order: breaks the ties HF leaves to hash-map order (same pair, same count).
+        var sequence = 0
         @inline(__always) func before(_ o: Entry) -> Bool {
-            count != o.count ? count > o.count : pair < o.pair
+            if count != o.count { return count > o.count }
+            if pair != o.pair { return pair < o.pair }
+            return sequence < o.sequence
         }
     }
 
     private var items: [Entry] = []
+    private var pushed = 0
 
     mutating func push(_ e: Entry) {
+        var e = e
+        e.sequence = pushed
+        pushed += 1
         items.append(e)
         var i = items.count - 1
         while i > 0 {
