@@ -19,36 +19,71 @@ extension Tokenizer {
                                    invalidUTF8: .error, progress: progress)
             }
         }
+        var ids: [TokenID] = []
+        ids.reserveCapacity(bytes.count / 3 + 16)
+        if addBOS, let bos = bosID { ids.append(bos) }
+        encodeValidParallel(bytes, threads: threads, parseSpecial: parseSpecial, progress: progress) {
+            ids.append(contentsOf: $0)
+        }
+        return ids
+    }
+
+    /// Streaming form for inputs of any size: chunk results arrive in input order through `consume`,
+    /// and memory stays bounded (a window of a few chunks per thread), so gigabytes of text can go
+    /// straight to shards. Same ids as `encode`. BOS, if wanted, is the caller's to write first.
+    public func encodeParallel(bytes: UnsafeBufferPointer<UInt8>, threads: Int, parseSpecial: Bool = true,
+                               invalidUTF8: InvalidUTF8Policy = .error,
+                               progress: (@Sendable (Int, Int) -> Void)? = nil,
+                               consume: ([TokenID]) -> Void) throws(TokenizerError) {
+        if let bad = firstInvalidUTF8(bytes) {
+            if invalidUTF8 == .error { throw .invalidUTF8(offset: bad) }
+            let repaired = replaceInvalidUTF8(bytes)
+            repaired.withUnsafeBufferPointer {
+                encodeValidParallel($0, threads: threads, parseSpecial: parseSpecial, progress: progress, consume: consume)
+            }
+            return
+        }
+        encodeValidParallel(bytes, threads: threads, parseSpecial: parseSpecial, progress: progress, consume: consume)
+    }
+
+    /// Encodes waves of `threads × 4` chunks in parallel and hands each wave's results over in order.
+    func encodeValidParallel(_ bytes: UnsafeBufferPointer<UInt8>, threads: Int, parseSpecial: Bool,
+                             progress: (@Sendable (Int, Int) -> Void)?, consume: ([TokenID]) -> Void) {
         let cuts = chunkBoundaries(bytes, threads: threads)
         let chunkCount = cuts.count - 1
-        var results = [[TokenID]](repeating: [], count: chunkCount)
-        let next = Atomic<Int>(0)
+        let wave = max(1, threads * 4)
         let done = Atomic<Int>(0)
         let total = bytes.count
-        results.withUnsafeMutableBufferPointer { out in
-            nonisolated(unsafe) let out = out
-            nonisolated(unsafe) let base = bytes.baseAddress
-            DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunkCount))) { _ in
-                withEncoderState { state in
-                    while true {
-                        let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                        if k >= chunkCount { break }
-                        let chunk = UnsafeBufferPointer(start: base! + cuts[k], count: cuts[k + 1] - cuts[k])
-                        var ids: [TokenID] = []
-                        ids.reserveCapacity(chunk.count / 3 + 16)
-                        encodeValid(chunk, parseSpecial: parseSpecial, into: &ids, state: &state)
-                        out[k] = ids
-                        let d = done.add(chunk.count, ordering: .relaxed).newValue
-                        progress?(d, total)
+        nonisolated(unsafe) let base = bytes.baseAddress
+        var first = 0
+        while first < chunkCount {
+            let count = min(wave, chunkCount - first)
+            var results = [[TokenID]](repeating: [], count: count)
+            let next = Atomic<Int>(0)
+            let waveStart = first
+            results.withUnsafeMutableBufferPointer { out in
+                nonisolated(unsafe) let out = out
+                DispatchQueue.concurrentPerform(iterations: max(1, min(threads, count))) { _ in
+                    withEncoderState { state in
+                        while true {
+                            let j = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                            if j >= count { break }
+                            let k = waveStart + j
+                            guard let base else { break }
+                            let chunk = UnsafeBufferPointer(start: base + cuts[k], count: cuts[k + 1] - cuts[k])
+                            var ids: [TokenID] = []
+                            ids.reserveCapacity(chunk.count / 3 + 16)
+                            encodeValid(chunk, parseSpecial: parseSpecial, into: &ids, state: &state)
+                            out[j] = ids
+                            let d = done.add(chunk.count, ordering: .relaxed).newValue
+                            progress?(d, total)
+                        }
                     }
                 }
             }
+            for r in results { consume(r) }
+            first += count
         }
-        var ids: [TokenID] = []
-        ids.reserveCapacity(results.reduce(1) { $0 + $1.count })
-        if addBOS, let bos = bosID { ids.append(bos) }
-        for r in results { ids.append(contentsOf: r) }
-        return ids
     }
 
     /// Byte offsets where the input may be cut, including 0 and the end.

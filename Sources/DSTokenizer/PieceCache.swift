@@ -40,9 +40,13 @@ struct PieceCache {
                     if slot.keyLength < 0 { return false }
                     if slot.hash == h32 && Int(slot.keyLength) == n
                         && memcmpEqual(k.baseAddress! + Int(slot.keyStart), p, n) {
-                        let start = Int(slot.idStart)
                         ids.withUnsafeBufferPointer { idb in
-                            out.append(contentsOf: UnsafeBufferPointer(rebasing: idb[start..<start + Int(slot.idCount)]))
+                            let first = idb.baseAddress! + Int(slot.idStart)
+                            if slot.idCount == 1 {
+                                out.append(first[0])
+                            } else {
+                                out.append(contentsOf: UnsafeBufferPointer(start: first, count: Int(slot.idCount)))
+                            }
                         }
                         return true
                     }
@@ -52,7 +56,7 @@ struct PieceCache {
         }
     }
 
-    mutating func insert(_ p: UnsafePointer<UInt8>, _ n: Int, ids newIDs: ArraySlice<TokenID>) {
+    mutating func insert(_ p: UnsafePointer<UInt8>, _ n: Int, ids newIDs: UnsafeBufferPointer<TokenID>) {
         guard n <= Self.maxPieceLength else { return }
         if used >= capacity { clear() }
         let h = hashBytes(p, n)

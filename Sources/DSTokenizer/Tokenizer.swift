@@ -188,7 +188,9 @@ public final class Tokenizer: Sendable {
             } else {
                 let before = out.count
                 model.encode(p + s, len, into: &out, work: &state.work)
-                state.cache.insert(p + s, len, ids: out[before...])
+                out.withUnsafeBufferPointer {
+                    state.cache.insert(p + s, len, ids: UnsafeBufferPointer(start: $0.baseAddress! + before, count: $0.count - before))
+                }
             }
         }
     }

@@ -26,6 +26,19 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Calls `body` with the input bytes: a file stays memory-mapped (never copied), stdin is read whole.
+func withInput<R>(file: String?, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
+    if let file {
+        let m: MappedFile
+        do { m = try MappedFile(path: file) } catch { throw CLIError(error.description) }
+        return try withExtendedLifetime(m) {
+            try body(m.bytes.bindMemory(to: UInt8.self))
+        }
+    }
+    let data = Array(FileHandle.standardInput.readDataToEndOfFile())
+    return try data.withUnsafeBufferPointer { try body($0) }
+}
+
 /// Reads a whole file (mapped) or standard input.
 func readInput(file: String?) throws -> [UInt8] {
     if let file {
@@ -56,18 +69,25 @@ struct OutputBuffer {
     }
 
     /// Decimal digits of an integer, without going through String.
+    @inline(__always)
     mutating func write(int value: Int32) {
-        var v = Int64(value)
-        if v < 0 { buffer.append(UInt8(ascii: "-")); v = -v }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[n] = UInt8(ascii: "0") + UInt8(v % 10)
+        var v = UInt32(value.magnitude)
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        if v < 10 {
+            buffer.append(UInt8(truncatingIfNeeded: v) &+ 48)
+        } else {
+            var digits: UInt64 = 0  // up to 8 digits packed, least significant first
+            var n = 0
+            while v > 0 && n < 8 {
+                digits |= UInt64(v % 10 &+ 48) << (8 * UInt64(n))
                 v /= 10
                 n += 1
-            } while v > 0
-            for k in stride(from: n - 1, through: 0, by: -1) { buffer.append(d[k]) }
+            }
+            if v > 0 { buffer.append(contentsOf: String(v).utf8) }  // ids above 10^8: rare
+            while n > 0 {
+                n -= 1
+                buffer.append(UInt8(truncatingIfNeeded: digits >> (8 * UInt64(n))))
+            }
         }
         if buffer.count >= 1 << 16 { flush() }
     }

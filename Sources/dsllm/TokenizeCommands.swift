@@ -19,31 +19,42 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let tok = try tokenizerOption.load()
-        let input = try readInput(file: file)
         let n = threads ?? defaultThreadCount()
         guard n >= 1 else { throw CLIError("--threads must be at least 1") }
         let bar = ProgressBar(label: "tokenize", enabled: progress ? true : nil)
-        var progressCallback: (@Sendable (Int, Int) -> Void)? = nil
-        if input.count > 1 << 20 { progressCallback = { @Sendable d, t in bar.update(d, t) } }
         let policy: InvalidUTF8Policy = replaceInvalid ? .replace : .error
-        let result: Result<[TokenID], TokenizerError> = input.withUnsafeBufferPointer { buf in
-            Result { () throws(TokenizerError) -> [TokenID] in
-                try tok.encodeParallel(bytes: buf, threads: n, addBOS: bos, parseSpecial: !noParseSpecial,
-                                       invalidUTF8: policy, progress: progressCallback)
-            }
-        }
-        let ids: [TokenID]
-        switch result {
-        case .success(let v): ids = v
-        case .failure(let e): throw CLIError("\(file ?? "<stdin>"): \(e.description)")
-        }
+        // Property-wrapper getters instantiate generic metadata on every call: read flags once.
+        let json = self.json, bos = self.bos, noParseSpecial = self.noParseSpecial, file = self.file
         var out = OutputBuffer()
-        if json {
-            out.write("{\"ids\": [")
-            for (i, id) in ids.enumerated() {
-                if i > 0 { out.write(", ") }
+        var ids: [TokenID] = []  // kept only for --json, which lists ids then tokens
+        var count = 0
+        let error: TokenizerError? = try withInput(file: file) { input -> TokenizerError? in
+            var progressCallback: (@Sendable (Int, Int) -> Void)? = nil
+            if input.count > 1 << 20 { progressCallback = { @Sendable d, t in bar.update(d, t) } }
+            if json { out.write("{\"ids\": [") }
+            func emit(_ id: TokenID) {
+                if json {
+                    if count > 0 { out.write(", ") }
+                    ids.append(id)
+                } else if count > 0 {
+                    out.write(bytes: CollectionOfOne(UInt8(ascii: " ")))
+                }
                 out.write(int: id)
+                count += 1
             }
+            if bos, let b = tok.bosID { emit(b) }
+            do {
+                try tok.encodeParallel(bytes: input, threads: n, parseSpecial: !noParseSpecial, invalidUTF8: policy,
+                                       progress: progressCallback) { chunk in
+                    for id in chunk { emit(id) }
+                }
+                return nil
+            } catch {
+                return (error as? TokenizerError) ?? .invalidFile("\(error)")
+            }
+        }
+        if let error { throw CLIError("\(file ?? "<stdin>"): \(error.description)") }
+        if json {
             out.write("], \"tokens\": [")
             for (i, id) in ids.enumerated() {
                 if i > 0 { out.write(", ") }
@@ -51,10 +62,6 @@ struct TokenizeCommand: ParsableCommand {
             }
             out.write("]}\n")
         } else {
-            for (i, id) in ids.enumerated() {
-                if i > 0 { out.write(bytes: CollectionOfOne(UInt8(ascii: " "))) }
-                out.write(int: id)
-            }
             out.write("\n")
         }
         out.flush()

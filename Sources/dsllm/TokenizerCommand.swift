@@ -6,7 +6,8 @@ struct TokenizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenizer",
         abstract: "Inspect, convert, train tokenizers; render the chat template.",
-        subcommands: [TrainTokenizer.self, ConvertTokenizer.self, TokenizerInfo.self, ChatTemplateCommand.self])
+        subcommands: [TrainTokenizer.self, ConvertTokenizer.self, TokenizerInfo.self, ChatTemplateCommand.self,
+                      BenchTokenizer.self])
 }
 
 struct TrainTokenizer: ParsableCommand {
@@ -127,6 +128,52 @@ struct ChatTemplateCommand: ParsableCommand {
             print(tok.encode(text, addBOS: false, parseSpecial: true).map(String.init).joined(separator: " "))
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
+
+struct BenchTokenizer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure encode throughput on a file: median MB/s over runs, excluding load and output.")
+
+    @OptionGroup var tokenizerOption: TokenizerOption
+    @Option(help: "UTF-8 text file to encode.") var file: String
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Timed runs after one warm-up run.") var runs = 5
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() throws {
+        let t0 = Date()
+        let tok = try tokenizerOption.load()
+        let loadMs = Date().timeIntervalSince(t0) * 1000
+        let n = threads ?? defaultThreadCount()
+        let runs = max(1, self.runs)
+        var seconds: [Double] = []
+        var tokens = 0
+        let size: Int = try withInput(file: file) { input in
+            for r in 0...runs {
+                var count = 0
+                let start = DispatchTime.now().uptimeNanoseconds
+                do {
+                    try tok.encodeParallel(bytes: input, threads: n) { count += $0.count }
+                } catch {
+                    throw CLIError("\(file): \(error)")
+                }
+                let s = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                if r > 0 { seconds.append(s) }  // run 0 warms caches and page tables
+                tokens = count
+            }
+            return input.count
+        }
+        seconds.sort()
+        let median = seconds[seconds.count / 2]
+        let mbps = Double(size) / 1e6 / median
+        if json {
+            print("{\"bytes\": \(size), \"tokens\": \(tokens), \"threads\": \(n), \"runs\": \(runs), \"median_seconds\": \(median), \"mb_per_s\": \(mbps), \"load_ms\": \(loadMs)}")
+        } else {
+            print(String(format: "%.1f MB, %d tokens, %d thread(s): median %.3f s over %d runs = %.1f MB/s (load %.1f ms)",
+                         Double(size) / 1e6, tokens, n, median, runs, mbps, loadMs))
         }
     }
 }
