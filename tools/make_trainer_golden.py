@@ -11,7 +11,10 @@ initial alphabet, no special tokens during training (dsllm appends BOS/EOS after
 vocabulary), min_frequency 0. Output: one JSON object with the vocabulary (id -> byte-level string) and
 the merges in rank order, for each vocabulary size.
 
-Usage: python3 tools/make_trainer_golden.py [--make-corpus]
+Usage: python3 tools/make_trainer_golden.py [--make-corpus] [--check-dsllm .build/release/dsllm]
+
+--check-dsllm also trains with `dsllm tokenizer train`, loads dsllm's tokenizer.json in HF tokenizers and checks
+that HF and dsllm give identical ids on the whole corpus (the "output loads in HF tokenizers" check).
 """
 import argparse
 import json
@@ -90,6 +93,7 @@ def train(size):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--make-corpus", action="store_true", help="(re)assemble the committed corpus first")
+    ap.add_argument("--check-dsllm", metavar="BIN", help="also check a dsllm-trained tokenizer.json inside HF")
     args = ap.parse_args()
     if args.make_corpus or not os.path.exists(CORPUS):
         make_corpus()
@@ -101,6 +105,28 @@ def main():
     for r in result["runs"]:
         print(f"vocab {r['vocab_size']}: {len(r['tokens'])} tokens, {len(r['merges'])} merges")
     print(f"wrote {OUT}")
+    if args.check_dsllm:
+        check_dsllm(args.check_dsllm)
+
+
+def check_dsllm(binary):
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "tokenizer.json")
+        subprocess.run([binary, "tokenizer", "train", "--input", CORPUS, "--vocab-size", "2002", "--out", out,
+                        "--quiet"], check=True)
+        hf = Tokenizer.from_file(out)
+        with open(CORPUS, encoding="utf-8", newline="") as f:
+            text = f.read()
+        ids_hf = hf.encode(text).ids
+        run = subprocess.run([binary, "tokenize", "--tokenizer", out, "--file", CORPUS], check=True,
+                             capture_output=True, text=True)
+        ids_dsllm = [int(x) for x in run.stdout.split()]
+        same = ids_hf == ids_dsllm
+        print(f"dsllm-trained tokenizer.json in HF tokenizers: {len(ids_hf)} ids, identical to dsllm: {same}")
+        if not same:
+            sys.exit(1)
 
 
 if __name__ == "__main__":
