@@ -27,7 +27,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "Tests", "DSTokenizerTests", "Golden")
 CORPUS = os.path.join(GOLDEN, "trainer-corpus.txt")
 OUT = os.path.join(GOLDEN, "hf-bpe-trainer-golden.json")
-SIZES = [300, 1000, 2000]  # BPE vocabulary sizes (256 bytes + merges), special tokens excluded
+SIZES = [300, 1000, 2000]
+GPT2_TOKENIZER = os.path.join(GOLDEN, "hf-gpt2-style-tokenizer.json")
+GPT2_GOLDEN = os.path.join(GOLDEN, "hf-gpt2-style-golden.jsonl")  # BPE vocabulary sizes (256 bytes + merges), special tokens excluded
 
 # Supplementary code points as \x{...}: Oniguruma has no \U escape (it reads "U0001..." as literal
 # characters, which corrupts the letter class). The DeepSeek LLM patterns, escaped form (shared/docs/DEEPSEEK-LLM.md section 2.1; same strings as
@@ -105,8 +107,30 @@ def main():
     for r in result["runs"]:
         print(f"vocab {r['vocab_size']}: {len(r['tokens'])} tokens, {len(r['merges'])} merges")
     print(f"wrote {OUT}")
+    make_gpt2_style_golden()
     if args.check_dsllm:
         check_dsllm(args.check_dsllm)
+
+
+def make_gpt2_style_golden():
+    """A GPT-2-style byte-level BPE (ByteLevel pre-tokenizer with its regex) trained by HF, plus HF's ids
+    for a set of texts: checks that dsllm loads such tokenizer.json files and splits like GPT-2's regex."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1000, show_progress=False, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train([CORPUS], trainer)
+    tok.save(GPT2_TOKENIZER)
+    with open(CORPUS, encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    texts = ["I'll say it's 42  ok\n\n x", "  leading and trailing  ", "tabs\tand\r\nCRLF", "don't won't they've we're",
+             "numbers 12345 and 3.14", "mixed: 深度求索 Привет 😀!!", "<|endoftext|>after"]
+    texts += ["\n".join(lines[i:i + 3]) for i in range(0, len(lines), 97)]
+    with open(GPT2_GOLDEN, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(json.dumps({"text": t, "ids": tok.encode(t).ids}, ensure_ascii=True) + "\n")
+    print(f"wrote {GPT2_TOKENIZER} and {GPT2_GOLDEN} ({len(texts)} texts)")
 
 
 def check_dsllm(binary):

@@ -111,3 +111,20 @@ import Testing
         }
     }
 }
+
+@Suite struct GPT2StyleTokenizerTests {
+    struct Case: Decodable { var text: String; var ids: [TokenID] }
+
+    /// A GPT-2-style tokenizer.json trained by HF tokenizers loads, and encodes as HF does.
+    @Test func encodesLikeHFTokenizers() throws {
+        let tok = try Tokenizer.load(path: goldenPath("hf-gpt2-style-tokenizer.json"))
+        #expect(tok.preTokenizer == .gpt2)
+        let lines = try String(contentsOfFile: goldenPath("hf-gpt2-style-golden.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count > 20)
+        for line in lines {
+            let c = try JSONDecoder().decode(Case.self, from: Data(line.utf8))
+            #expect(tok.encode(c.text) == c.ids, "\(c.text.debugDescription)")
+            #expect(try tok.decode(tok.encode(c.text)) == c.text)
+        }
+    }
+}
