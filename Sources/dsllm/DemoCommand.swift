@@ -44,6 +44,22 @@ struct DemoCommand: ParsableCommand {
         print(chat.replacingOccurrences(of: "\n", with: "\\n"))
         print("ids: \(tok.encode(chat, parseSpecial: true).map(String.init).joined(separator: " "))\n")
 
+        // Streaming: text appears token by token, never half a character.
+        var stream = StreamingDetokenizer(tokenizer: tok)
+        var shown: [String] = []
+        for id in tok.encode("naïve café 👋🏽 深度") { shown.append(try stream.append(id)) }
+        shown.append(stream.flush())
+        print("streaming detokenizer, one chunk per token: \(shown.map { "[\($0)]" }.joined())\n")
+
+        // Training: a byte-level BPE with the same pre-tokenizer, merges identical to HF's BpeTrainer.
+        let trainer = BPETrainer(options: .init(vocabularySize: 320))
+        let trainText = Array(String(repeating: samples.joined(separator: "\n") + "\n", count: 20).utf8)
+        try trainText.withUnsafeBufferPointer { (b) throws(TokenizerError) in try trainer.countWords(in: b) }
+        let small = try trainer.train().makeTokenizer(preTokenizer: .deepseekLLM)
+        let probe = "DeepSeek splits digits"
+        print("trained a \(small.vocabularySize)-token tokenizer on the samples; \"\(probe)\" → " +
+              small.encode(probe).map { "[\(String(decoding: Array(small.tokenBytes($0)), as: UTF8.self))]" }.joined() + "\n")
+
         // Throughput on ~8 MB of mixed text, one thread and all threads.
         var corpus = ""
         let para = samples.joined(separator: "\n") + "\n"
