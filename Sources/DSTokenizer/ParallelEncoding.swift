@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 extension Tokenizer {
@@ -46,44 +47,50 @@ extension Tokenizer {
         encodeValidParallel(bytes, threads: threads, parseSpecial: parseSpecial, progress: progress, consume: consume)
     }
 
-    /// Encodes waves of `threads × 4` chunks in parallel and hands each wave's results over in order.
+    /// Workers take chunks in order and encode them with their own state; this thread hands results to
+    /// `consume` in input order. Workers run at most `threads × 8` chunks ahead of the consumer, which
+    /// bounds memory however large the input.
     func encodeValidParallel(_ bytes: UnsafeBufferPointer<UInt8>, threads: Int, parseSpecial: Bool,
                              progress: (@Sendable (Int, Int) -> Void)?, consume: ([TokenID]) -> Void) {
         let cuts = chunkBoundaries(bytes, threads: threads)
         let chunkCount = cuts.count - 1
-        let wave = max(1, threads * 4)
-        let done = Atomic<Int>(0)
-        let total = bytes.count
-        nonisolated(unsafe) let base = bytes.baseAddress
-        var first = 0
-        while first < chunkCount {
-            let count = min(wave, chunkCount - first)
-            var results = [[TokenID]](repeating: [], count: count)
-            let next = Atomic<Int>(0)
-            let waveStart = first
-            results.withUnsafeMutableBufferPointer { out in
-                nonisolated(unsafe) let out = out
-                DispatchQueue.concurrentPerform(iterations: max(1, min(threads, count))) { _ in
-                    withEncoderState { state in
-                        while true {
-                            let j = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                            if j >= count { break }
-                            let k = waveStart + j
-                            guard let base else { break }
-                            let chunk = UnsafeBufferPointer(start: base + cuts[k], count: cuts[k + 1] - cuts[k])
-                            var ids: [TokenID] = []
-                            ids.reserveCapacity(chunk.count / 3 + 16)
-                            encodeValid(chunk, parseSpecial: parseSpecial, into: &ids, state: &state)
-                            out[j] = ids
-                            let d = done.add(chunk.count, ordering: .relaxed).newValue
-                            progress?(d, total)
-                        }
-                    }
+        guard let base = bytes.baseAddress else { return }
+        if threads <= 1 || chunkCount <= 1 {
+            withEncoderState { state in
+                for k in 0..<chunkCount {
+                    var ids: [TokenID] = []
+                    ids.reserveCapacity((cuts[k + 1] - cuts[k]) / 3 + 16)
+                    encodeValid(UnsafeBufferPointer(start: base + cuts[k], count: cuts[k + 1] - cuts[k]),
+                                parseSpecial: parseSpecial, into: &ids, state: &state)
+                    consume(ids)
+                    progress?(cuts[k + 1], bytes.count)
                 }
             }
-            for r in results { consume(r) }
-            first += count
+            return
         }
+        let shared = ChunkQueue(window: threads * 8, count: chunkCount)
+        nonisolated(unsafe) let start = base
+        let total = bytes.count
+        let workers = min(threads, chunkCount)
+        for _ in 0..<workers {
+            let thread = Thread { [self] in
+                withEncoderState { state in
+                    while let k = shared.take() {
+                        var ids: [TokenID] = []
+                        ids.reserveCapacity((cuts[k + 1] - cuts[k]) / 3 + 16)
+                        encodeValid(UnsafeBufferPointer(start: start + cuts[k], count: cuts[k + 1] - cuts[k]),
+                                    parseSpecial: parseSpecial, into: &ids, state: &state)
+                        let done = shared.finish(k, ids, bytes: cuts[k + 1] - cuts[k])
+                        progress?(done, total)
+                    }
+                }
+                shared.workerExited()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        for k in 0..<chunkCount { consume(shared.result(k)) }
+        shared.waitForWorkers(workers)
     }
 
     /// Byte offsets where the input may be cut, including 0 and the end.
@@ -116,5 +123,65 @@ extension Tokenizer {
         }
         cuts.append(n)
         return cuts
+    }
+}
+
+/// Hands chunk indices to workers in order and their results back to the consumer in order.
+final class ChunkQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let window: Int
+    private let count: Int
+    private var nextToTake = 0
+    private var consumed = 0
+    private var results: [Int: [TokenID]] = [:]
+    private var bytesDone = 0
+    private var exited = 0
+
+    init(window: Int, count: Int) {
+        self.window = window
+        self.count = count
+    }
+
+    /// The next chunk to encode, or nil when all are taken. Blocks while too far ahead of the consumer.
+    func take() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        while nextToTake < count && nextToTake >= consumed + window { condition.wait() }
+        guard nextToTake < count else { return nil }
+        nextToTake += 1
+        return nextToTake - 1
+    }
+
+    /// Stores a result; returns the bytes done so far.
+    func finish(_ k: Int, _ ids: [TokenID], bytes: Int) -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        results[k] = ids
+        bytesDone += bytes
+        condition.broadcast()
+        return bytesDone
+    }
+
+    /// Waits for chunk k's result and takes it.
+    func result(_ k: Int) -> [TokenID] {
+        condition.lock()
+        defer { condition.unlock() }
+        while results[k] == nil { condition.wait() }
+        consumed = k + 1
+        condition.broadcast()
+        return results.removeValue(forKey: k)!
+    }
+
+    func workerExited() {
+        condition.lock()
+        exited += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitForWorkers(_ n: Int) {
+        condition.lock()
+        while exited < n { condition.wait() }
+        condition.unlock()
     }
 }
