@@ -110,15 +110,6 @@ public struct GGUFWriter {
 
     /// Writes the file via a temporary name in the same directory and a rename.
     public func write(to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try Data(bytes()).write(to: tmp)
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(at: url) }
-            try FileManager.default.moveItem(at: tmp, to: url)
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw error
-        }
+        try writeAtomically(Data(bytes()), to: path)
     }
 }

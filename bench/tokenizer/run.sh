@@ -11,7 +11,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 dsllm="${DSLLM:-$root/.build/release/dsllm}"
-vocab="${VOCAB:-$root/../shared/vocab/ggml-vocab-deepseek-llm.gguf}"
+vocab="${VOCAB:-$root/Sources/DSTokenizer/Resources/ggml-vocab-deepseek-llm.gguf}"
 corpus="$root/bench/out/corpus.txt"
 
 # A portable llama.cpp CPU backend, if one was built there (see tools/make_tokenizer_golden.py:
@@ -25,3 +25,7 @@ fi
 
 python3 "$root/bench/tokenizer/bench.py" --dsllm "$dsllm" --vocab "$vocab" --corpus "$corpus" \
     --out "$root/bench/out/tokenizer-results.json" "$@"
+
+# Vocabulary load time and BPE training, same machine, same run.
+python3 "$root/bench/tokenizer/load.py" --dsllm "$dsllm" --vocab "$vocab"
+python3 "$root/bench/tokenizer/train.py" --dsllm "$dsllm" --corpus "$corpus"
