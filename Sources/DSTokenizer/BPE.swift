@@ -100,7 +100,7 @@ struct BPEModel: Sendable {
 
     /// O(n log n): a binary min-heap of (rank, position) with lazy deletion over a linked list.
     private func mergeHeap(_ p: UnsafePointer<UInt8>, _ n: Int, _ work: inout BPEWork) -> Int {
-        var heap = BPEHeap(storage: work.heap)
+        var heap = BinaryHeap<MergeCandidate>(storage: work.heap)
         heap.removeAll()
         let result: Int = work.symbols.withUnsafeMutableBufferPointer { symBuf in
             work.prev.withUnsafeMutableBufferPointer { prevBuf in
@@ -114,7 +114,7 @@ struct BPEModel: Sendable {
                     @inline(__always) func push(_ i: Int) {
                         let j = Int(next[i])
                         guard j >= 0, let r = pairs.lookup(sym[i], sym[j]) else { return }
-                        heap.push(rank: r.rank, pos: Int32(i), left: sym[i], right: sym[j])
+                        heap.push(MergeCandidate(rank: r.rank, pos: Int32(i), left: sym[i], right: sym[j]))
                     }
                     for i in 0..<(n - 1) { push(i) }
                     while let e = heap.pop() {
@@ -152,7 +152,7 @@ struct BPEWork {
     var merged: [TokenID] = []
     var prev: [Int32] = []
     var next: [Int32] = []
-    var heap: [BPEHeap.Entry] = []
+    var heap: [MergeCandidate] = []
 
     mutating func reserve(_ n: Int) {
         if symbols.count < n {
@@ -166,50 +166,14 @@ struct BPEWork {
     }
 }
 
-/// Binary min-heap ordered by (rank, pos): lowest rank first, then leftmost.
-struct BPEHeap {
-    struct Entry {
-        var rank: Int32
-        var pos: Int32
-        var left: TokenID
-        var right: TokenID
-        @inline(__always) func less(_ o: Entry) -> Bool {
-            rank != o.rank ? rank < o.rank : pos < o.pos
-        }
-    }
-
-    var storage: [Entry]
-
-    mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
-
-    mutating func push(rank: Int32, pos: Int32, left: TokenID, right: TokenID) {
-        storage.append(Entry(rank: rank, pos: pos, left: left, right: right))
-        var i = storage.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if !storage[i].less(storage[parent]) { break }
-            storage.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard let top = storage.first else { return nil }
-        let last = storage.removeLast()
-        if storage.isEmpty { return top }
-        storage[0] = last
-        var i = 0
-        let n = storage.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var s = i
-            if l < n && storage[l].less(storage[s]) { s = l }
-            if r < n && storage[r].less(storage[s]) { s = r }
-            if s == i { break }
-            storage.swapAt(i, s)
-            i = s
-        }
-        return top
+/// A BPE merge candidate: lowest rank first, then leftmost.
+struct MergeCandidate: HeapOrdered {
+    var rank: Int32
+    var pos: Int32
+    var left: TokenID
+    var right: TokenID
+    @inline(__always) func before(_ o: MergeCandidate) -> Bool {
+        rank != o.rank ? rank < o.rank : pos < o.pos
     }
 }
 

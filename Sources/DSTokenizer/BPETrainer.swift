@@ -125,10 +125,17 @@ public final class BPETrainer: @unchecked Sendable {
                 whereToUpdate[key, default: []].appendUnique(Int32(w))
             }
         }
-        var queue = TrainerHeap()
+        var queue = BinaryHeap<PairCandidate>()
+        var pushed = 0
+        func push(_ e: PairCandidate) {
+            var e = e
+            e.sequence = pushed
+            pushed += 1
+            queue.push(e)
+        }
         for (pair, pos) in whereToUpdate {
             let c = pairCounts[pair]!
-            if c > 0 { queue.push(.init(count: UInt64(c), pair: pair, pos: pos)) }
+            if c > 0 { push(PairCandidate(count: UInt64(c), pair: pair, pos: pos)) }
         }
         whereToUpdate.removeAll()
         // 4. Merge loop (HF do_train step 5).
@@ -137,7 +144,7 @@ public final class BPETrainer: @unchecked Sendable {
             let current = UInt64(bitPattern: pairCounts[top.pair] ?? 0)
             if top.count != current {
                 top.count = current
-                queue.push(top)
+                push(top)
                 continue
             }
             if top.count < 1 || UInt64(options.minFrequency) > top.count { break }
@@ -160,7 +167,7 @@ public final class BPETrainer: @unchecked Sendable {
             }
             for (pair, pos) in whereToUpdate {
                 let c = pairCounts[pair]!
-                if c > 0 { queue.push(.init(count: UInt64(c), pair: pair, pos: pos)) }
+                if c > 0 { push(PairCandidate(count: UInt64(c), pair: pair, pos: pos)) }
             }
             whereToUpdate.removeAll(keepingCapacity: true)
             progress?(vocab.count, target)
@@ -228,54 +235,17 @@ extension BPETrainer.Result {
     }
 }
 
-/// Max-heap ordered as HF's `Merge`: higher count first, then the smaller pair.
-struct TrainerHeap {
-    struct Entry {
-        var count: UInt64
-        var pair: UInt64
-        var pos: [Int32]
-        /// Push order: breaks the ties HF leaves to hash-map order (same pair, same count).
-        var sequence = 0
-        @inline(__always) func before(_ o: Entry) -> Bool {
-            if count != o.count { return count > o.count }
-            if pair != o.pair { return pair < o.pair }
-            return sequence < o.sequence
-        }
-    }
-
-    private var items: [Entry] = []
-    private var pushed = 0
-
-    mutating func push(_ e: Entry) {
-        var e = e
-        e.sequence = pushed
-        pushed += 1
-        items.append(e)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if !items[i].before(items[parent]) { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        var i = 0
-        let n = items.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var s = i
-            if l < n && items[l].before(items[s]) { s = l }
-            if r < n && items[r].before(items[s]) { s = r }
-            if s == i { break }
-            items.swapAt(i, s)
-            i = s
-        }
-        return top
+/// A trainer heap entry, ordered as HF's `Merge`: higher count first, then the smaller pair; push order
+/// breaks the ties HF leaves to hash-map order (same pair, same count).
+struct PairCandidate: HeapOrdered {
+    var count: UInt64
+    var pair: UInt64
+    var pos: [Int32]
+    var sequence = 0
+    @inline(__always) func before(_ o: PairCandidate) -> Bool {
+        if count != o.count { return count > o.count }
+        if pair != o.pair { return pair < o.pair }
+        return sequence < o.sequence
     }
 }
 

@@ -121,9 +121,9 @@ extension PreTokenizerKind {
                     swap(&src, &dst)
                     count = Self.splitTrailingSpace(f, src, count, dst, ws)
                     swap(&src, &dst)
-                    count = Self.splitRuns(f, src, count, dst, CharClass.deepseekCJK.rawValue)
+                    count = Self.splitOptionalSpaceRun(f, src, count, dst, 0, CharClass.deepseekCJK.rawValue)
                     swap(&src, &dst)
-                    count = Self.splitRuns(f, src, count, dst, CharClass.number.rawValue)
+                    count = Self.splitOptionalSpaceRun(f, src, count, dst, 0, CharClass.number.rawValue)
                     scratch.offsets.withUnsafeBufferPointer { off in
                         var s = 0
                         for k in 0..<count {
@@ -137,7 +137,7 @@ extension PreTokenizerKind {
         }
     }
 
-    /// One pass of `\s?[X]+` over every fragment. Returns the new fragment count.
+    /// One pass of `\s?[X]+` over every fragment (`[X]+` when `ws` is 0). Returns the new fragment count.
     @inline(__always)
     static func splitOptionalSpaceRun(_ f: UnsafePointer<UInt8>, _ src: UnsafePointer<Int32>, _ count: Int,
                                       _ dst: UnsafeMutablePointer<Int32>, _ ws: UInt8, _ cls: UInt8) -> Int {
@@ -182,31 +182,6 @@ extension PreTokenizerKind {
             while t > s && f[t - 1] & ws != 0 { t -= 1 }
             if t > s && t < e { dst[out] = Int32(t); out += 1 }
             dst[out] = Int32(e); out += 1
-            s = e
-        }
-        return out
-    }
-
-    /// One pass of `[X]+`: maximal runs of a class.
-    @inline(__always)
-    static func splitRuns(_ f: UnsafePointer<UInt8>, _ src: UnsafePointer<Int32>, _ count: Int,
-                          _ dst: UnsafeMutablePointer<Int32>, _ cls: UInt8) -> Int {
-        var out = 0
-        var s = 0
-        for k in 0..<count {
-            let e = Int(src[k])
-            var i = s
-            var last = s
-            while i < e {
-                if f[i] & cls == 0 { i += 1; continue }
-                var j = i + 1
-                while j < e && f[j] & cls != 0 { j += 1 }
-                if i > last { dst[out] = Int32(i); out += 1 }
-                dst[out] = Int32(j); out += 1
-                last = j
-                i = j
-            }
-            if last < e { dst[out] = Int32(e); out += 1 }
             s = e
         }
         return out
