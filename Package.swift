@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "dsllm", targets: ["dsllm"]),
         .library(name: "DSFormats", targets: ["DSFormats"]),
         .library(name: "DSTokenizer", targets: ["DSTokenizer"]),
+        .library(name: "DSTensor", targets: ["DSTensor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -24,6 +25,8 @@ let package = Package(
     targets: [
         // File formats (GGUF today; safetensors with the inference engine). No dependencies.
         .target(name: "DSFormats", swiftSettings: hotLoopSettings),
+        // Tensor storage and numeric kernels: dtypes, (de)quantization; matmul and the worker pool next.
+        .target(name: "DSTensor", dependencies: ["DSFormats"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
@@ -40,6 +43,7 @@ let package = Package(
             swiftSettings: hotLoopSettings
         ),
         .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats"]),
+        .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(
             name: "DSTokenizerTests",
             dependencies: ["DSTokenizer", "DSFormats"],

@@ -1,0 +1,154 @@
+import DSFormats
+
+/// Dequantization of ggml block formats to f32, exactly as ggml-quants.c defines them.
+///
+/// Layouts (all little-endian, no padding): Q8_0 `d f16, qs i8[32]`; Q4_0 `d f16, qs u8[16]`; Q4_1 `d, m f16,
+/// qs u8[16]`; Q5_0 `d f16, qh u32, qs u8[16]`; Q5_1 `d, m f16, qh u32, qs u8[16]`; Q4_K `d, dmin f16,
+/// scales u8[12], qs u8[128]`; Q5_K as Q4_K plus `qh u8[32]` before qs; Q6_K `ql u8[128], qh u8[64],
+/// scales i8[16], d f16` (d last). 4-bit formats put low nibbles in the first half of a block and high
+/// nibbles in the second half (not interleaved).
+public enum Dequantize {
+    /// Whether `row` can dequantize this type.
+    public static func supports(_ type: GGMLType) -> Bool {
+        switch type {
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K: return true
+        default: return false
+        }
+    }
+
+    /// Dequantizes `count` values (a multiple of the type's block size) from `src` into `dst`.
+    public static func row(_ type: GGMLType, _ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        precondition(count % type.blockSize == 0, "\(count) values are not whole \(type) blocks")
+        let blocks = count / type.blockSize
+        let size = type.blockBytes
+        switch type {
+        case .f32:
+            for i in 0..<count { dst[i] = src.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+        case .f16:
+            for i in 0..<count { dst[i] = HalfFloat.toFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        case .bf16:
+            for i in 0..<count { dst[i] = BFloat16.toFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        case .q8_0:
+            for b in 0..<blocks { q8_0(src + b * size, dst + 32 * b) }
+        case .q4_0:
+            for b in 0..<blocks { q4_0(src + b * size, dst + 32 * b) }
+        case .q4_1:
+            for b in 0..<blocks { q4_1(src + b * size, dst + 32 * b) }
+        case .q5_0:
+            for b in 0..<blocks { q5(src + b * size, dst + 32 * b, hasMin: false) }
+        case .q5_1:
+            for b in 0..<blocks { q5(src + b * size, dst + 32 * b, hasMin: true) }
+        case .q4_K:
+            for b in 0..<blocks { qK(src + b * size, dst + 256 * b, fiveBit: false) }
+        case .q5_K:
+            for b in 0..<blocks { qK(src + b * size, dst + 256 * b, fiveBit: true) }
+        case .q6_K:
+            for b in 0..<blocks { q6_K(src + b * size, dst + 256 * b) }
+        default:
+            preconditionFailure("dequantization of \(type) is not supported")
+        }
+    }
+
+    @inline(__always) static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+        HalfFloat.toFloat(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    static func q8_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = half(p, 0)
+        let qs = (p + 2).assumingMemoryBound(to: Int8.self)
+        for j in 0..<32 { y[j] = Float(qs[j]) * d }
+    }
+
+    static func q4_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = half(p, 0)
+        let qs = (p + 2).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<16 {
+            y[j] = Float(Int(qs[j] & 0x0F) - 8) * d
+            y[j + 16] = Float(Int(qs[j] >> 4) - 8) * d
+        }
+    }
+
+    static func q4_1(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = half(p, 0), m = half(p, 2)
+        let qs = (p + 4).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<16 {
+            y[j] = Float(qs[j] & 0x0F) * d + m
+            y[j + 16] = Float(qs[j] >> 4) * d + m
+        }
+    }
+
+    /// Q5_0 (centred, -16) and Q5_1 (with a minimum): the fifth bits come from one little-endian u32.
+    static func q5(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, hasMin: Bool) {
+        let d = half(p, 0)
+        let m: Float = hasMin ? half(p, 2) : 0
+        let h = hasMin ? 4 : 2
+        let qh = p.loadUnaligned(fromByteOffset: h, as: UInt32.self).littleEndian
+        let qs = (p + h + 4).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<16 {
+            let xh0 = UInt8(truncatingIfNeeded: ((qh >> UInt32(j)) << 4) & 0x10)
+            let xh1 = UInt8(truncatingIfNeeded: (qh >> UInt32(j + 12)) & 0x10)
+            let v0 = Int((qs[j] & 0x0F) | xh0), v1 = Int((qs[j] >> 4) | xh1)
+            if hasMin {
+                y[j] = Float(v0) * d + m
+                y[j + 16] = Float(v1) * d + m
+            } else {
+                y[j] = Float(v0 - 16) * d
+                y[j + 16] = Float(v1 - 16) * d
+            }
+        }
+    }
+
+    /// 6-bit scale and min of sub-block j (ggml's get_scale_min_k4).
+    @inline(__always) static func scaleMin(_ q: UnsafePointer<UInt8>, _ j: Int) -> (Float, Float) {
+        if j < 4 { return (Float(q[j] & 63), Float(q[j + 4] & 63)) }
+        let sc = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4)
+        let m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4)
+        return (Float(sc), Float(m))
+    }
+
+    /// Q4_K and Q5_K: four chunks of 64 values, two sub-blocks each with a 6-bit scale and min.
+    static func qK(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, fiveBit: Bool) {
+        let d = half(p, 0), dmin = half(p, 2)
+        let scales = (p + 4).assumingMemoryBound(to: UInt8.self)
+        let qh = (p + 16).assumingMemoryBound(to: UInt8.self)  // Q5_K only; shared by all chunks
+        let qs = (p + (fiveBit ? 48 : 16)).assumingMemoryBound(to: UInt8.self)
+        for c in 0..<4 {
+            let (sc1, m1) = scaleMin(scales, 2 * c)
+            let (sc2, m2) = scaleMin(scales, 2 * c + 1)
+            let d1 = d * sc1, d2 = d * sc2, min1 = dmin * m1, min2 = dmin * m2
+            let u1 = UInt8(1) << UInt8(2 * c), u2 = UInt8(2) << UInt8(2 * c)
+            for l in 0..<32 {
+                let q = qs[32 * c + l]
+                var lo = Float(q & 0x0F), hi = Float(q >> 4)
+                if fiveBit {
+                    if qh[l] & u1 != 0 { lo += 16 }
+                    if qh[l] & u2 != 0 { hi += 16 }
+                }
+                y[64 * c + l] = d1 * lo - min1
+                y[64 * c + 32 + l] = d2 * hi - min2
+            }
+        }
+    }
+
+    /// Q6_K: two halves of 128 values; 4 low bits in ql, 2 high bits in qh, signed 8-bit scales, d last.
+    static func q6_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = half(p, 208)
+        for n in 0..<2 {
+            let ql = (p + 64 * n).assumingMemoryBound(to: UInt8.self)
+            let qh = (p + 128 + 32 * n).assumingMemoryBound(to: UInt8.self)
+            let sc = (p + 192 + 8 * n).assumingMemoryBound(to: Int8.self)
+            let out = y + 128 * n
+            for l in 0..<32 {
+                let s = l / 16
+                let q1 = Int((ql[l] & 0x0F) | ((qh[l] & 3) << 4)) - 32
+                let q2 = Int((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32
+                let q3 = Int((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32
+                let q4 = Int((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32
+                out[l] = d * Float(sc[s]) * Float(q1)
+                out[l + 32] = d * Float(sc[s + 2]) * Float(q2)
+                out[l + 64] = d * Float(sc[s + 4]) * Float(q3)
+                out[l + 96] = d * Float(sc[s + 6]) * Float(q4)
+            }
+        }
+    }
+}
