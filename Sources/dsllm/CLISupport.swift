@@ -135,22 +135,4 @@ final class ProgressBar: @unchecked Sendable {
 func defaultThreadCount() -> Int { ProcessInfo.processInfo.activeProcessorCount }
 
 /// JSON string literal (for hand-written JSON output).
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                out += String(format: "\\u%04x", u.value)
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
-}
+func jsonString(_ s: String) -> String { jsonQuoted(s) }
