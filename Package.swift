@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "DSFormats", targets: ["DSFormats"]),
         .library(name: "DSTokenizer", targets: ["DSTokenizer"]),
         .library(name: "DSTensor", targets: ["DSTensor"]),
+        .library(name: "DSModel", targets: ["DSModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -27,6 +28,8 @@ let package = Package(
         .target(name: "DSFormats", swiftSettings: hotLoopSettings),
         // Tensor storage and numeric kernels: dtypes, (de)quantization; matmul and the worker pool next.
         .target(name: "DSTensor", dependencies: ["DSFormats"], swiftSettings: hotLoopSettings),
+        // LLaMA-style model: config, weights from safetensors/GGUF, forward pass with KV cache.
+        .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
@@ -37,13 +40,14 @@ let package = Package(
         .executableTarget(
             name: "dsllm",
             dependencies: [
-                "DSTokenizer", "DSFormats",
+                "DSTokenizer", "DSFormats", "DSModel", "DSTensor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: hotLoopSettings
         ),
         .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats"]),
         .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats"], resources: [.copy("Golden")]),
+        .testTarget(name: "DSModelTests", dependencies: ["DSModel", "DSTensor", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(
             name: "DSTokenizerTests",
             dependencies: ["DSTokenizer", "DSFormats"],

@@ -1,0 +1,197 @@
+import DSTensor
+import Foundation
+
+/// The forward pass of a LLaMA-style decoder over one sequence, llama2.c style: every buffer, the KV
+/// cache included, is allocated once in `init`, and `forward(token:position:)` allocates nothing.
+///
+/// This is the f32 reference path (dequantize a row, dot it): exact enough to check against transformers
+/// and llama.cpp. Matrix-vector products of the weights are where the time goes; the fast kernels
+/// (quantized activations, threads, oneDNN prefill) replace `WeightMatrix.multiply` behind this interface.
+public final class Transformer {
+    public let weights: ModelWeights
+    public let config: ModelConfig
+    public let maxSequence: Int
+    /// Tokens currently in the KV cache.
+    public private(set) var length = 0
+
+    private let x, xb, xb2, q, k, v, hb, hb2, att, scratch, logits: UnsafeMutablePointer<Float>
+    private let keyCache, valueCache: UnsafeMutablePointer<Float>
+    private let cosTable, sinTable: UnsafeMutablePointer<Float>
+
+    public init(weights: ModelWeights, maxSequence requested: Int? = nil) {
+        self.weights = weights
+        let c = weights.config
+        config = c
+        let maxSequence = min(requested ?? c.maxPositions, c.maxPositions)
+        self.maxSequence = maxSequence
+        func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        x = alloc(c.hiddenSize)
+        xb = alloc(max(c.hiddenSize, c.queryDim))
+        xb2 = alloc(c.hiddenSize)
+        q = alloc(c.queryDim)
+        k = alloc(c.kvDim)
+        v = alloc(c.kvDim)
+        hb = alloc(c.intermediateSize)
+        hb2 = alloc(c.intermediateSize)
+        att = alloc(maxSequence)
+        scratch = alloc(max(c.hiddenSize, c.intermediateSize, c.queryDim))
+        logits = alloc(c.vocabularySize)
+        keyCache = alloc(c.layerCount * maxSequence * c.kvDim)
+        valueCache = alloc(c.layerCount * maxSequence * c.kvDim)
+        // RoPE angles as transformers computes them: inv_freq = 1 / theta^(2i/d) in f32, angle = pos·inv_freq.
+        let half = c.headDim / 2
+        cosTable = alloc(maxSequence * half)
+        sinTable = alloc(maxSequence * half)
+        for i in 0..<half {
+            let invFreq = 1 / powf(c.ropeTheta, Float(2 * i) / Float(c.headDim))
+            for pos in 0..<maxSequence {
+                let angle = Float(pos) * invFreq
+                cosTable[pos * half + i] = cosf(angle)
+                sinTable[pos * half + i] = sinf(angle)
+            }
+        }
+    }
+
+    deinit {
+        for p in [x, xb, xb2, q, k, v, hb, hb2, att, scratch, logits, keyCache, valueCache, cosTable, sinTable] {
+            p.deallocate()
+        }
+    }
+
+    /// Forgets the cached sequence.
+    public func reset() { length = 0 }
+
+    /// Runs one token at `position` (= the number of tokens already cached) and returns the logits.
+    public func forward(token: Int32, position: Int) -> UnsafeBufferPointer<Float> {
+        let c = config
+        precondition(position == length && position < maxSequence, "position \(position) out of order or past the context")
+        precondition(token >= 0 && Int(token) < c.vocabularySize, "token \(token) outside the vocabulary")
+        weights.embedding.row(Int(token), into: x)
+        let groups = c.headCount / c.kvHeadCount
+        let scale = 1 / sqrtf(Float(c.headDim))
+        for (l, w) in weights.layers.enumerated() {
+            rmsNorm(x, w.attentionNorm, xb, c.hiddenSize, c.rmsNormEps)
+            w.wq.multiply(xb, into: q, scratch: scratch)
+            let kRow = keyCache + (l * maxSequence + position) * c.kvDim
+            let vRow = valueCache + (l * maxSequence + position) * c.kvDim
+            w.wk.multiply(xb, into: kRow, scratch: scratch)
+            w.wv.multiply(xb, into: vRow, scratch: scratch)
+            for h in 0..<c.headCount { rope(q + h * c.headDim, position) }
+            for h in 0..<c.kvHeadCount { rope(kRow + h * c.headDim, position) }
+            // Causal attention over the cache, f32 scores and accumulation.
+            for h in 0..<c.headCount {
+                let qh = q + h * c.headDim
+                let kvOffset = (h / groups) * c.headDim
+                var maxScore = -Float.infinity
+                for t in 0...position {
+                    let s = dot(qh, keyCache + (l * maxSequence + t) * c.kvDim + kvOffset, c.headDim) * scale
+                    att[t] = s
+                    maxScore = max(maxScore, s)
+                }
+                var sum: Float = 0
+                for t in 0...position {
+                    att[t] = expf(att[t] - maxScore)
+                    sum += att[t]
+                }
+                let out = xb + h * c.headDim
+                out.update(repeating: 0, count: c.headDim)
+                for t in 0...position {
+                    let a = att[t] / sum
+                    let vt = valueCache + (l * maxSequence + t) * c.kvDim + kvOffset
+                    for i in 0..<c.headDim { out[i] += a * vt[i] }
+                }
+            }
+            w.wo.multiply(xb, into: xb2, scratch: scratch)
+            for i in 0..<c.hiddenSize { x[i] += xb2[i] }
+            rmsNorm(x, w.ffnNorm, xb, c.hiddenSize, c.rmsNormEps)
+            w.wGate.multiply(xb, into: hb, scratch: scratch)
+            w.wUp.multiply(xb, into: hb2, scratch: scratch)
+            for i in 0..<c.intermediateSize {
+                let g = hb[i]
+                hb[i] = g / (1 + expf(-g)) * hb2[i]  // SiLU(gate) · up
+            }
+            w.wDown.multiply(hb, into: xb2, scratch: scratch)
+            for i in 0..<c.hiddenSize { x[i] += xb2[i] }
+        }
+        rmsNorm(x, weights.finalNorm, xb, c.hiddenSize, c.rmsNormEps)
+        weights.output.multiply(xb, into: logits, scratch: scratch)
+        length = position + 1
+        return UnsafeBufferPointer(start: logits, count: c.vocabularySize)
+    }
+
+    /// RMSNorm as transformers computes it: x · rsqrt(mean(x²) + eps), then times the gain.
+    private func rmsNorm(_ x: UnsafePointer<Float>, _ gain: [Float], _ out: UnsafeMutablePointer<Float>, _ n: Int, _ eps: Float) {
+        let ms = dot(x, x, n) / Float(n)
+        let r = 1 / sqrtf(ms + eps)
+        gain.withUnsafeBufferPointer { g in
+            for i in 0..<n { out[i] = g[i] * (x[i] * r) }
+        }
+    }
+
+    /// Rotates one head in place: pairs (i, i + d/2) for HF weights, (2i, 2i + 1) for GGUF's permuted rows.
+    @inline(__always)
+    private func rope(_ head: UnsafeMutablePointer<Float>, _ position: Int) {
+        let half = config.headDim / 2
+        let cs = cosTable + position * half, sn = sinTable + position * half
+        if weights.ropeInterleaved {
+            for i in 0..<half {
+                let a = head[2 * i], b = head[2 * i + 1]
+                head[2 * i] = a * cs[i] - b * sn[i]
+                head[2 * i + 1] = b * cs[i] + a * sn[i]
+            }
+        } else {
+            for i in 0..<half {
+                let a = head[i], b = head[i + half]
+                head[i] = a * cs[i] - b * sn[i]
+                head[i + half] = b * cs[i] + a * sn[i]
+            }
+        }
+    }
+}
+
+extension Transformer {
+    /// Mean negative log-likelihood of ids[1...] given their prefixes (transformers' `loss` with labels = ids).
+    public func meanNLL(_ ids: [Int32]) -> Double {
+        reset()
+        var total = 0.0
+        for t in 0..<ids.count - 1 {
+            let logits = forward(token: ids[t], position: t)
+            total -= logSoftmax(logits, at: Int(ids[t + 1]))
+        }
+        return ids.count > 1 ? total / Double(ids.count - 1) : 0
+    }
+
+    /// Greedy continuation: feeds the prompt, then appends the argmax `count` times.
+    public func greedy(prompt: [Int32], count: Int) -> [Int32] {
+        reset()
+        var logits = UnsafeBufferPointer<Float>(start: nil, count: 0)
+        for (t, id) in prompt.enumerated() { logits = forward(token: id, position: t) }
+        var out: [Int32] = []
+        for _ in 0..<count {
+            let next = Int32(argmax(logits))
+            out.append(next)
+            if out.count == count || length >= maxSequence { break }
+            logits = forward(token: next, position: length)
+        }
+        return out
+    }
+}
+
+/// log softmax(logits)[i], computed in double precision.
+public func logSoftmax(_ logits: UnsafeBufferPointer<Float>, at i: Int) -> Double {
+    let m = Double(logits.max() ?? 0)
+    var s = 0.0
+    for v in logits { s += exp(Double(v) - m) }
+    return Double(logits[i]) - m - log(s)
+}
+
+/// Index of the largest value (the first one on ties, as torch.argmax does).
+public func argmax(_ v: UnsafeBufferPointer<Float>) -> Int {
+    var best = 0
+    for i in 1..<v.count where v[i] > v[best] { best = i }
+    return best
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import DSFormats
+import DSModel
+import DSTokenizer
+import Foundation
+
+/// `--model PATH`: a directory with config.json + safetensors (and optionally tokenizer.json), or a .gguf file.
+struct ModelOption: ParsableArguments {
+    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors) or a .gguf file.", valueName: "path"))
+    var model: String
+
+    func loadWeights() throws -> ModelWeights {
+        do { return try ModelWeights.load(path: model) } catch { throw CLIError(error.description) }
+    }
+
+    /// The model's tokenizer, if it ships one (tokenizer.json beside the weights, or GGUF tokenizer metadata).
+    func loadTokenizer() -> Tokenizer? { try? Tokenizer.load(path: model) }
+}
+
+func parseIDList(_ text: String, option: String) throws -> [Int32] {
+    var ids: [Int32] = []
+    for part in text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" || $0 == "\t" }) {
+        guard let v = Int32(part) else { throw CLIError("\(option): \"\(part)\" is not a token id") }
+        ids.append(v)
+    }
+    return ids
+}
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Continue a prompt with a model (greedy at temperature 0).")
+
+    @OptionGroup var modelOption: ModelOption
+    @Option(help: "Prompt text (needs a tokenizer with the model).") var prompt: String?
+    @Option(name: .customLong("prompt-ids"), help: "Prompt as token ids, e.g. \"1 2 3\".") var promptIDs: String?
+    @Option(help: "Tokens to generate.") var maxTokens = 32
+    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Double = 0
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\"}.") var json = false
+
+    func run() throws {
+        guard temperature == 0 else {
+            throw CLIError("--temperature \(temperature): only greedy decoding (0) exists yet; sampling comes with the generation work")
+        }
+        let weights = try modelOption.loadWeights()
+        let tokenizer = modelOption.loadTokenizer()
+        var ids: [Int32]
+        if let promptIDs {
+            ids = try parseIDList(promptIDs, option: "--prompt-ids")
+        } else if let prompt {
+            guard let tokenizer else { throw CLIError("--prompt needs a tokenizer next to the model; use --prompt-ids") }
+            ids = tokenizer.encode(prompt, addBOS: tokenizer.addBOSByDefault)
+        } else {
+            throw CLIError("give --prompt or --prompt-ids")
+        }
+        guard !ids.isEmpty else { throw CLIError("the prompt is empty") }
+        for id in ids where id < 0 || Int(id) >= weights.config.vocabularySize {
+            throw CLIError("prompt id \(id) is outside the model's vocabulary (0..<\(weights.config.vocabularySize))")
+        }
+        let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens))
+        let t0 = Date()
+        var logits = UnsafeBufferPointer<Float>(start: nil, count: 0)
+        for (t, id) in ids.enumerated() { logits = model.forward(token: id, position: t) }
+        let t1 = Date()
+        var out: [Int32] = []
+        var stream = tokenizer.map { StreamingDetokenizer(tokenizer: $0) }
+        var text = ""
+        while out.count < maxTokens && model.length < model.maxSequence {
+            let next = Int32(argmax(logits))
+            out.append(next)
+            if var s = stream {
+                let piece = (try? s.append(next)) ?? ""
+                stream = s
+                text += piece
+                if !json { FileHandle.standardOutput.write(Data(piece.utf8)) }
+            }
+            if out.count == maxTokens || model.length >= model.maxSequence { break }
+            logits = model.forward(token: next, position: model.length)
+        }
+        let t2 = Date()
+        if var s = stream { text += s.flush(); stream = s }
+        let prefill = Double(ids.count) / max(t1.timeIntervalSince(t0), 1e-9)
+        let decode = Double(max(out.count - 1, 0)) / max(t2.timeIntervalSince(t1), 1e-9)
+        if json {
+            var fields = ["\"ids\": [\(out.map(String.init).joined(separator: ", "))]"]
+            if tokenizer != nil { fields.append("\"text\": \(jsonQuoted(text))") }
+            fields.append("\"prefill_tok_s\": \(prefill)")
+            fields.append("\"decode_tok_s\": \(decode)")
+            print("{\(fields.joined(separator: ", "))}")
+        } else if tokenizer == nil {
+            print(out.map(String.init).joined(separator: " "))
+        } else {
+            print()
+        }
+    }
+}
+
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Mean negative log-likelihood and perplexity of a token sequence under a model.",
+        discussion: "mean_nll is the mean over t = 1..n-1 of -log p(id_t | ids_<t), transformers' loss with labels = input_ids.")
+
+    @OptionGroup var modelOption: ModelOption
+    @Option(help: "Token ids, e.g. \"1 2 3\".") var ids: String?
+    @Option(help: "A UTF-8 text file, tokenized with the model's tokenizer.") var textFile: String?
+    @Flag(help: "Print {\"tokens\", \"mean_nll\", \"ppl\"}.") var json = false
+
+    func run() throws {
+        let weights = try modelOption.loadWeights()
+        var tokens: [Int32]
+        if let ids {
+            tokens = try parseIDList(ids, option: "--ids")
+        } else if let textFile {
+            guard let tokenizer = modelOption.loadTokenizer() else { throw CLIError("--text-file needs a tokenizer next to the model") }
+            let bytes = try readInput(file: textFile)
+            do { tokens = try tokenizer.encode(bytes: bytes, addBOS: tokenizer.addBOSByDefault) } catch {
+                throw CLIError("\(textFile): \(error)")
+            }
+        } else {
+            throw CLIError("give --ids or --text-file")
+        }
+        guard tokens.count >= 2 else { throw CLIError("need at least 2 tokens to score") }
+        for id in tokens where id < 0 || Int(id) >= weights.config.vocabularySize {
+            throw CLIError("id \(id) is outside the model's vocabulary (0..<\(weights.config.vocabularySize))")
+        }
+        guard tokens.count <= weights.config.maxPositions else {
+            throw CLIError("\(tokens.count) tokens exceed the model's context of \(weights.config.maxPositions)")
+        }
+        let model = Transformer(weights: weights, maxSequence: tokens.count)
+        let nll = model.meanNLL(tokens)
+        if json {
+            print("{\"tokens\": \(tokens.count), \"mean_nll\": \(nll), \"ppl\": \(exp(nll))}")
+        } else {
+            print(String(format: "%d tokens, mean NLL %.6f, perplexity %.4f", tokens.count, nll, exp(nll)))
+        }
+    }
+}
