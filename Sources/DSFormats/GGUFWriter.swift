@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes GGUF v3 files: metadata of every value type and tensors with aligned data.
 ///
@@ -33,6 +36,16 @@ public struct GGUFWriter {
 
     /// The complete file image.
     public func bytes() -> [UInt8] {
+        var out = header(tensorSizes: tensors.map { (name: $0.name, dimensions: $0.dimensions, type: $0.type, byteCount: $0.data.count) })
+        for t in tensors {
+            out.append(contentsOf: t.data)
+            while out.count % alignment != 0 { out.append(0) }
+        }
+        return out
+    }
+
+    /// Header, metadata and tensor infos for tensors of the given sizes, padded to the alignment.
+    public func header(tensorSizes: [(name: String, dimensions: [Int], type: GGMLType, byteCount: Int)]) -> [UInt8] {
         var out: [UInt8] = []
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
@@ -76,7 +89,7 @@ public struct GGUFWriter {
         }
         u32(GGUFFile.magic)
         u32(3)
-        u64(UInt64(tensors.count))
+        u64(UInt64(tensorSizes.count))
         var kvs = metadata
         if alignment != GGUFFile.defaultAlignment, !kvs.contains(where: { $0.0 == "general.alignment" }) {
             kvs.append(("general.alignment", .uint32(UInt32(alignment))))
@@ -88,28 +101,69 @@ public struct GGUFWriter {
             value(v)
         }
         var offset = 0
-        var offsets: [Int] = []
-        for t in tensors {
-            offsets.append(offset)
-            offset += (t.data.count + alignment - 1) / alignment * alignment
-        }
-        for (t, o) in zip(tensors, offsets) {
+        for t in tensorSizes {
             str(t.name)
             u32(UInt32(t.dimensions.count))
             for d in t.dimensions { u64(UInt64(d)) }
             u32(t.type.rawValue)
-            u64(UInt64(o))
+            u64(UInt64(offset))
+            offset += (t.byteCount + alignment - 1) / alignment * alignment
         }
         while out.count % alignment != 0 { out.append(0) }
-        for t in tensors {
-            out.append(contentsOf: t.data)
-            while out.count % alignment != 0 { out.append(0) }
-        }
         return out
+    }
+
+    /// Writes a file whose tensor data is produced one tensor at a time by `data(i)` (for models too
+    /// large to hold twice in memory), via a temporary file and a rename.
+    public func write(to path: String, tensorSizes: [(name: String, dimensions: [Int], type: GGMLType, byteCount: Int)],
+                      data: (Int) throws -> [UInt8]) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        FileManager.default.createFile(atPath: tmp.path, contents: nil)
+        do {
+            let handle = try FileHandle(forWritingTo: tmp)
+            defer { try? handle.close() }
+            try handle.write(contentsOf: header(tensorSizes: tensorSizes))
+            for (i, t) in tensorSizes.enumerated() {
+                var bytes = try data(i)
+                precondition(bytes.count == t.byteCount, "tensor \(t.name): \(bytes.count) bytes, expected \(t.byteCount)")
+                while bytes.count % alignment != 0 { bytes.append(0) }
+                try handle.write(contentsOf: bytes)
+            }
+            try handle.close()
+            guard rename(tmp.path, url.path) == 0 else {
+                throw FormatError(file: path, message: "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
+        }
     }
 
     /// Writes the file via a temporary name in the same directory and a rename.
     public func write(to path: String) throws {
         try writeAtomically(Data(bytes()), to: path)
+    }
+}
+
+extension GGUFWriter.Value {
+    /// The writer's form of a value read from a GGUF file (for copying metadata between files).
+    public init(_ v: GGUFValue) {
+        switch v {
+        case .uint8(let x): self = .uint8(x)
+        case .int8(let x): self = .int8(x)
+        case .uint16(let x): self = .uint16(x)
+        case .int16(let x): self = .int16(x)
+        case .uint32(let x): self = .uint32(x)
+        case .int32(let x): self = .int32(x)
+        case .float32(let x): self = .float32(x)
+        case .bool(let x): self = .bool(x)
+        case .string(let s): self = .string(s)
+        case .uint64(let x): self = .uint64(x)
+        case .int64(let x): self = .int64(x)
+        case .float64(let x): self = .float64(x)
+        case .array(let a): self = .array(a.elementType, (0..<a.count).map { GGUFWriter.Value(a[$0]) })
+        }
     }
 }

@@ -1,0 +1,197 @@
+import DSFormats
+import DSTensor
+import Foundation
+
+/// One tensor to write, produced row by row from the loaded weights.
+public struct ExportTensor {
+    public var name: String
+    /// Rows × cols for matrices (PyTorch order); a vector has `isVector` and `cols` values.
+    public var rows: Int
+    public var cols: Int
+    public var isVector: Bool
+    public var type: GGMLType
+    /// Fills `out` (cols floats) with source row r, already in the target's row order.
+    let readRow: (Int, UnsafeMutablePointer<Float>) -> Void
+
+    public var byteCount: Int { (isVector ? 1 : rows) * cols / type.blockSize * type.blockBytes }
+
+    /// The tensor's bytes in `type`.
+    public func encode() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: byteCount)
+        let rowBytes = cols / type.blockSize * type.blockBytes
+        var row = [Float](repeating: 0, count: cols)
+        out.withUnsafeMutableBytes { dst in
+            row.withUnsafeMutableBufferPointer { r in
+                for i in 0..<(isVector ? 1 : rows) {
+                    readRow(i, r.baseAddress!)
+                    Quantize.row(type, r.baseAddress!, count: cols, into: dst.baseAddress! + i * rowBytes)
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Writing loaded weights as GGUF (llama.cpp names, permuted q/k) or as an HF safetensors directory.
+public enum ModelExport {
+    /// Within each head, GGUF row 2i + j holds HF row j·(d/2) + i (llama.cpp's interleaved RoPE layout).
+    static func hfRow(forGGUFRow r: Int, headDim: Int) -> Int {
+        let h = r / headDim, w = r % headDim
+        return h * headDim + (w % 2) * (headDim / 2) + w / 2
+    }
+
+    static func ggufRow(forHFRow r: Int, headDim: Int) -> Int {
+        let h = r / headDim, w = r % headDim
+        let half = headDim / 2
+        return h * headDim + 2 * (w % half) + w / half
+    }
+
+    /// A matrix export; `permute` maps a target row to the source row.
+    static func matrix(_ name: String, _ m: WeightMatrix, _ type: GGMLType, permute: ((Int) -> Int)? = nil) -> ExportTensor {
+        let t = m.cols % type.blockSize == 0 ? type : .f16  // rows that are not whole blocks fall back to f16
+        return ExportTensor(name: name, rows: m.rows, cols: m.cols, isVector: false, type: t) { r, out in
+            m.row(permute?(r) ?? r, into: out)
+        }
+    }
+
+    static func vector(_ name: String, _ v: [Float]) -> ExportTensor {
+        ExportTensor(name: name, rows: 1, cols: v.count, isVector: true, type: .f32) { _, out in
+            v.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: v.count) }
+        }
+    }
+
+    /// The model's tensors in GGUF naming, matrices in `type` (norms stay f32, as llama.cpp keeps them).
+    public static func ggufTensors(_ w: ModelWeights, type: GGMLType) -> [ExportTensor] {
+        let hd = w.config.headDim
+        let qk: ((Int) -> Int)? = w.ropeInterleaved ? nil : { hfRow(forGGUFRow: $0, headDim: hd) }
+        var out = [matrix("token_embd.weight", w.embedding, type)]
+        for (l, layer) in w.layers.enumerated() {
+            let p = "blk.\(l)."
+            out += [
+                vector(p + "attn_norm.weight", layer.attentionNorm),
+                matrix(p + "attn_q.weight", layer.wq, type, permute: qk),
+                matrix(p + "attn_k.weight", layer.wk, type, permute: qk),
+                matrix(p + "attn_v.weight", layer.wv, type),
+                matrix(p + "attn_output.weight", layer.wo, type),
+                vector(p + "ffn_norm.weight", layer.ffnNorm),
+                matrix(p + "ffn_gate.weight", layer.wGate, type),
+                matrix(p + "ffn_up.weight", layer.wUp, type),
+                matrix(p + "ffn_down.weight", layer.wDown, type),
+            ]
+        }
+        out.append(vector("output_norm.weight", w.finalNorm))
+        if !w.config.tieWordEmbeddings { out.append(matrix("output.weight", w.output, type)) }
+        return out
+    }
+
+    /// llama.cpp's `general.file_type` for a weight type.
+    public static func fileType(_ type: GGMLType) -> UInt32 {
+        switch type {
+        case .f32: return 0
+        case .f16: return 1
+        case .q4_0: return 2
+        case .q4_1: return 3
+        case .q8_0: return 7
+        case .q5_0: return 8
+        case .q5_1: return 9
+        case .bf16: return 32
+        default: return 0
+        }
+    }
+
+    /// The `llama.*` metadata of a config.
+    public static func ggufMetadata(_ c: ModelConfig, type: GGMLType, name: String) -> [(String, GGUFWriter.Value)] {
+        var m: [(String, GGUFWriter.Value)] = [
+            ("general.architecture", .string("llama")), ("general.name", .string(name)),
+            ("general.file_type", .uint32(fileType(type))),
+            ("llama.vocab_size", .uint32(UInt32(c.vocabularySize))),
+            ("llama.context_length", .uint32(UInt32(c.maxPositions))),
+            ("llama.embedding_length", .uint32(UInt32(c.hiddenSize))),
+            ("llama.block_count", .uint32(UInt32(c.layerCount))),
+            ("llama.feed_forward_length", .uint32(UInt32(c.intermediateSize))),
+            ("llama.rope.dimension_count", .uint32(UInt32(c.headDim))),
+            ("llama.attention.head_count", .uint32(UInt32(c.headCount))),
+            ("llama.attention.head_count_kv", .uint32(UInt32(c.kvHeadCount))),
+            ("llama.attention.layer_norm_rms_epsilon", .float32(c.rmsNormEps)),
+            ("llama.rope.freq_base", .float32(c.ropeTheta)),
+        ]
+        if c.headDim != c.hiddenSize / c.headCount {
+            m.append(("llama.attention.key_length", .uint32(UInt32(c.headDim))))
+            m.append(("llama.attention.value_length", .uint32(UInt32(c.headDim))))
+        }
+        if type != .f32 && type != .f16 && type != .bf16 { m.append(("general.quantization_version", .uint32(2))) }
+        return m
+    }
+
+    /// Writes a GGUF file; `extraMetadata` carries the tokenizer keys. Tensors are encoded one at a time.
+    public static func writeGGUF(_ w: ModelWeights, type: GGMLType, to path: String,
+                                 extraMetadata: [(String, GGUFWriter.Value)]) throws {
+        let tensors = ggufTensors(w, type: type)
+        var writer = GGUFWriter()
+        writer.metadata = ggufMetadata(w.config, type: type, name: (path as NSString).lastPathComponent) + extraMetadata
+        // Keep BOS/EOS even without a tokenizer (llama.cpp and dsllm read them from these keys).
+        for (key, id) in [("tokenizer.ggml.bos_token_id", w.config.bosTokenID), ("tokenizer.ggml.eos_token_id", w.config.eosTokenID)]
+        where !writer.metadata.contains(where: { $0.0 == key }) {
+            if let id { writer.metadata.append((key, .uint32(UInt32(id)))) }
+        }
+        let sizes = tensors.map { t in
+            (name: t.name, dimensions: t.isVector ? [t.cols] : [t.cols, t.rows], type: t.type, byteCount: t.byteCount)
+        }
+        try writer.write(to: path, tensorSizes: sizes) { tensors[$0].encode() }
+    }
+
+    /// Writes an HF directory: config.json and model.safetensors (rotate-half q/k order) in f32, f16 or bf16.
+    public static func writeSafetensors(_ w: ModelWeights, type: GGMLType, directory: String) throws {
+        guard type == .f32 || type == .f16 || type == .bf16 else {
+            throw FormatError(file: directory, message: "safetensors output supports f32, f16 and bf16, not \(type)")
+        }
+        let dtype: SafetensorsDType = type == .f32 ? .f32 : type == .f16 ? .f16 : .bf16
+        let hd = w.config.headDim
+        let qk: ((Int) -> Int)? = w.ropeInterleaved ? { ggufRow(forHFRow: $0, headDim: hd) } : nil
+        func m(_ name: String, _ x: WeightMatrix, permute: ((Int) -> Int)? = nil) -> ExportTensor {
+            var t = matrix(name, x, type, permute: permute)
+            t.type = type
+            return t
+        }
+        var tensors = [m("model.embed_tokens.weight", w.embedding)]
+        for (l, layer) in w.layers.enumerated() {
+            let p = "model.layers.\(l)."
+            tensors += [
+                vector(p + "input_layernorm.weight", layer.attentionNorm),
+                m(p + "self_attn.q_proj.weight", layer.wq, permute: qk), m(p + "self_attn.k_proj.weight", layer.wk, permute: qk),
+                m(p + "self_attn.v_proj.weight", layer.wv), m(p + "self_attn.o_proj.weight", layer.wo),
+                vector(p + "post_attention_layernorm.weight", layer.ffnNorm),
+                m(p + "mlp.gate_proj.weight", layer.wGate), m(p + "mlp.up_proj.weight", layer.wUp),
+                m(p + "mlp.down_proj.weight", layer.wDown),
+            ]
+        }
+        tensors.append(vector("model.norm.weight", w.finalNorm))
+        if !w.config.tieWordEmbeddings { tensors.append(m("lm_head.weight", w.output)) }
+        var writer = SafetensorsWriter()
+        writer.metadata = ["format": "pt"]
+        for var t in tensors {
+            if t.isVector { t.type = type }
+            writer.tensors.append(.init(name: t.name, dtype: dtype, shape: t.isVector ? [t.cols] : [t.rows, t.cols], data: t.encode()))
+        }
+        try writer.write(to: (directory as NSString).appendingPathComponent("model.safetensors"))
+        try writeAtomically(Data(configJSON(w.config, dtype: dtype).utf8), to: (directory as NSString).appendingPathComponent("config.json"))
+    }
+
+    /// A transformers LlamaForCausalLM config.json (legacy top-level rope_theta, which every version reads).
+    public static func configJSON(_ c: ModelConfig, dtype: SafetensorsDType) -> String {
+        let torchDType = dtype == .f32 ? "float32" : dtype == .f16 ? "float16" : "bfloat16"
+        var lines = [
+            "\"architectures\": [\"LlamaForCausalLM\"]", "\"model_type\": \"llama\"", "\"hidden_act\": \"silu\"",
+            "\"vocab_size\": \(c.vocabularySize)", "\"hidden_size\": \(c.hiddenSize)",
+            "\"intermediate_size\": \(c.intermediateSize)", "\"num_hidden_layers\": \(c.layerCount)",
+            "\"num_attention_heads\": \(c.headCount)", "\"num_key_value_heads\": \(c.kvHeadCount)",
+            "\"head_dim\": \(c.headDim)", "\"max_position_embeddings\": \(c.maxPositions)",
+            "\"rms_norm_eps\": \(c.rmsNormEps)", "\"rope_theta\": \(Double(c.ropeTheta))", "\"rope_scaling\": null",
+            "\"tie_word_embeddings\": \(c.tieWordEmbeddings)", "\"attention_bias\": false", "\"mlp_bias\": false",
+            "\"torch_dtype\": \"\(torchDType)\"",
+        ]
+        if let b = c.bosTokenID { lines.append("\"bos_token_id\": \(b)") }
+        if let e = c.eosTokenID { lines.append("\"eos_token_id\": \(e)") }
+        return "{\n  " + lines.joined(separator: ",\n  ") + "\n}\n"
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import DSFormats
+import DSModel
+import DSTensor
+import DSTokenizer
+import Foundation
+
+/// Weight types `quantize` and `convert` can write today.
+func parseWeightType(_ name: String) throws -> GGMLType {
+    let types: [String: GGMLType] = ["f32": .f32, "f16": .f16, "bf16": .bf16, "q8_0": .q8_0, "q4_0": .q4_0,
+                                     "q4_1": .q4_1, "q5_0": .q5_0, "q5_1": .q5_1]
+    if let t = types[name.lowercased()] { return t }
+    if ["q4_k", "q5_k", "q6_k"].contains(name.lowercased()) {
+        throw CLIError("--type \(name): K-quant writing needs llama.cpp's search quantizers and is not implemented yet; "
+            + "dsllm reads K-quant files made by llama.cpp")
+    }
+    throw CLIError("--type \(name): expected one of \(types.keys.sorted().joined(separator: ", "))")
+}
+
+/// The tokenizer keys for the output GGUF: copied from a GGUF input, or built from tokenizer.json.
+func tokenizerMetadata(input: String) -> [(String, GGUFWriter.Value)] {
+    if let gguf = try? GGUFFile(path: input) {
+        return gguf.metadata.filter { $0.key.hasPrefix("tokenizer.") }.map { ($0.key, GGUFWriter.Value($0.value)) }
+    }
+    guard let tok = try? Tokenizer.load(path: input) else { return [] }
+    var m: [(String, GGUFWriter.Value)] = [
+        ("tokenizer.ggml.model", .string("gpt2")),
+        ("tokenizer.ggml.pre", .string(tok.preTokenizer == .deepseekLLM ? "deepseek-llm" : "gpt-2")),
+        ("tokenizer.ggml.tokens", .array(.string, (0..<tok.vocabularySize).map { .string(tok.tokenText(TokenID($0))) })),
+        ("tokenizer.ggml.token_type", .array(.int32, (0..<tok.vocabularySize).map { .int32(tok.tokenType(TokenID($0)).rawValue) })),
+        ("tokenizer.ggml.merges", .array(.string, tok.mergeStrings().map { .string($0) })),
+        ("tokenizer.ggml.add_bos_token", .bool(tok.addBOSByDefault)),
+        ("tokenizer.ggml.add_eos_token", .bool(false)),
+    ]
+    if let b = tok.bosID { m.append(("tokenizer.ggml.bos_token_id", .uint32(UInt32(b)))) }
+    if let e = tok.eosID { m.append(("tokenizer.ggml.eos_token_id", .uint32(UInt32(e)))) }
+    if let p = tok.padID { m.append(("tokenizer.ggml.padding_token_id", .uint32(UInt32(p)))) }
+    if tok.preTokenizer == .deepseekLLM { m.append(("tokenizer.chat_template", .string(DeepSeekChatTemplate.jinja))) }
+    return m
+}
+
+struct QuantizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "Write a model (GGUF or safetensors directory) as GGUF with its matrices in another type.",
+        discussion: "Norm gains stay f32; a matrix whose rows are not whole blocks of the type is written as f16. "
+            + "q/k rows are permuted for llama.cpp's RoPE layout. The output loads in llama.cpp.")
+
+    @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors.")
+    var input: String
+    @Option(help: "Output .gguf file.") var out: String
+    @Option(help: "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1.") var type: String
+
+    func run() throws {
+        let t = try parseWeightType(type)
+        let weights: ModelWeights
+        do { weights = try ModelWeights.load(path: input) } catch { throw CLIError(error.description) }
+        let start = Date()
+        try ModelExport.writeGGUF(weights, type: t, to: out, extraMetadata: tokenizerMetadata(input: input))
+        let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+        print(String(format: "wrote %@ (%@, %.1f MB) in %.1f s", out, "\(t)", Double(size) / 1e6, Date().timeIntervalSince(start)))
+    }
+}
+
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert between an HF safetensors directory and GGUF (direction from --out: *.gguf or a directory).")
+
+    @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors.")
+    var input: String
+    @Option(help: "Output: a .gguf file, or a directory for config.json + model.safetensors.") var out: String
+    @Option(help: "f32, f16 or bf16 (quantized inputs are dequantized).") var type = "f16"
+
+    func run() throws {
+        let t = try parseWeightType(type)
+        guard t == .f32 || t == .f16 || t == .bf16 else { throw CLIError("--type: convert writes f32, f16 or bf16; use quantize") }
+        let weights: ModelWeights
+        do { weights = try ModelWeights.load(path: input) } catch { throw CLIError(error.description) }
+        if out.hasSuffix(".gguf") {
+            try ModelExport.writeGGUF(weights, type: t, to: out, extraMetadata: tokenizerMetadata(input: input))
+        } else {
+            try ModelExport.writeSafetensors(weights, type: t, directory: out)
+            if let tok = try? Tokenizer.load(path: input) {
+                try tok.writeTokenizerJSON(to: (out as NSString).appendingPathComponent("tokenizer.json"))
+            }
+        }
+        print("wrote \(out)")
+    }
+}

@@ -1,0 +1,81 @@
+@testable import DSModel
+import DSFormats
+import DSTensor
+import Foundation
+import Testing
+
+@Suite struct ConversionTests {
+    static let model = TransformersGoldenTests.directory.appendingPathComponent("gqa-odd-ropeparams").path
+
+    func tmp(_ name: String) -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-conv-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.appendingPathComponent(name).path
+    }
+
+    func logits(_ w: ModelWeights, _ ids: [Int32]) -> [[Float]] {
+        let t = Transformer(weights: w)
+        return ids.enumerated().map { Array(t.forward(token: $1, position: $0)) }
+    }
+
+    @Test func rowPermutationsAreInverse() {
+        for hd in [2, 16, 64, 128] {
+            for r in 0..<(3 * hd) {
+                #expect(ModelExport.hfRow(forGGUFRow: ModelExport.ggufRow(forHFRow: r, headDim: hd), headDim: hd) == r)
+            }
+        }
+        // head 0, hd 4: GGUF rows 0,1,2,3 hold HF rows 0,2,1,3
+        #expect((0..<4).map { ModelExport.hfRow(forGGUFRow: $0, headDim: 4) } == [0, 2, 1, 3])
+    }
+
+    /// safetensors → GGUF (permuted q/k, interleaved RoPE) → safetensors: the same logits all the way.
+    @Test func roundTripThroughGGUFKeepsLogits() throws {
+        let ids: [Int32] = [3, 17, 250, 9, 44, 101, 7]
+        let source = try ModelWeights.load(path: Self.model)
+        let reference = logits(source, ids)
+        let ggufPath = tmp("rt.gguf")
+        try ModelExport.writeGGUF(source, type: .f32, to: ggufPath, extraMetadata: [])
+        let gguf = try ModelWeights.load(path: ggufPath)
+        #expect(gguf.ropeInterleaved && gguf.config == source.config)
+        let dir = tmp("rt-dir")
+        try ModelExport.writeSafetensors(gguf, type: .f32, directory: dir)
+        let back = try ModelWeights.load(path: dir)
+        for other in [gguf, back] {
+            let l = logits(other, ids)
+            let worst = zip(l.joined(), reference.joined()).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-5, "max logit difference \(worst)")
+        }
+    }
+
+    /// Quantized exports load and stay close to the f32 model (mha-f32 rows of 64 are whole 32-blocks).
+    @Test func quantizedExportsStayClose() throws {
+        let path = TransformersGoldenTests.directory.appendingPathComponent("mha-f32").path
+        let source = try ModelWeights.load(path: path)
+        let ids: [Int32] = [5, 99, 200, 31, 64, 7, 150, 12]
+        let reference = Transformer(weights: source).meanNLL(ids)
+        for (type, tolerance) in [(GGMLType.f16, 1e-3), (.bf16, 1e-2), (.q8_0, 1e-2), (.q5_1, 3e-2), (.q4_0, 8e-2)] {
+            let out = tmp("q-\(type).gguf")
+            try ModelExport.writeGGUF(source, type: type, to: out, extraMetadata: [])
+            let q = try ModelWeights.load(path: out)
+            #expect(q.layers[0].wq.type == type)
+            #expect(q.layers[0].wDown.type == (type.blockSize == 1 ? type : .f16))  // 176 columns: not whole 32-blocks
+            let nll = Transformer(weights: q).meanNLL(ids)
+            #expect(abs(nll - reference) / reference < tolerance, "\(type): \(nll) vs \(reference)")
+        }
+    }
+
+    @Test func shapeMismatchesNameTheTensor() throws {
+        let dir = tmp("bad-shape")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let src = URL(fileURLWithPath: Self.model)
+        try? FileManager.default.removeItem(atPath: dir + "/model.safetensors")
+        try FileManager.default.copyItem(at: src.appendingPathComponent("model.safetensors"), to: URL(fileURLWithPath: dir + "/model.safetensors"))
+        var config = try String(contentsOf: src.appendingPathComponent("config.json"), encoding: .utf8)
+        config = config.replacingOccurrences(of: "\"intermediate_size\": 136", with: "\"intermediate_size\": 128")
+        try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        #expect { try ModelWeights.load(path: dir) } throws: { e in
+            let f = e as? FormatError
+            return f?.field == "model.layers.0.mlp.gate_proj.weight" && f!.message.contains("[128, 60]")
+        }
+    }
+}
