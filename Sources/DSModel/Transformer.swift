@@ -18,8 +18,14 @@ public final class Transformer {
     private let keyCache, valueCache: UnsafeMutablePointer<Float>
     private let cosTable, sinTable: UnsafeMutablePointer<Float>
 
-    public init(weights: ModelWeights, maxSequence requested: Int? = nil) {
+    /// Threads used for the matrix-vector products (the pool's, all cores by default).
+    public let threads: Int
+    private let pool: WorkerPool
+
+    public init(weights: ModelWeights, maxSequence requested: Int? = nil, threads: Int? = nil, pool: WorkerPool = .shared) {
         self.weights = weights
+        self.pool = pool
+        self.threads = max(1, min(threads ?? pool.threadCount, pool.threadCount))
         let c = weights.config
         config = c
         let maxSequence = min(requested ?? c.maxPositions, c.maxPositions)
@@ -75,11 +81,11 @@ public final class Transformer {
         let scale = 1 / sqrtf(Float(c.headDim))
         for (l, w) in weights.layers.enumerated() {
             rmsNorm(x, w.attentionNorm, xb, c.hiddenSize, c.rmsNormEps)
-            w.wq.multiply(xb, into: q, scratch: scratch)
+            mul(w.wq, xb, q)
             let kRow = keyCache + (l * maxSequence + position) * c.kvDim
             let vRow = valueCache + (l * maxSequence + position) * c.kvDim
-            w.wk.multiply(xb, into: kRow, scratch: scratch)
-            w.wv.multiply(xb, into: vRow, scratch: scratch)
+            mul(w.wk, xb, kRow)
+            mul(w.wv, xb, vRow)
             for h in 0..<c.headCount { rope(q + h * c.headDim, position) }
             for h in 0..<c.kvHeadCount { rope(kRow + h * c.headDim, position) }
             // Causal attention over the cache, f32 scores and accumulation.
@@ -105,22 +111,32 @@ public final class Transformer {
                     for i in 0..<c.headDim { out[i] += a * vt[i] }
                 }
             }
-            w.wo.multiply(xb, into: xb2, scratch: scratch)
+            mul(w.wo, xb, xb2)
             for i in 0..<c.hiddenSize { x[i] += xb2[i] }
             rmsNorm(x, w.ffnNorm, xb, c.hiddenSize, c.rmsNormEps)
-            w.wGate.multiply(xb, into: hb, scratch: scratch)
-            w.wUp.multiply(xb, into: hb2, scratch: scratch)
+            mul(w.wGate, xb, hb)
+            mul(w.wUp, xb, hb2)
             for i in 0..<c.intermediateSize {
                 let g = hb[i]
                 hb[i] = g / (1 + expf(-g)) * hb2[i]  // SiLU(gate) · up
             }
-            w.wDown.multiply(hb, into: xb2, scratch: scratch)
+            mul(w.wDown, hb, xb2)
             for i in 0..<c.hiddenSize { x[i] += xb2[i] }
         }
         rmsNorm(x, weights.finalNorm, xb, c.hiddenSize, c.rmsNormEps)
-        weights.output.multiply(xb, into: logits, scratch: scratch)
+        mul(weights.output, xb, logits)
         length = position + 1
         return UnsafeBufferPointer(start: logits, count: c.vocabularySize)
+    }
+
+    /// y = W·x: threaded for large matrices, inline for small ones (a parallel region costs microseconds).
+    @inline(__always)
+    private func mul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        if threads > 1 && w.rows * w.cols >= 1 << 16 {
+            w.multiply(x, into: y, pool: pool, threads: threads)
+        } else {
+            w.multiply(x, into: y, scratch: scratch)
+        }
     }
 
     /// RMSNorm as transformers computes it: x · rsqrt(mean(x²) + eps), then times the gain.

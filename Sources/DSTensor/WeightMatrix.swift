@@ -27,17 +27,36 @@ public struct WeightMatrix: @unchecked Sendable {
         Dequantize.row(type, base + r * rowBytes, count: cols, into: out)
     }
 
-    /// y[r] = W[r] · x for r in `range` (all rows by default). `scratch` holds one dequantized row.
+    /// W[r] · x, reading the stored type directly where a kernel exists; `scratch` (cols floats) otherwise.
+    @inline(__always)
+    public func dotRow(_ r: Int, _ x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Float {
+        let p = base + r * rowBytes
+        switch type {
+        case .f32: return dot(p.assumingMemoryBound(to: Float.self), x, cols)
+        case .bf16: return dotBF16(p, x, cols)
+        case .f16: return dotF16(p, x, cols)
+        case .q8_0: return dotQ8_0(p, x, cols)
+        case .q4_0: return dotQ4_0(p, x, cols)
+        default:
+            row(r, into: scratch)
+            return dot(scratch, x, cols)
+        }
+    }
+
+    /// y[r] = W[r] · x for r in `range` (all rows by default), on this thread.
     public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                          rows range: Range<Int>? = nil, scratch: UnsafeMutablePointer<Float>) {
-        let range = range ?? 0..<rows
-        if type == .f32 {
-            for r in range { y[r] = dot((base + r * rowBytes).assumingMemoryBound(to: Float.self), x, cols) }
-            return
-        }
-        for r in range {
-            row(r, into: scratch)
-            y[r] = dot(scratch, x, cols)
+        for r in range ?? 0..<rows { y[r] = dotRow(r, x, scratch: scratch) }
+    }
+
+    /// y = W · x with the rows split across the pool's threads.
+    public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: WorkerPool, threads: Int? = nil) {
+        nonisolated(unsafe) let x = x, y = y
+        let matrix = self
+        pool.parallelFor(rows, threads: threads, minimumChunk: 16) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: matrix.cols) { scratch in
+                for r in range { y[r] = matrix.dotRow(r, x, scratch: scratch.baseAddress!) }
+            }
         }
     }
 }

@@ -57,7 +57,8 @@ struct GenerateCommand: ParsableCommand {
         for id in ids where id < 0 || Int(id) >= weights.config.vocabularySize {
             throw CLIError("prompt id \(id) is outside the model's vocabulary (0..<\(weights.config.vocabularySize))")
         }
-        let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens))
+        let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens),
+                                threads: threads)
         let t0 = Date()
         var logits = UnsafeBufferPointer<Float>(start: nil, count: 0)
         for (t, id) in ids.enumerated() { logits = model.forward(token: id, position: t) }
@@ -104,6 +105,7 @@ struct ScoreCommand: ParsableCommand {
     @OptionGroup var modelOption: ModelOption
     @Option(help: "Token ids, e.g. \"1 2 3\".") var ids: String?
     @Option(help: "A UTF-8 text file, tokenized with the model's tokenizer.") var textFile: String?
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print {\"tokens\", \"mean_nll\", \"ppl\"}.") var json = false
 
     func run() throws {
@@ -127,7 +129,7 @@ struct ScoreCommand: ParsableCommand {
         guard tokens.count <= weights.config.maxPositions else {
             throw CLIError("\(tokens.count) tokens exceed the model's context of \(weights.config.maxPositions)")
         }
-        let model = Transformer(weights: weights, maxSequence: tokens.count)
+        let model = Transformer(weights: weights, maxSequence: tokens.count, threads: threads)
         let nll = model.meanNLL(tokens)
         if json {
             print("{\"tokens\": \(tokens.count), \"mean_nll\": \(nll), \"ppl\": \(exp(nll))}")
