@@ -1,0 +1,97 @@
+import DSFormats
+@testable import DSModel
+import DSTensor
+import Foundation
+import Testing
+
+/// A tiny GQA model (all dims multiples of 256) as GGUF, checked against llama.cpp and transformers
+/// (tools/make_gguf_golden.py). The legacy-type files are not committed: dsllm quantizes the committed
+/// F32 file itself and must produce byte-identical tensors (llama.cpp's and gguf-py's quantizers agree).
+/// The K-quant files come from llama.cpp's quantizer.
+@Suite struct LlamaCppGGUFTests {
+    struct Golden: Decodable {
+        struct PromptLogits: Decodable { var logits: [[Float]]; var greedy: [Int32]; var greedy_min_margin: Float }
+        struct Dequant: Decodable { var last_logits: [Float]; var greedy: [Int32]; var greedy_min_margin: Float }
+        struct HF: Decodable { var logits: [[[Float]]]; var greedy: [[Int32]]; var greedy_min_margin: [Float] }
+        struct TypeCase: Decodable {
+            var file: String
+            var committed: Bool
+            var tensor_sha256: [String: String]
+            var tensor_types: [String: String]
+            var llama_cpp: [PromptLogits]
+            var hf_dequant: [Dequant]?
+        }
+        var prompts: [[Int32]]
+        var hf_f32: HF
+        var types: [String: TypeCase]
+    }
+
+    static let directory = TransformersGoldenTests.directory.appendingPathComponent("gguf-tiny")
+    static let golden: Golden = try! JSONDecoder().decode(
+        Golden.self, from: Data(contentsOf: directory.appendingPathComponent("golden.json")))
+
+    static func relative(_ a: [Float], _ b: [Float]) -> Float {
+        let scale = b.map { abs($0) }.max()!
+        return zip(a, b).map { abs($0 - $1) }.max()! / scale
+    }
+
+    func run(_ weights: ModelWeights, _ ids: [Int32]) -> [[Float]] {
+        let t = Transformer(weights: weights)
+        return ids.enumerated().map { Array(t.forward(token: $1, position: $0)) }
+    }
+
+    @Test func f32MatchesLlamaCppAndTransformers() throws {
+        let w = try ModelWeights.load(path: Self.directory.appendingPathComponent("model-f32.gguf").path)
+        #expect(w.ropeInterleaved && w.config.kvHeadCount == 2)
+        let g = Self.golden
+        for (p, ids) in g.prompts.enumerated() {
+            let ours = run(w, ids)
+            for (t, row) in ours.enumerated() {
+                #expect(Self.relative(row, g.types["F32"]!.llama_cpp[p].logits[t]) < 1e-4)
+                #expect(Self.relative(row, g.hf_f32.logits[p][t]) < 1e-4)
+            }
+            #expect(Transformer(weights: w).greedy(prompt: ids, count: 8) == g.hf_f32.greedy[p])
+        }
+    }
+
+    @Test(arguments: ["F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"])
+    func quantizingTheF32FileReproducesLlamaCppBytes(_ name: String) throws {
+        let types: [String: GGMLType] = ["F16": .f16, "BF16": .bf16, "Q8_0": .q8_0, "Q4_0": .q4_0, "Q4_1": .q4_1,
+                                         "Q5_0": .q5_0, "Q5_1": .q5_1]
+        let source = try ModelWeights.load(path: Self.directory.appendingPathComponent("model-f32.gguf").path)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-q-\(getpid())-\(name).gguf").path
+        try ModelExport.writeGGUF(source, type: types[name]!, to: out, extraMetadata: [])
+        let file = try GGUFFile(path: out)
+        let expected = Self.golden.types[name]!
+        for t in file.tensors {
+            #expect(sha256Hex(try file.data(of: t)) == expected.tensor_sha256[t.name], "\(name): tensor \(t.name)")
+        }
+        try checkAgainstReferences(name, try ModelWeights.load(path: out))
+    }
+
+    @Test(arguments: ["Q4_K_S", "Q5_K_S", "Q6_K"])
+    func llamaCppKQuantFiles(_ name: String) throws {
+        let c = Self.golden.types[name]!
+        let w = try ModelWeights.load(path: Self.directory.appendingPathComponent(c.file).path)
+        #expect(w.layers[0].wq.type != .f32)
+        try checkAgainstReferences(name, w)
+    }
+
+    /// Tight against transformers on the same dequantized weights; loose against llama.cpp, which also
+    /// rounds the activations (to Q8_0/Q8_1/Q8_K, f16 or bf16 according to the weight type).
+    func checkAgainstReferences(_ name: String, _ w: ModelWeights) throws {
+        let c = Self.golden.types[name]!
+        for (p, ids) in Self.golden.prompts.enumerated() {
+            let ours = run(w, ids)
+            if let d = c.hf_dequant?[p] {
+                #expect(Self.relative(ours.last!, d.last_logits) < 1e-4, "\(name) vs transformers on dequantized weights")
+                if d.greedy_min_margin > 1e-3 {
+                    #expect(Transformer(weights: w).greedy(prompt: ids, count: 8) == d.greedy, "\(name) greedy")
+                }
+            }
+            for (t, row) in ours.enumerated() {
+                #expect(Self.relative(row, c.llama_cpp[p].logits[t]) < 5e-2, "\(name) vs llama.cpp, position \(t)")
+            }
+        }
+    }
+}
