@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Decode and prefill speed: dsllm vs llama.cpp on the same GGUF files, same thread count, same run.
+
+For each GGUF: llama.cpp (llama-cpp-python, n_threads=T, F16 KV cache default) times eval() of the prompt
+(prefill) and of one token at a time (decode); dsllm runs `dsllm generate --json` and reports the speeds it
+timed around prefill and the decode loop. DRAM read bandwidth is measured in the same run (numpy sum over
+a 2 GB array, best of 3), giving the decode bound: bytes of weights read per token / bandwidth.
+
+Usage: python3 bench/inference/bench.py --dsllm .build/release/dsllm bench/out/ds-2l-q8_0.gguf ... [--prompt 64]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def bandwidth_gbs():
+    a = np.ones(2_000_000_000 // 8, dtype=np.float64)
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        a.sum()
+        best = max(best, a.nbytes / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def weight_bytes_per_token(path):
+    from gguf import GGUFReader
+    r = GGUFReader(path)
+    # every matrix is read once per token, except the embedding table (one row)
+    return sum(int(t.n_bytes) for t in r.tensors if t.name != "token_embd.weight")
+
+
+def llama_cpp(path, prompt, decode, threads):
+    import llama_cpp
+    llm = llama_cpp.Llama(model_path=path, n_ctx=len(prompt) + decode + 16, n_batch=512, n_threads=threads,
+                          n_threads_batch=threads, verbose=False)
+    t = time.perf_counter()
+    llm.eval(prompt)
+    prefill = len(prompt) / (time.perf_counter() - t)
+    tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    t = time.perf_counter()
+    for _ in range(decode):
+        llm.eval([tok])
+        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    return prefill, decode / (time.perf_counter() - t)
+
+
+def dsllm(binary, path, prompt, decode, threads):
+    out = subprocess.run([binary, "generate", "--model", path, "--prompt-ids", " ".join(map(str, prompt)),
+                          "--max-tokens", str(decode + 1), "--threads", str(threads), "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    r = json.loads(out)
+    return r["prefill_tok_s"], r["decode_tok_s"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dsllm", required=True)
+    ap.add_argument("--prompt", type=int, default=64)
+    ap.add_argument("--decode", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("models", nargs="+")
+    args = ap.parse_args()
+    print("command:", " ".join([sys.executable] + sys.argv))
+    bw = bandwidth_gbs()
+    print(f"DRAM read bandwidth (numpy sum, best of 3): {bw:.1f} GB/s")
+    rng = np.random.default_rng(0)
+    prompt = [int(x) for x in rng.integers(1000, 90000, size=args.prompt)]
+    print("| model | engine | prefill tok/s | decode tok/s | decode % of bound | dsllm / llama.cpp decode |")
+    print("|---|---|---:|---:|---:|---:|")
+    for path in args.models:
+        bound = bw * 1e9 / weight_bytes_per_token(path)
+        lp, ld = llama_cpp(path, prompt, args.decode, args.threads)
+        dp, dd = dsllm(args.dsllm, path, prompt, args.decode, args.threads)
+        name = os.path.basename(path)
+        print(f"| {name} | llama.cpp | {lp:.1f} | {ld:.2f} | {100 * ld / bound:.0f}% | |")
+        print(f"| {name} | dsllm | {dp:.1f} | {dd:.2f} | {100 * dd / bound:.0f}% | {dd / ld:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
