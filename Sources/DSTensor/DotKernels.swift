@@ -1,5 +1,32 @@
 /// Row · vector kernels that read the stored type directly (no dequantized copy of the row): weights
 /// stream from memory once, which is what decode speed is bound by. SIMD16 with -target-cpu.
+///
+/// Widening conversions are written as fixed-length lane loops: the generic `SIMD16<Int32>(truncatingIfNeeded:)`
+/// and `SIMD16<Float>(intVector)` initialisers compile to out-of-line calls, while these unrolled loops become
+/// vpmovsxbd/vcvtdq2ps (checked with objdump).
+
+@inline(__always) func floats(int8 p: UnsafePointer<Int8>) -> SIMD16<Float> {
+    var v = SIMD16<Float>()
+    for j in 0..<16 { v[j] = Float(p[j]) }
+    return v
+}
+
+@inline(__always) func floats(bf16 p: UnsafePointer<UInt16>) -> SIMD16<Float> {
+    var v = SIMD16<Float>()
+    for j in 0..<16 { v[j] = Float(bitPattern: UInt32(p[j]) << 16) }
+    return v
+}
+
+/// Low (or high) nibbles of 16 bytes, minus 8.
+@inline(__always) func floats(nibbles p: UnsafePointer<UInt8>, high: Bool) -> SIMD16<Float> {
+    var v = SIMD16<Float>()
+    if high {
+        for j in 0..<16 { v[j] = Float(Int32(p[j] >> 4) - 8) }
+    } else {
+        for j in 0..<16 { v[j] = Float(Int32(p[j] & 0x0F) - 8) }
+    }
+    return v
+}
 
 @inline(__always)
 func dotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -7,10 +34,9 @@ func dotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Floa
     let rx = UnsafeRawPointer(x)
     var i = 0
     while i + 32 <= n {
-        let a = SIMD16<UInt32>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)) &<< 16
-        let b = SIMD16<UInt32>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: 2 * i + 32, as: SIMD16<UInt16>.self)) &<< 16
-        acc0.addProduct(unsafeBitCast(a, to: SIMD16<Float>.self), rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self))
-        acc1.addProduct(unsafeBitCast(b, to: SIMD16<Float>.self), rx.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD16<Float>.self))
+        let p = (w + 2 * i).assumingMemoryBound(to: UInt16.self)
+        acc0.addProduct(floats(bf16: p), rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self))
+        acc1.addProduct(floats(bf16: p + 16), rx.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD16<Float>.self))
         i += 32
     }
     var s = (acc0 + acc1).sum()
@@ -47,8 +73,8 @@ func dotQ8_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Floa
     for b in 0..<(n / 32) {
         let block = w + 34 * b
         let d = HalfFloat.toFloat(block.loadUnaligned(as: UInt16.self))
-        let q0 = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)))
-        let q1 = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)))
+        let q = (block + 2).assumingMemoryBound(to: Int8.self)
+        let q0 = floats(int8: q), q1 = floats(int8: q + 16)
         var s = q0 * rx.loadUnaligned(fromByteOffset: 128 * b, as: SIMD16<Float>.self)
         s.addProduct(q1, rx.loadUnaligned(fromByteOffset: 128 * b + 64, as: SIMD16<Float>.self))
         total.addProduct(SIMD16(repeating: d), s)
@@ -61,13 +87,11 @@ func dotQ8_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Floa
 func dotQ4_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var total = SIMD16<Float>()
     let rx = UnsafeRawPointer(x)
-    let eight = SIMD16<Int32>(repeating: 8)
     for b in 0..<(n / 32) {
         let block = w + 18 * b
         let d = HalfFloat.toFloat(block.loadUnaligned(as: UInt16.self))
-        let bytes = SIMD16<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self))
-        let lo = SIMD16<Float>((bytes & 0x0F) &- eight)
-        let hi = SIMD16<Float>((bytes &>> 4) &- eight)
+        let q = (block + 2).assumingMemoryBound(to: UInt8.self)
+        let lo = floats(nibbles: q, high: false), hi = floats(nibbles: q, high: true)
         var s = lo * rx.loadUnaligned(fromByteOffset: 128 * b, as: SIMD16<Float>.self)
         s.addProduct(hi, rx.loadUnaligned(fromByteOffset: 128 * b + 64, as: SIMD16<Float>.self))
         total.addProduct(SIMD16(repeating: d), s)
