@@ -12,15 +12,15 @@ public final class Transformer {
     public let config: ModelConfig
     public let maxSequence: Int
     /// Tokens currently in the KV cache.
-    public private(set) var length = 0
+    public internal(set) var length = 0
 
-    private let x, xb, xb2, q, k, v, hb, hb2, att, scratch, logits: UnsafeMutablePointer<Float>
-    private let keyCache, valueCache: UnsafeMutablePointer<Float>
-    private let cosTable, sinTable: UnsafeMutablePointer<Float>
+    let x, xb, xb2, q, k, v, hb, hb2, att, scratch, logits: UnsafeMutablePointer<Float>
+    let keyCache, valueCache: UnsafeMutablePointer<Float>
+    let cosTable, sinTable: UnsafeMutablePointer<Float>
 
     /// Threads used for the matrix-vector products (the pool's, all cores by default).
     public let threads: Int
-    private let pool: WorkerPool
+    let pool: WorkerPool
 
     public init(weights: ModelWeights, maxSequence requested: Int? = nil, threads: Int? = nil, pool: WorkerPool = .shared) {
         self.weights = weights
@@ -131,7 +131,7 @@ public final class Transformer {
 
     /// y = W·x: threaded for large matrices, inline for small ones (a parallel region costs microseconds).
     @inline(__always)
-    private func mul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    func mul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         if threads > 1 && w.rows * w.cols >= 1 << 16 {
             w.multiply(x, into: y, pool: pool, threads: threads)
         } else {
@@ -140,7 +140,7 @@ public final class Transformer {
     }
 
     /// RMSNorm as transformers computes it: x · rsqrt(mean(x²) + eps), then times the gain.
-    private func rmsNorm(_ x: UnsafePointer<Float>, _ gain: [Float], _ out: UnsafeMutablePointer<Float>, _ n: Int, _ eps: Float) {
+    func rmsNorm(_ x: UnsafePointer<Float>, _ gain: [Float], _ out: UnsafeMutablePointer<Float>, _ n: Int, _ eps: Float) {
         let ms = dot(x, x, n) / Float(n)
         let r = 1 / sqrtf(ms + eps)
         gain.withUnsafeBufferPointer { g in
@@ -150,7 +150,7 @@ public final class Transformer {
 
     /// Rotates one head in place: pairs (i, i + d/2) for HF weights, (2i, 2i + 1) for GGUF's permuted rows.
     @inline(__always)
-    private func rope(_ head: UnsafeMutablePointer<Float>, _ position: Int) {
+    func rope(_ head: UnsafeMutablePointer<Float>, _ position: Int) {
         let half = config.headDim / 2
         let cs = cosTable + position * half, sn = sinTable + position * half
         if weights.ropeInterleaved {
@@ -173,19 +173,16 @@ extension Transformer {
     /// Mean negative log-likelihood of ids[1...] given their prefixes (transformers' `loss` with labels = ids).
     public func meanNLL(_ ids: [Int32]) -> Double {
         reset()
+        guard ids.count > 1 else { return 0 }
         var total = 0.0
-        for t in 0..<ids.count - 1 {
-            let logits = forward(token: ids[t], position: t)
-            total -= logSoftmax(logits, at: Int(ids[t + 1]))
-        }
-        return ids.count > 1 ? total / Double(ids.count - 1) : 0
+        prefill(Array(ids.dropLast())) { t, logits in total -= logSoftmax(logits, at: Int(ids[t + 1])) }
+        return total / Double(ids.count - 1)
     }
 
-    /// Greedy continuation: feeds the prompt, then appends the argmax `count` times.
+    /// Greedy continuation: prefills the prompt, then appends the argmax `count` times.
     public func greedy(prompt: [Int32], count: Int) -> [Int32] {
         reset()
-        var logits = UnsafeBufferPointer<Float>(start: nil, count: 0)
-        for (t, id) in prompt.enumerated() { logits = forward(token: id, position: t) }
+        var logits = prefill(prompt)
         var out: [Int32] = []
         for _ in 0..<count {
             let next = Int32(argmax(logits))

@@ -60,8 +60,7 @@ struct GenerateCommand: ParsableCommand {
         let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens),
                                 threads: threads)
         let t0 = Date()
-        var logits = UnsafeBufferPointer<Float>(start: nil, count: 0)
-        for (t, id) in ids.enumerated() { logits = model.forward(token: id, position: t) }
+        var logits = model.prefill(ids)
         let t1 = Date()
         var out: [Int32] = []
         var stream = tokenizer.map { StreamingDetokenizer(tokenizer: $0) }

@@ -4,7 +4,7 @@
 For each GGUF: llama.cpp (llama-cpp-python, n_threads=T, F16 KV cache default) times eval() of the prompt
 (prefill) and of one token at a time (decode); dsllm runs `dsllm generate --json` and reports the speeds it
 timed around prefill and the decode loop. DRAM read bandwidth is measured in the same run (numpy sum over
-a 2 GB array, best of 3), giving the decode bound: bytes of weights read per token / bandwidth.
+a 2 GB array split over the threads, best of 3), giving the decode bound: bytes of weights read per token / bandwidth.
 
 Usage: python3 bench/inference/bench.py --dsllm .build/release/dsllm bench/out/ds-2l-q8_0.gguf ... [--prompt 64]
 """
@@ -18,13 +18,16 @@ import time
 import numpy as np
 
 
-def bandwidth_gbs():
-    a = np.ones(2_000_000_000 // 8, dtype=np.float64)
+def bandwidth_gbs(threads):
+    """DRAM read bandwidth with `threads` threads (numpy releases the GIL in sum), best of 3."""
+    from concurrent.futures import ThreadPoolExecutor
+    parts = [np.ones(2_000_000_000 // 8 // threads, dtype=np.float64) for _ in range(threads)]
     best = 0.0
-    for _ in range(3):
-        t = time.perf_counter()
-        a.sum()
-        best = max(best, a.nbytes / (time.perf_counter() - t) / 1e9)
+    with ThreadPoolExecutor(threads) as ex:
+        for _ in range(3):
+            t = time.perf_counter()
+            list(ex.map(np.sum, parts))
+            best = max(best, sum(p.nbytes for p in parts) / (time.perf_counter() - t) / 1e9)
     return best
 
 
@@ -67,8 +70,8 @@ def main():
     ap.add_argument("models", nargs="+")
     args = ap.parse_args()
     print("command:", " ".join([sys.executable] + sys.argv))
-    bw = bandwidth_gbs()
-    print(f"DRAM read bandwidth (numpy sum, best of 3): {bw:.1f} GB/s")
+    bw = bandwidth_gbs(args.threads)
+    print(f"DRAM read bandwidth ({args.threads} threads, numpy sum, best of 3): {bw:.1f} GB/s")
     rng = np.random.default_rng(0)
     prompt = [int(x) for x in rng.integers(1000, 90000, size=args.prompt)]
     print("| model | engine | prefill tok/s | decode tok/s | decode % of bound | dsllm / llama.cpp decode |")

@@ -1,0 +1,114 @@
+import DSTensor
+import Foundation
+
+extension Transformer {
+    /// Feeds a batch of tokens at positions length..<length+count: every weight matrix is applied to the
+    /// whole batch at once (each row dequantized once, FMA tiles over the tokens), attention runs per
+    /// token and head across threads. Returns the last token's logits; `eachLogits` (for scoring) also
+    /// receives every position's logits. Batch buffers are allocated per call, never per token.
+    @discardableResult
+    public func prefill(_ tokens: [Int32], chunk: Int = 128,
+                        eachLogits: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) -> UnsafeBufferPointer<Float> {
+        var result = UnsafeBufferPointer<Float>(start: logits, count: config.vocabularySize)
+        var start = 0
+        while start < tokens.count {
+            let n = min(chunk, tokens.count - start)
+            result = prefillChunk(Array(tokens[start..<start + n]), eachLogits: eachLogits)
+            start += n
+        }
+        return result
+    }
+
+    private func prefillChunk(_ tokens: [Int32], eachLogits: ((Int, UnsafeBufferPointer<Float>) -> Void)?)
+        -> UnsafeBufferPointer<Float>
+    {
+        let c = config
+        let n = tokens.count
+        let first = length
+        precondition(first + n <= maxSequence, "prefill past the context (\(first + n) > \(maxSequence))")
+        for t in tokens { precondition(t >= 0 && Int(t) < c.vocabularySize, "token \(t) outside the vocabulary") }
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            return p
+        }
+        let X = buffer(n * c.hiddenSize), XB = buffer(n * max(c.hiddenSize, c.queryDim)), O = buffer(n * c.hiddenSize)
+        let Q = buffer(n * c.queryDim), K = buffer(n * c.kvDim), V = buffer(n * c.kvDim)
+        let H = buffer(n * c.intermediateSize), H2 = buffer(n * c.intermediateSize)
+        defer { for p in [X, XB, O, Q, K, V, H, H2] { p.deallocate() } }
+        for (t, id) in tokens.enumerated() { weights.embedding.row(Int(id), into: X + t * c.hiddenSize) }
+        let groups = c.headCount / c.kvHeadCount
+        let scale = 1 / sqrtf(Float(c.headDim))
+        let seq = maxSequence
+        nonisolated(unsafe) let (kc, vc, q, xb) = (keyCache, valueCache, Q, XB)
+        for (l, w) in weights.layers.enumerated() {
+            for t in 0..<n { rmsNorm(X + t * c.hiddenSize, w.attentionNorm, XB + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
+            w.wq.multiply(batch: XB, count: n, into: Q, pool: pool, threads: threads)
+            w.wk.multiply(batch: XB, count: n, into: K, pool: pool, threads: threads)
+            w.wv.multiply(batch: XB, count: n, into: V, pool: pool, threads: threads)
+            for t in 0..<n {
+                for h in 0..<c.headCount { rope(Q + t * c.queryDim + h * c.headDim, first + t) }
+                for h in 0..<c.kvHeadCount { rope(K + t * c.kvDim + h * c.headDim, first + t) }
+                (kc + (l * seq + first + t) * c.kvDim).update(from: K + t * c.kvDim, count: c.kvDim)
+                (vc + (l * seq + first + t) * c.kvDim).update(from: V + t * c.kvDim, count: c.kvDim)
+            }
+            // Causal attention, one task per (token, head); scores in f32 with a running maximum.
+            pool.run(tasks: n * c.headCount, threads: threads) { task in
+                let t = task / c.headCount, h = task % c.headCount
+                let last = first + t
+                let qh = q + t * c.queryDim + h * c.headDim
+                let kvOffset = (h / groups) * c.headDim
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: last + 1) { att in
+                    var maxScore = -Float.infinity
+                    for p in 0...last {
+                        let s = dot(qh, kc + (l * seq + p) * c.kvDim + kvOffset, c.headDim) * scale
+                        att[p] = s
+                        maxScore = max(maxScore, s)
+                    }
+                    var sum: Float = 0
+                    for p in 0...last {
+                        att[p] = expf(att[p] - maxScore)
+                        sum += att[p]
+                    }
+                    let out = xb + t * c.queryDim + h * c.headDim
+                    out.update(repeating: 0, count: c.headDim)
+                    for p in 0...last {
+                        let a = att[p] / sum
+                        let vp = vc + (l * seq + p) * c.kvDim + kvOffset
+                        for i in 0..<c.headDim { out[i] += a * vp[i] }
+                    }
+                }
+            }
+            // XB now holds the attention outputs as [n × queryDim], the layout wo's batch multiply reads.
+            w.wo.multiply(batch: XB, count: n, into: O, pool: pool, threads: threads)
+            for i in 0..<(n * c.hiddenSize) { X[i] += O[i] }
+            for t in 0..<n { rmsNorm(X + t * c.hiddenSize, w.ffnNorm, XB + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
+            w.wGate.multiply(batch: XB, count: n, into: H, pool: pool, threads: threads)
+            w.wUp.multiply(batch: XB, count: n, into: H2, pool: pool, threads: threads)
+            for i in 0..<(n * c.intermediateSize) {
+                let g = H[i]
+                H[i] = g / (1 + expf(-g)) * H2[i]
+            }
+            w.wDown.multiply(batch: H, count: n, into: O, pool: pool, threads: threads)
+            for i in 0..<(n * c.hiddenSize) { X[i] += O[i] }
+        }
+        for t in 0..<n { rmsNorm(X + t * c.hiddenSize, weights.finalNorm, XB + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
+        length = first + n
+        if let eachLogits {
+            // Logits for every position, a few rows at a time (n × vocabulary floats would be large).
+            let rowsAtOnce = 16
+            let L = buffer(rowsAtOnce * c.vocabularySize)
+            defer { L.deallocate() }
+            var t = 0
+            while t < n {
+                let m = min(rowsAtOnce, n - t)
+                weights.output.multiply(batch: XB + t * c.hiddenSize, count: m, into: L, pool: pool, threads: threads)
+                for j in 0..<m { eachLogits(first + t + j, UnsafeBufferPointer(start: L + j * c.vocabularySize, count: c.vocabularySize)) }
+                t += m
+            }
+        }
+        mul(weights.output, XB + (n - 1) * c.hiddenSize, logits)
+        return UnsafeBufferPointer(start: logits, count: c.vocabularySize)
+    }
+
+}

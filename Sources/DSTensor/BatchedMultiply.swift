@@ -1,0 +1,70 @@
+/// Y = X · Wᵀ for a batch of activation rows (prefill and scoring): each weight row is dequantized once
+/// and reused for every token, with a 2-row × 4-token register tile, so the work is FMAs on cached data
+/// instead of one pass over the weights per token.
+extension WeightMatrix {
+    /// X is [count × cols] row-major, Y is [count × rows] row-major.
+    public func multiply(batch x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
+                         pool: WorkerPool, threads: Int? = nil) {
+        nonisolated(unsafe) let x = x, y = y
+        let m = self
+        let rowPairs = (rows + 1) / 2
+        pool.parallelFor(rowPairs, threads: threads, minimumChunk: 4) { pairs in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * m.cols) { buf in
+                let w0 = buf.baseAddress!, w1 = w0 + m.cols
+                for pair in pairs {
+                    let r0 = 2 * pair, r1 = min(r0 + 1, m.rows - 1)
+                    m.row(r0, into: w0)
+                    m.row(r1, into: w1)
+                    var t = 0
+                    while t + 4 <= count {
+                        let s = tile2x4(w0, w1, x + t * m.cols, m.cols)
+                        for j in 0..<4 {
+                            y[(t + j) * m.rows + r0] = s.0[j]
+                            if r1 != r0 { y[(t + j) * m.rows + r1] = s.1[j] }
+                        }
+                        t += 4
+                    }
+                    while t < count {
+                        y[t * m.rows + r0] = dot(w0, x + t * m.cols, m.cols)
+                        if r1 != r0 { y[t * m.rows + r1] = dot(w1, x + t * m.cols, m.cols) }
+                        t += 1
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Dot products of two weight rows with four consecutive activation rows (stride n).
+@inline(__always)
+func tile2x4(_ w0: UnsafePointer<Float>, _ w1: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int)
+    -> (SIMD4<Float>, SIMD4<Float>)
+{
+    var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
+    var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
+    let r0 = UnsafeRawPointer(w0), r1 = UnsafeRawPointer(w1), rx = UnsafeRawPointer(x)
+    let stride = 4 * n
+    var i = 0
+    while i + 8 <= n {
+        let o = 4 * i
+        let v0 = r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+        let v1 = r1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+        let x0 = rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+        let x1 = rx.loadUnaligned(fromByteOffset: o + stride, as: SIMD8<Float>.self)
+        let x2 = rx.loadUnaligned(fromByteOffset: o + 2 * stride, as: SIMD8<Float>.self)
+        let x3 = rx.loadUnaligned(fromByteOffset: o + 3 * stride, as: SIMD8<Float>.self)
+        a00.addProduct(v0, x0); a01.addProduct(v0, x1); a02.addProduct(v0, x2); a03.addProduct(v0, x3)
+        a10.addProduct(v1, x0); a11.addProduct(v1, x1); a12.addProduct(v1, x2); a13.addProduct(v1, x3)
+        i += 8
+    }
+    var s0 = SIMD4<Float>(a00.sum(), a01.sum(), a02.sum(), a03.sum())
+    var s1 = SIMD4<Float>(a10.sum(), a11.sum(), a12.sum(), a13.sum())
+    while i < n {
+        for j in 0..<4 {
+            s0[j] += w0[i] * x[j * n + i]
+            s1[j] += w1[i] * x[j * n + i]
+        }
+        i += 1
+    }
+    return (s0, s1)
+}
