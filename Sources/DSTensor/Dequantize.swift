@@ -25,9 +25,29 @@ public enum Dequantize {
         case .f32:
             for i in 0..<count { dst[i] = src.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
         case .f16:
-            for i in 0..<count { dst[i] = HalfFloat.toFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            var i = 0
+            let out = UnsafeMutableRawPointer(dst)
+            while i + 16 <= count {
+                out.storeBytes(of: SIMD16<Float>(src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<Float16>.self)),
+                               toByteOffset: 4 * i, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < count {
+                dst[i] = HalfFloat.toFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                i += 1
+            }
         case .bf16:
-            for i in 0..<count { dst[i] = BFloat16.toFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            var i = 0
+            let out = UnsafeMutableRawPointer(dst)
+            while i + 16 <= count {
+                let v = floats(bf16: (src + 2 * i).assumingMemoryBound(to: UInt16.self))
+                out.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < count {
+                dst[i] = BFloat16.toFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                i += 1
+            }
         case .q8_0:
             for b in 0..<blocks { q8_0(src + b * size, dst + 32 * b) }
         case .q4_0:
@@ -54,18 +74,19 @@ public enum Dequantize {
     }
 
     static func q8_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = half(p, 0)
+        let d = SIMD16<Float>(repeating: half(p, 0))
         let qs = (p + 2).assumingMemoryBound(to: Int8.self)
-        for j in 0..<32 { y[j] = Float(qs[j]) * d }
+        let out = UnsafeMutableRawPointer(y)
+        out.storeBytes(of: floats(int8: qs) * d, toByteOffset: 0, as: SIMD16<Float>.self)
+        out.storeBytes(of: floats(int8: qs + 16) * d, toByteOffset: 64, as: SIMD16<Float>.self)
     }
 
     static func q4_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = half(p, 0)
+        let d = SIMD16<Float>(repeating: half(p, 0))
         let qs = (p + 2).assumingMemoryBound(to: UInt8.self)
-        for j in 0..<16 {
-            y[j] = Float(Int(qs[j] & 0x0F) - 8) * d
-            y[j + 16] = Float(Int(qs[j] >> 4) - 8) * d
-        }
+        let out = UnsafeMutableRawPointer(y)
+        out.storeBytes(of: floats(nibbles: qs, high: false) * d, toByteOffset: 0, as: SIMD16<Float>.self)
+        out.storeBytes(of: floats(nibbles: qs, high: true) * d, toByteOffset: 64, as: SIMD16<Float>.self)
     }
 
     static func q4_1(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
