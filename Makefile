@@ -23,6 +23,7 @@ test: deps
 # Side-by-side benchmarks (need the Python anchors: pip install -r tools/requirements.txt).
 bench: build
 	bash bench/tokenizer/run.sh
+	bash bench/inference/run.sh
 
 # Regenerate committed golden files (needs the Python anchors).
 golden: build

@@ -67,6 +67,7 @@ def main():
     ap.add_argument("--prompt", type=int, default=64)
     ap.add_argument("--decode", type=int, default=16)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--runs", type=int, default=3, help="median of this many runs per engine and model")
     ap.add_argument("models", nargs="+")
     args = ap.parse_args()
     print("command:", " ".join([sys.executable] + sys.argv))
@@ -74,15 +75,19 @@ def main():
     print(f"DRAM read bandwidth ({args.threads} threads, numpy sum, best of 3): {bw:.1f} GB/s")
     rng = np.random.default_rng(0)
     prompt = [int(x) for x in rng.integers(1000, 90000, size=args.prompt)]
-    print("| model | engine | prefill tok/s | decode tok/s | decode % of bound | dsllm / llama.cpp decode |")
-    print("|---|---|---:|---:|---:|---:|")
+    print(f"prompt {args.prompt} tokens, decode {args.decode} tokens, {args.threads} threads, median of {args.runs} runs")
+    print("| model | engine | prefill tok/s | decode tok/s | decode % of bound | dsllm / llama.cpp prefill | decode |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for path in args.models:
         bound = bw * 1e9 / weight_bytes_per_token(path)
-        lp, ld = llama_cpp(path, prompt, args.decode, args.threads)
-        dp, dd = dsllm(args.dsllm, path, prompt, args.decode, args.threads)
+        import statistics
+        runs_l = [llama_cpp(path, prompt, args.decode, args.threads) for _ in range(args.runs)]
+        runs_d = [dsllm(args.dsllm, path, prompt, args.decode, args.threads) for _ in range(args.runs)]
+        lp, ld = statistics.median(r[0] for r in runs_l), statistics.median(r[1] for r in runs_l)
+        dp, dd = statistics.median(r[0] for r in runs_d), statistics.median(r[1] for r in runs_d)
         name = os.path.basename(path)
-        print(f"| {name} | llama.cpp | {lp:.1f} | {ld:.2f} | {100 * ld / bound:.0f}% | |")
-        print(f"| {name} | dsllm | {dp:.1f} | {dd:.2f} | {100 * dd / bound:.0f}% | {dd / ld:.2f}x |")
+        print(f"| {name} | llama.cpp | {lp:.1f} | {ld:.2f} | {100 * ld / bound:.0f}% | | |")
+        print(f"| {name} | dsllm | {dp:.1f} | {dd:.2f} | {100 * dd / bound:.0f}% | {dp / lp:.2f}x | {dd / ld:.2f}x |")
 
 
 if __name__ == "__main__":
