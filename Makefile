@@ -12,7 +12,8 @@ deps:
 build: deps
 	$(SWIFT) build $(FLAGS) --product dsllm
 
-# The most complete job that exists today: the tokenizer on the embedded DeepSeek LLM vocabulary.
+# The most complete job that exists today: the tokenizer on the embedded DeepSeek LLM vocabulary and the
+# model engine (safetensors → generate → GGUF Q8_0) on a small random DeepSeek-architecture model.
 run: build
 	$(BIN) demo
 

@@ -1,4 +1,7 @@
 import ArgumentParser
+import DSFormats
+import DSModel
+import DSTensor
 import DSTokenizer
 import Foundation
 
@@ -6,7 +9,7 @@ import Foundation
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Show the tokenizer at work on the embedded DeepSeek LLM vocabulary (no downloads).")
+        abstract: "Show the tokenizer (embedded DeepSeek LLM vocabulary) and the model engine (a small random model) at work; no downloads.")
 
     @OptionGroup var tokenizerOption: TokenizerOption
 
@@ -60,6 +63,8 @@ struct DemoCommand: ParsableCommand {
         print("trained a \(small.vocabularySize)-token tokenizer on the samples; \"\(probe)\" → " +
               small.encode(probe).map { "[\(String(decoding: Array(small.tokenBytes($0)), as: UTF8.self))]" }.joined() + "\n")
 
+        try modelDemo(tok)
+
         // Throughput on ~8 MB of mixed text, one thread and all threads.
         var corpus = ""
         let para = samples.joined(separator: "\n") + "\n"
@@ -75,5 +80,57 @@ struct DemoCommand: ParsableCommand {
             print(String(format: "encode %.1f MB on %d thread%@: %.1f MB/s (%d tokens)", Double(bytes.count) / 1e6, n,
                          n == 1 ? "" : "s", Double(bytes.count) / 1e6 / secs, ids.count))
         }
+    }
+
+    /// Until dsllm ships a model it trained (a later issue), the engine runs on a small random
+    /// DeepSeek-architecture model built here: HF safetensors → generate → GGUF Q8_0 → generate.
+    func modelDemo(_ tok: Tokenizer) throws {
+        let config = ModelConfig(vocabularySize: tok.vocabularySize, hiddenSize: 128, intermediateSize: 352, layerCount: 2,
+                                 headCount: 4, kvHeadCount: 2, maxPositions: 256, bosTokenID: 100000, eosTokenID: 100001)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-demo-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SystemRandomNumberGenerator()
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) -> SafetensorsWriter.Tensor {
+            var data = [UInt8](repeating: 0, count: rows * cols * 2)
+            for i in 0..<(rows * cols) {
+                let b = BFloat16.fromFloat(Float.random(in: -0.1...0.1, using: &rng))
+                data[2 * i] = UInt8(b & 0xFF)
+                data[2 * i + 1] = UInt8(b >> 8)
+            }
+            return .init(name: name, dtype: .bf16, shape: [rows, cols], data: data)
+        }
+        func ones(_ name: String, _ n: Int) -> SafetensorsWriter.Tensor {
+            .init(name: name, dtype: .bf16, shape: [n], data: Array(repeating: [0x80, 0x3F], count: n).flatMap { $0 })
+        }
+        let c = config
+        var writer = SafetensorsWriter()
+        writer.tensors = [matrix("model.embed_tokens.weight", c.vocabularySize, c.hiddenSize), ones("model.norm.weight", c.hiddenSize),
+                          matrix("lm_head.weight", c.vocabularySize, c.hiddenSize)]
+        for l in 0..<c.layerCount {
+            let p = "model.layers.\(l)."
+            writer.tensors += [ones(p + "input_layernorm.weight", c.hiddenSize), ones(p + "post_attention_layernorm.weight", c.hiddenSize),
+                               matrix(p + "self_attn.q_proj.weight", c.queryDim, c.hiddenSize),
+                               matrix(p + "self_attn.k_proj.weight", c.kvDim, c.hiddenSize),
+                               matrix(p + "self_attn.v_proj.weight", c.kvDim, c.hiddenSize),
+                               matrix(p + "self_attn.o_proj.weight", c.hiddenSize, c.queryDim),
+                               matrix(p + "mlp.gate_proj.weight", c.intermediateSize, c.hiddenSize),
+                               matrix(p + "mlp.up_proj.weight", c.intermediateSize, c.hiddenSize),
+                               matrix(p + "mlp.down_proj.weight", c.hiddenSize, c.intermediateSize)]
+        }
+        try writer.write(to: dir.appendingPathComponent("model.safetensors").path)
+        try writeAtomically(Data(ModelExport.configJSON(c, dtype: .bf16).utf8), to: dir.appendingPathComponent("config.json").path)
+        let weights = try ModelWeights.load(path: dir.path)
+        let prompt = tok.encodeChat([ChatMessage(role: .user, content: "Who are you?")])
+        let model = Transformer(weights: weights)
+        let t0 = Date()
+        let ids = model.greedy(prompt: prompt, count: 16)
+        let secs = Date().timeIntervalSince(t0)
+        print("model engine on a random \(c.layerCount)-layer DeepSeek-architecture model (\(c.parameterCount / 1000) k parameters, bf16 safetensors):")
+        print("  prompt \(prompt.count) tokens → greedy \(ids.count) tokens in \(String(format: "%.0f", secs * 1000)) ms: \(ids.map(String.init).joined(separator: " "))")
+        let gguf = dir.appendingPathComponent("model-q8_0.gguf").path
+        try ModelExport.writeGGUF(weights, type: .q8_0, to: gguf, extraMetadata: [])
+        let quantized = Transformer(weights: try ModelWeights.load(path: gguf))
+        let nllBF16 = model.meanNLL(prompt), nllQ8 = quantized.meanNLL(prompt)
+        print(String(format: "  same prompt, mean NLL: bf16 safetensors %.4f, Q8_0 GGUF (q/k permuted, interleaved RoPE) %.4f\n", nllBF16, nllQ8))
     }
 }
