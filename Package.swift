@@ -45,12 +45,14 @@ let package = Package(
             ],
             swiftSettings: hotLoopSettings
         ),
-        .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats"]),
-        .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats"], resources: [.copy("Golden")]),
+        // Shared helpers for the test targets (seeded random numbers).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats", "TestSupport"]),
+        .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "DSModelTests", dependencies: ["DSModel", "DSTensor", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(
             name: "DSTokenizerTests",
-            dependencies: ["DSTokenizer", "DSFormats"],
+            dependencies: ["DSTokenizer", "DSFormats", "TestSupport"],
             resources: [.copy("Golden")]
         ),
         .testTarget(name: "CLITests", dependencies: ["dsllm"]),

@@ -60,28 +60,32 @@ public enum ModelExport {
         }
     }
 
+    /// The model's tensors in a format's naming, matrices in `type` (vectors f32); `qk` maps target rows of
+    /// q/k to source rows (the RoPE layout change), and a matrix whose rows are not whole blocks falls back to f16.
+    static func tensors(_ w: ModelWeights, _ n: TensorNaming, type: GGMLType, qk: ((Int) -> Int)?) -> [ExportTensor] {
+        var out = [matrix(n.embedding, w.embedding, type)]
+        for (l, layer) in w.layers.enumerated() {
+            out += [
+                vector(n.layer(l, n.attentionNorm), layer.attentionNorm),
+                matrix(n.layer(l, n.wq), layer.wq, type, permute: qk),
+                matrix(n.layer(l, n.wk), layer.wk, type, permute: qk),
+                matrix(n.layer(l, n.wv), layer.wv, type),
+                matrix(n.layer(l, n.wo), layer.wo, type),
+                vector(n.layer(l, n.ffnNorm), layer.ffnNorm),
+                matrix(n.layer(l, n.wGate), layer.wGate, type),
+                matrix(n.layer(l, n.wUp), layer.wUp, type),
+                matrix(n.layer(l, n.wDown), layer.wDown, type),
+            ]
+        }
+        out.append(vector(n.finalNorm, w.finalNorm))
+        if !w.config.tieWordEmbeddings { out.append(matrix(n.output, w.output, type)) }
+        return out
+    }
+
     /// The model's tensors in GGUF naming, matrices in `type` (norms stay f32, as llama.cpp keeps them).
     public static func ggufTensors(_ w: ModelWeights, type: GGMLType) -> [ExportTensor] {
         let hd = w.config.headDim
-        let qk: ((Int) -> Int)? = w.ropeInterleaved ? nil : { hfRow(forGGUFRow: $0, headDim: hd) }
-        var out = [matrix("token_embd.weight", w.embedding, type)]
-        for (l, layer) in w.layers.enumerated() {
-            let p = "blk.\(l)."
-            out += [
-                vector(p + "attn_norm.weight", layer.attentionNorm),
-                matrix(p + "attn_q.weight", layer.wq, type, permute: qk),
-                matrix(p + "attn_k.weight", layer.wk, type, permute: qk),
-                matrix(p + "attn_v.weight", layer.wv, type),
-                matrix(p + "attn_output.weight", layer.wo, type),
-                vector(p + "ffn_norm.weight", layer.ffnNorm),
-                matrix(p + "ffn_gate.weight", layer.wGate, type),
-                matrix(p + "ffn_up.weight", layer.wUp, type),
-                matrix(p + "ffn_down.weight", layer.wDown, type),
-            ]
-        }
-        out.append(vector("output_norm.weight", w.finalNorm))
-        if !w.config.tieWordEmbeddings { out.append(matrix("output.weight", w.output, type)) }
-        return out
+        return tensors(w, .gguf, type: type, qk: w.ropeInterleaved ? nil : { hfRow(forGGUFRow: $0, headDim: hd) })
     }
 
     /// llama.cpp's `general.file_type` for a weight type.
@@ -147,30 +151,11 @@ public enum ModelExport {
         }
         let dtype: SafetensorsDType = type == .f32 ? .f32 : type == .f16 ? .f16 : .bf16
         let hd = w.config.headDim
-        let qk: ((Int) -> Int)? = w.ropeInterleaved ? { ggufRow(forHFRow: $0, headDim: hd) } : nil
-        func m(_ name: String, _ x: WeightMatrix, permute: ((Int) -> Int)? = nil) -> ExportTensor {
-            var t = matrix(name, x, type, permute: permute)
-            t.type = type
-            return t
-        }
-        var tensors = [m("model.embed_tokens.weight", w.embedding)]
-        for (l, layer) in w.layers.enumerated() {
-            let p = "model.layers.\(l)."
-            tensors += [
-                vector(p + "input_layernorm.weight", layer.attentionNorm),
-                m(p + "self_attn.q_proj.weight", layer.wq, permute: qk), m(p + "self_attn.k_proj.weight", layer.wk, permute: qk),
-                m(p + "self_attn.v_proj.weight", layer.wv), m(p + "self_attn.o_proj.weight", layer.wo),
-                vector(p + "post_attention_layernorm.weight", layer.ffnNorm),
-                m(p + "mlp.gate_proj.weight", layer.wGate), m(p + "mlp.up_proj.weight", layer.wUp),
-                m(p + "mlp.down_proj.weight", layer.wDown),
-            ]
-        }
-        tensors.append(vector("model.norm.weight", w.finalNorm))
-        if !w.config.tieWordEmbeddings { tensors.append(m("lm_head.weight", w.output)) }
+        let tensors = tensors(w, .hf, type: type, qk: w.ropeInterleaved ? { ggufRow(forHFRow: $0, headDim: hd) } : nil)
         var writer = SafetensorsWriter()
         writer.metadata = ["format": "pt"]
         for var t in tensors {
-            if t.isVector { t.type = type }
+            t.type = type  // every tensor in the one safetensors dtype (f32/f16/bf16 have no block constraint)
             writer.tensors.append(.init(name: t.name, dtype: dtype, shape: t.isVector ? [t.cols] : [t.rows, t.cols], data: t.encode()))
         }
         try writer.write(to: (directory as NSString).appendingPathComponent("model.safetensors"))

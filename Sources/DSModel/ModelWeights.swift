@@ -10,6 +10,28 @@ public struct LayerWeights: Sendable {
     public var wGate, wUp, wDown: WeightMatrix
 }
 
+/// Tensor names of a checkpoint format (HF `LlamaForCausalLM` or llama.cpp GGUF).
+public struct TensorNaming: Sendable {
+    public var embedding, finalNorm, output: String
+    let layerPrefix: @Sendable (Int) -> String
+    public var attentionNorm, wq, wk, wv, wo, ffnNorm, wGate, wUp, wDown: String
+
+    public func layer(_ l: Int, _ suffix: String) -> String { layerPrefix(l) + suffix }
+
+    public static let hf = TensorNaming(
+        embedding: "model.embed_tokens.weight", finalNorm: "model.norm.weight", output: "lm_head.weight",
+        layerPrefix: { "model.layers.\($0)." }, attentionNorm: "input_layernorm.weight", wq: "self_attn.q_proj.weight",
+        wk: "self_attn.k_proj.weight", wv: "self_attn.v_proj.weight", wo: "self_attn.o_proj.weight",
+        ffnNorm: "post_attention_layernorm.weight", wGate: "mlp.gate_proj.weight", wUp: "mlp.up_proj.weight",
+        wDown: "mlp.down_proj.weight")
+
+    public static let gguf = TensorNaming(
+        embedding: "token_embd.weight", finalNorm: "output_norm.weight", output: "output.weight",
+        layerPrefix: { "blk.\($0)." }, attentionNorm: "attn_norm.weight", wq: "attn_q.weight", wk: "attn_k.weight",
+        wv: "attn_v.weight", wo: "attn_output.weight", ffnNorm: "ffn_norm.weight", wGate: "ffn_gate.weight",
+        wUp: "ffn_up.weight", wDown: "ffn_down.weight")
+}
+
 /// All weights of a model, mapped from safetensors or GGUF (never copied whole into the heap).
 public final class ModelWeights: @unchecked Sendable {
     public let config: ModelConfig
@@ -43,6 +65,29 @@ public final class ModelWeights: @unchecked Sendable {
         }
         if isDir.boolValue { return try loadSafetensors(directory: path) }
         return try loadGGUF(path: path)
+    }
+
+    /// Builds the weights from a format's names; `matrix` and `vector` fetch and shape-check one tensor.
+    static func assemble(_ c: ModelConfig, _ n: TensorNaming, hasOutput: Bool, ropeInterleaved: Bool, source: String,
+                         storage: [AnyObject], matrix: (String, Int, Int) throws(FormatError) -> WeightMatrix,
+                         vector: (String, Int) throws(FormatError) -> [Float]) throws(FormatError) -> ModelWeights {
+        var layers: [LayerWeights] = []
+        for l in 0..<c.layerCount {
+            layers.append(LayerWeights(
+                attentionNorm: try vector(n.layer(l, n.attentionNorm), c.hiddenSize),
+                wq: try matrix(n.layer(l, n.wq), c.queryDim, c.hiddenSize),
+                wk: try matrix(n.layer(l, n.wk), c.kvDim, c.hiddenSize),
+                wv: try matrix(n.layer(l, n.wv), c.kvDim, c.hiddenSize),
+                wo: try matrix(n.layer(l, n.wo), c.hiddenSize, c.queryDim),
+                ffnNorm: try vector(n.layer(l, n.ffnNorm), c.hiddenSize),
+                wGate: try matrix(n.layer(l, n.wGate), c.intermediateSize, c.hiddenSize),
+                wUp: try matrix(n.layer(l, n.wUp), c.intermediateSize, c.hiddenSize),
+                wDown: try matrix(n.layer(l, n.wDown), c.hiddenSize, c.intermediateSize)))
+        }
+        let embedding = try matrix(n.embedding, c.vocabularySize, c.hiddenSize)
+        let output = hasOutput ? try matrix(n.output, c.vocabularySize, c.hiddenSize) : embedding
+        return ModelWeights(config: c, embedding: embedding, layers: layers, finalNorm: try vector(n.finalNorm, c.hiddenSize),
+                            output: output, ropeInterleaved: ropeInterleaved, source: source, storage: storage)
     }
 
     // MARK: safetensors (HF names, [out, in] shapes)
@@ -80,27 +125,9 @@ public final class ModelWeights: @unchecked Sendable {
             out.withUnsafeMutableBufferPointer { Dequantize.row(t, ckpt.data(name)!.baseAddress!, count: n, into: $0.baseAddress!) }
             return out
         }
-        let c = config
-        var layers: [LayerWeights] = []
-        for l in 0..<c.layerCount {
-            let p = "model.layers.\(l)."
-            layers.append(LayerWeights(
-                attentionNorm: try vector(p + "input_layernorm.weight", c.hiddenSize),
-                wq: try matrix(p + "self_attn.q_proj.weight", c.queryDim, c.hiddenSize),
-                wk: try matrix(p + "self_attn.k_proj.weight", c.kvDim, c.hiddenSize),
-                wv: try matrix(p + "self_attn.v_proj.weight", c.kvDim, c.hiddenSize),
-                wo: try matrix(p + "self_attn.o_proj.weight", c.hiddenSize, c.queryDim),
-                ffnNorm: try vector(p + "post_attention_layernorm.weight", c.hiddenSize),
-                wGate: try matrix(p + "mlp.gate_proj.weight", c.intermediateSize, c.hiddenSize),
-                wUp: try matrix(p + "mlp.up_proj.weight", c.intermediateSize, c.hiddenSize),
-                wDown: try matrix(p + "mlp.down_proj.weight", c.hiddenSize, c.intermediateSize)))
-        }
-        let embedding = try matrix("model.embed_tokens.weight", c.vocabularySize, c.hiddenSize)
-        let output = c.tieWordEmbeddings && ckpt.info("lm_head.weight") == nil
-            ? embedding : try matrix("lm_head.weight", c.vocabularySize, c.hiddenSize)
-        return ModelWeights(config: config, embedding: embedding, layers: layers,
-                            finalNorm: try vector("model.norm.weight", c.hiddenSize), output: output,
-                            ropeInterleaved: false, source: directory, storage: [ckpt])
+        let hasOutput = !(config.tieWordEmbeddings && ckpt.info("lm_head.weight") == nil)
+        return try assemble(config, .hf, hasOutput: hasOutput, ropeInterleaved: false, source: directory, storage: [ckpt],
+                            matrix: matrix, vector: vector)
     }
 
     // MARK: GGUF (llama.cpp names, reversed dims, permuted q/k)
@@ -137,25 +164,7 @@ public final class ModelWeights: @unchecked Sendable {
             out.withUnsafeMutableBufferPointer { Dequantize.row(t.type!, data.baseAddress!, count: n, into: $0.baseAddress!) }
             return out
         }
-        let c = config
-        var layers: [LayerWeights] = []
-        for l in 0..<c.layerCount {
-            let p = "blk.\(l)."
-            layers.append(LayerWeights(
-                attentionNorm: try vector(p + "attn_norm.weight", c.hiddenSize),
-                wq: try matrix(p + "attn_q.weight", c.queryDim, c.hiddenSize),
-                wk: try matrix(p + "attn_k.weight", c.kvDim, c.hiddenSize),
-                wv: try matrix(p + "attn_v.weight", c.kvDim, c.hiddenSize),
-                wo: try matrix(p + "attn_output.weight", c.hiddenSize, c.queryDim),
-                ffnNorm: try vector(p + "ffn_norm.weight", c.hiddenSize),
-                wGate: try matrix(p + "ffn_gate.weight", c.intermediateSize, c.hiddenSize),
-                wUp: try matrix(p + "ffn_up.weight", c.intermediateSize, c.hiddenSize),
-                wDown: try matrix(p + "ffn_down.weight", c.hiddenSize, c.intermediateSize)))
-        }
-        let embedding = try matrix("token_embd.weight", c.vocabularySize, c.hiddenSize)
-        let output = byName["output.weight"] == nil ? embedding : try matrix("output.weight", c.vocabularySize, c.hiddenSize)
-        return ModelWeights(config: config, embedding: embedding, layers: layers,
-                            finalNorm: try vector("output_norm.weight", c.hiddenSize), output: output,
-                            ropeInterleaved: true, source: path, storage: [gguf])
+        return try assemble(config, .gguf, hasOutput: byName["output.weight"] != nil, ropeInterleaved: true, source: path,
+                            storage: [gguf], matrix: matrix, vector: vector)
     }
 }

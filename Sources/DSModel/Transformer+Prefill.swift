@@ -38,7 +38,6 @@ extension Transformer {
         defer { for p in [X, XB, O, Q, K, V, H, H2] { p.deallocate() } }
         for (t, id) in tokens.enumerated() { weights.embedding.row(Int(id), into: X + t * c.hiddenSize) }
         let groups = c.headCount / c.kvHeadCount
-        let scale = 1 / sqrtf(Float(c.headDim))
         let seq = maxSequence
         nonisolated(unsafe) let (kc, vc, q, xb) = (keyCache, valueCache, Q, XB)
         for (l, w) in weights.layers.enumerated() {
@@ -52,31 +51,12 @@ extension Transformer {
                 (kc + (l * seq + first + t) * c.kvDim).update(from: K + t * c.kvDim, count: c.kvDim)
                 (vc + (l * seq + first + t) * c.kvDim).update(from: V + t * c.kvDim, count: c.kvDim)
             }
-            // Causal attention, one task per (token, head); scores in f32 with a running maximum.
-            pool.run(tasks: n * c.headCount, threads: threads) { task in
+            // Causal attention, one task per (token, head).
+            pool.run(tasks: n * c.headCount, threads: threads) { [self] task in
                 let t = task / c.headCount, h = task % c.headCount
-                let last = first + t
-                let qh = q + t * c.queryDim + h * c.headDim
-                let kvOffset = (h / groups) * c.headDim
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: last + 1) { att in
-                    var maxScore = -Float.infinity
-                    for p in 0...last {
-                        let s = dot(qh, kc + (l * seq + p) * c.kvDim + kvOffset, c.headDim) * scale
-                        att[p] = s
-                        maxScore = max(maxScore, s)
-                    }
-                    var sum: Float = 0
-                    for p in 0...last {
-                        att[p] = expf(att[p] - maxScore)
-                        sum += att[p]
-                    }
-                    let out = xb + t * c.queryDim + h * c.headDim
-                    out.update(repeating: 0, count: c.headDim)
-                    for p in 0...last {
-                        let a = att[p] / sum
-                        let vp = vc + (l * seq + p) * c.kvDim + kvOffset
-                        for i in 0..<c.headDim { out[i] += a * vp[i] }
-                    }
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: first + t + 1) { scores in
+                    attend(q + t * c.queryDim + h * c.headDim, layer: l, last: first + t, kvOffset: (h / groups) * c.headDim,
+                           scores: scores.baseAddress!, out: xb + t * c.queryDim + h * c.headDim)
                 }
             }
             // XB now holds the attention outputs as [n × queryDim], the layout wo's batch multiply reads.

@@ -78,7 +78,6 @@ public final class Transformer {
         precondition(token >= 0 && Int(token) < c.vocabularySize, "token \(token) outside the vocabulary")
         weights.embedding.row(Int(token), into: x)
         let groups = c.headCount / c.kvHeadCount
-        let scale = 1 / sqrtf(Float(c.headDim))
         for (l, w) in weights.layers.enumerated() {
             rmsNorm(x, w.attentionNorm, xb, c.hiddenSize, c.rmsNormEps)
             mul(w.wq, xb, q)
@@ -90,26 +89,8 @@ public final class Transformer {
             for h in 0..<c.kvHeadCount { rope(kRow + h * c.headDim, position) }
             // Causal attention over the cache, f32 scores and accumulation.
             for h in 0..<c.headCount {
-                let qh = q + h * c.headDim
-                let kvOffset = (h / groups) * c.headDim
-                var maxScore = -Float.infinity
-                for t in 0...position {
-                    let s = dot(qh, keyCache + (l * maxSequence + t) * c.kvDim + kvOffset, c.headDim) * scale
-                    att[t] = s
-                    maxScore = max(maxScore, s)
-                }
-                var sum: Float = 0
-                for t in 0...position {
-                    att[t] = expf(att[t] - maxScore)
-                    sum += att[t]
-                }
-                let out = xb + h * c.headDim
-                out.update(repeating: 0, count: c.headDim)
-                for t in 0...position {
-                    let a = att[t] / sum
-                    let vt = valueCache + (l * maxSequence + t) * c.kvDim + kvOffset
-                    for i in 0..<c.headDim { out[i] += a * vt[i] }
-                }
+                attend(q + h * c.headDim, layer: l, last: position, kvOffset: (h / groups) * c.headDim, scores: att,
+                       out: xb + h * c.headDim)
             }
             mul(w.wo, xb, xb2)
             for i in 0..<c.hiddenSize { x[i] += xb2[i] }
@@ -127,6 +108,33 @@ public final class Transformer {
         mul(weights.output, xb, logits)
         length = position + 1
         return UnsafeBufferPointer(start: logits, count: c.vocabularySize)
+    }
+
+    /// Softmax attention of one query head over cached positions 0...last of layer l, written to `out`
+    /// (headDim values). Scores and accumulation in f32, with the running maximum subtracted. Reads only
+    /// the cache, so prefill calls it from several threads at once.
+    func attend(_ qh: UnsafePointer<Float>, layer l: Int, last: Int, kvOffset: Int, scores: UnsafeMutablePointer<Float>,
+                out: UnsafeMutablePointer<Float>) {
+        let c = config
+        let scale = 1 / sqrtf(Float(c.headDim))
+        let base = l * maxSequence
+        var maxScore = -Float.infinity
+        for t in 0...last {
+            let s = dot(qh, keyCache + (base + t) * c.kvDim + kvOffset, c.headDim) * scale
+            scores[t] = s
+            maxScore = max(maxScore, s)
+        }
+        var sum: Float = 0
+        for t in 0...last {
+            scores[t] = expf(scores[t] - maxScore)
+            sum += scores[t]
+        }
+        out.update(repeating: 0, count: c.headDim)
+        for t in 0...last {
+            let a = scores[t] / sum
+            let vt = valueCache + (base + t) * c.kvDim + kvOffset
+            for i in 0..<c.headDim { out[i] += a * vt[i] }
+        }
     }
 
     /// y = W·x: threaded for large matrices, inline for small ones (a parallel region costs microseconds).

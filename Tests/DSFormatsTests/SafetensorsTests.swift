@@ -1,6 +1,7 @@
 import DSFormats
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct SafetensorsTests {
     static let reference = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -92,7 +93,7 @@ import Testing
     /// Every truncation and many single-byte corruptions of a valid file: an error or a valid parse, never a crash.
     @Test func mutationsNeverCrash() throws {
         let valid = try Array(Data(contentsOf: URL(fileURLWithPath: Self.reference)))
-        var rng = SplitMix(state: 0x5AFE)  // deterministic: a failure reproduces
+        var rng = SeededRandom(seed: 0x5AFE)  // deterministic: a failure reproduces
         var accepted = 0
         for cut in 0..<valid.count {
             if (try? SafetensorsFile(path: try write(Array(valid[..<cut]), "cut.safetensors"))) != nil { accepted += 1 }
@@ -139,13 +140,3 @@ import Testing
     }
 }
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}

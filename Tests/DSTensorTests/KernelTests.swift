@@ -2,11 +2,12 @@ import DSFormats
 @testable import DSTensor
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct KernelTests {
     /// The fused row kernels agree with dequantize-then-dot for every type, on odd and even lengths.
     @Test func fusedDotsMatchTheReference() {
-        var rng = SplitMix64(state: 99)
+        var rng = SeededRandom(seed: 99)
         for type in [GGMLType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q6_K] {
             let cols = type.blockSize == 1 ? 1000 : 512
             let rows = 3
@@ -53,13 +54,3 @@ import Testing
     }
 }
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}

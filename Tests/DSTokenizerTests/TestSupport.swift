@@ -1,6 +1,7 @@
 @testable import DSTokenizer
 import Foundation
 import Testing
+@_exported import TestSupport
 
 let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
@@ -15,19 +16,6 @@ func temporaryDirectory() -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-tok-tests-\(getpid())-\(UUID().uuidString.prefix(8))")
     try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir
-}
-
-/// A deterministic generator (SplitMix64), so random cases are the same on every machine.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
 }
 
 /// Parses llama.cpp's test-vector files: texts separated by "\n__ggml_vocab_test__\n", one id line each.
