@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 FLAGS := -c release -Xswiftc -enable-testing
 BIN := .build/release/dsllm
 
-.PHONY: run test bench deps build golden clean
+.PHONY: run test bench deps build golden fuzz clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -30,6 +30,10 @@ bench: build
 golden: build
 	python3 tools/make_tokenizer_golden.py
 	python3 tools/make_trainer_golden.py
+
+# A longer fuzz run of the model-file loaders (the test suite runs 1500 cases).
+fuzz: deps
+	DSLLM_FUZZ_ITERATIONS=100000 $(SWIFT) test $(FLAGS) --filter ModelFileFuzzTests
 
 clean:
 	rm -rf .build bench/out

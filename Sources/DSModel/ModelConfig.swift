@@ -65,12 +65,19 @@ public struct ModelConfig: Sendable, Equatable, Codable {
         func fail(_ field: String, _ message: String) -> FormatError { FormatError(file: source, field: field, message: message) }
         for (name, v) in [("vocab_size", vocabularySize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
                           ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
-                          ("num_key_value_heads", kvHeadCount), ("head_dim", headDim)] where v <= 0 {
+                          ("num_key_value_heads", kvHeadCount), ("head_dim", headDim),
+                          ("max_position_embeddings", maxPositions)] where v <= 0 {
             throw fail(name, "must be positive, got \(v)")
         }
         guard headCount % kvHeadCount == 0 else {
             throw fail("num_key_value_heads", "\(kvHeadCount) does not divide num_attention_heads \(headCount)")
         }
+        // Sizes far beyond any real model are corrupt files, not models (and would overflow allocations).
+        for (name, v) in [("vocab_size", vocabularySize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                          ("head_dim", headDim), ("max_position_embeddings", maxPositions)] where v > 1 << 24 {
+            throw fail(name, "\(v) is not a plausible size")
+        }
+        guard layerCount <= 4096, headCount <= 4096 else { throw fail("num_hidden_layers", "implausible layer or head count") }
         guard headDim % 2 == 0 else { throw fail("head_dim", "RoPE needs an even head dimension, got \(headDim)") }
         guard rmsNormEps > 0, rmsNormEps.isFinite else { throw fail("rms_norm_eps", "must be positive") }
         guard ropeTheta > 0, ropeTheta.isFinite else { throw fail("rope_theta", "must be positive") }
