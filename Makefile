@@ -31,9 +31,9 @@ golden: build
 	python3 tools/make_tokenizer_golden.py
 	python3 tools/make_trainer_golden.py
 
-# A longer fuzz run of the model-file loaders (the test suite runs 1500 cases).
+# A longer fuzz run of the model and tokenizer loaders (the test suite runs 1000–1500 cases each).
 fuzz: deps
-	DSLLM_FUZZ_ITERATIONS=100000 $(SWIFT) test $(FLAGS) --filter ModelFileFuzzTests
+	DSLLM_FUZZ_ITERATIONS=100000 $(SWIFT) test $(FLAGS) --filter "ModelFileFuzzTests|TokenizerFuzzTests"
 
 clean:
 	rm -rf .build bench/out
