@@ -38,8 +38,7 @@ extension Transformer {
         defer { for p in [X, XB, O, Q, K, V, H, H2] { p.deallocate() } }
         for (t, id) in tokens.enumerated() { weights.embedding.row(Int(id), into: X + t * c.hiddenSize) }
         let groups = c.headCount / c.kvHeadCount
-        let seq = maxSequence
-        nonisolated(unsafe) let (kc, vc, q, xb) = (keyCache, valueCache, Q, XB)
+        nonisolated(unsafe) let (q, xb) = (Q, XB)
         for (l, w) in weights.layers.enumerated() {
             for t in 0..<n { rmsNorm(X + t * c.hiddenSize, w.attentionNorm, XB + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
             w.wq.multiply(batch: XB, count: n, into: Q, pool: pool, threads: threads)
@@ -48,8 +47,7 @@ extension Transformer {
             for t in 0..<n {
                 for h in 0..<c.headCount { rope(Q + t * c.queryDim + h * c.headDim, first + t) }
                 for h in 0..<c.kvHeadCount { rope(K + t * c.kvDim + h * c.headDim, first + t) }
-                (kc + (l * seq + first + t) * c.kvDim).update(from: K + t * c.kvDim, count: c.kvDim)
-                (vc + (l * seq + first + t) * c.kvDim).update(from: V + t * c.kvDim, count: c.kvDim)
+                cache.store(layer: l, position: first + t, keys: K + t * c.kvDim, values: V + t * c.kvDim)
             }
             // Causal attention, one task per (token, head).
             pool.run(tasks: n * c.headCount, threads: threads) { [self] task in

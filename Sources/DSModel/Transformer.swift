@@ -15,14 +15,15 @@ public final class Transformer {
     public internal(set) var length = 0
 
     let x, xb, xb2, q, k, v, hb, hb2, att, scratch, logits: UnsafeMutablePointer<Float>
-    let keyCache, valueCache: UnsafeMutablePointer<Float>
+    public let cache: KVCache
     let cosTable, sinTable: UnsafeMutablePointer<Float>
 
     /// Threads used for the matrix-vector products (the pool's, all cores by default).
     public let threads: Int
     let pool: WorkerPool
 
-    public init(weights: ModelWeights, maxSequence requested: Int? = nil, threads: Int? = nil, pool: WorkerPool = .shared) {
+    public init(weights: ModelWeights, maxSequence requested: Int? = nil, threads: Int? = nil,
+                cache precision: KVCache.Precision = .f32, pool: WorkerPool = .shared) {
         self.weights = weights
         self.pool = pool
         self.threads = max(1, min(threads ?? pool.threadCount, pool.threadCount))
@@ -46,8 +47,7 @@ public final class Transformer {
         att = alloc(maxSequence)
         scratch = alloc(max(c.hiddenSize, c.intermediateSize, c.queryDim))
         logits = alloc(c.vocabularySize)
-        keyCache = alloc(c.layerCount * maxSequence * c.kvDim)
-        valueCache = alloc(c.layerCount * maxSequence * c.kvDim)
+        cache = KVCache(layers: c.layerCount, positions: maxSequence, kvDim: c.kvDim, precision: precision)
         // RoPE angles as transformers computes them: inv_freq = 1 / theta^(2i/d) in f32, angle = pos·inv_freq.
         let half = c.headDim / 2
         cosTable = alloc(maxSequence * half)
@@ -63,7 +63,7 @@ public final class Transformer {
     }
 
     deinit {
-        for p in [x, xb, xb2, q, k, v, hb, hb2, att, scratch, logits, keyCache, valueCache, cosTable, sinTable] {
+        for p in [x, xb, xb2, q, k, v, hb, hb2, att, scratch, logits, cosTable, sinTable] {
             p.deallocate()
         }
     }
@@ -81,12 +81,11 @@ public final class Transformer {
         for (l, w) in weights.layers.enumerated() {
             rmsNorm(x, w.attentionNorm, xb, c.hiddenSize, c.rmsNormEps)
             mul(w.wq, xb, q)
-            let kRow = keyCache + (l * maxSequence + position) * c.kvDim
-            let vRow = valueCache + (l * maxSequence + position) * c.kvDim
-            mul(w.wk, xb, kRow)
-            mul(w.wv, xb, vRow)
+            mul(w.wk, xb, k)
+            mul(w.wv, xb, v)
             for h in 0..<c.headCount { rope(q + h * c.headDim, position) }
-            for h in 0..<c.kvHeadCount { rope(kRow + h * c.headDim, position) }
+            for h in 0..<c.kvHeadCount { rope(k + h * c.headDim, position) }
+            cache.store(layer: l, position: position, keys: k, values: v)
             // Causal attention over the cache, f32 scores and accumulation.
             for h in 0..<c.headCount {
                 attend(q + h * c.headDim, layer: l, last: position, kvOffset: (h / groups) * c.headDim, scores: att,
@@ -117,10 +116,9 @@ public final class Transformer {
                 out: UnsafeMutablePointer<Float>) {
         let c = config
         let scale = 1 / sqrtf(Float(c.headDim))
-        let base = l * maxSequence
         var maxScore = -Float.infinity
         for t in 0...last {
-            let s = dot(qh, keyCache + (base + t) * c.kvDim + kvOffset, c.headDim) * scale
+            let s = cache.keyDot(qh, layer: l, position: t, offset: kvOffset, count: c.headDim) * scale
             scores[t] = s
             maxScore = max(maxScore, s)
         }
@@ -131,9 +129,7 @@ public final class Transformer {
         }
         out.update(repeating: 0, count: c.headDim)
         for t in 0...last {
-            let a = scores[t] / sum
-            let vt = valueCache + (base + t) * c.kvDim + kvOffset
-            for i in 0..<c.headDim { out[i] += a * vt[i] }
+            cache.accumulateValue(scores[t] / sum, into: out, layer: l, position: t, offset: kvOffset, count: c.headDim)
         }
     }
 

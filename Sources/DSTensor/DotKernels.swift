@@ -29,7 +29,7 @@
 }
 
 @inline(__always)
-func dotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
+public func dotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
     let rx = UnsafeRawPointer(x)
     var i = 0
@@ -48,7 +48,7 @@ func dotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Floa
 }
 
 @inline(__always)
-func dotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
+public func dotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc = SIMD16<Float>()
     let rx = UnsafeRawPointer(x)
     var i = 0

@@ -36,6 +36,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Tokens to generate.") var maxTokens = 32
     @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Double = 0
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "KV cache precision: f32, f16 or bf16.") var kvCache = "f32"
     @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\"}.") var json = false
 
     func run() throws {
@@ -57,8 +58,9 @@ struct GenerateCommand: ParsableCommand {
         for id in ids where id < 0 || Int(id) >= weights.config.vocabularySize {
             throw CLIError("prompt id \(id) is outside the model's vocabulary (0..<\(weights.config.vocabularySize))")
         }
+        guard let precision = KVCache.Precision(rawValue: kvCache) else { throw CLIError("--kv-cache must be f32, f16 or bf16") }
         let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens),
-                                threads: threads)
+                                threads: threads, cache: precision)
         let t0 = Date()
         var logits = model.prefill(ids)
         let t1 = Date()

@@ -101,3 +101,21 @@ import Testing
         #expect(next.map { abs($0 - $1) }.max()! < 1e-5)
     }
 }
+
+@Suite struct KVCacheTests {
+    /// f16/bf16 caches halve the memory and stay close to the f32 cache.
+    @Test(arguments: [KVCache.Precision.f16, .bf16])
+    func halfPrecisionCachesStayClose(_ precision: KVCache.Precision) throws {
+        let w = try ModelWeights.load(path: TransformersGoldenTests.directory.appendingPathComponent("gqa-bf16").path)
+        let ids: [Int32] = (0..<20).map { Int32(($0 * 53 + 7) % w.config.vocabularySize) }
+        let full = Transformer(weights: w), half = Transformer(weights: w, cache: precision)
+        #expect(half.cache.byteCount * 2 == full.cache.byteCount)
+        var worst: Float = 0
+        for (t, id) in ids.enumerated() {
+            let a = Array(full.forward(token: id, position: t)), b = Array(half.forward(token: id, position: t))
+            worst = max(worst, zip(a, b).map { abs($0 - $1) }.max()! / a.map { abs($0) }.max()!)
+        }
+        #expect(worst < (precision == .f16 ? 2e-3 : 2e-2), "\(precision): \(worst)")
+        #expect(abs(Transformer(weights: w, cache: precision).meanNLL(ids) - full.meanNLL(ids)) < 1e-2)
+    }
+}
