@@ -119,3 +119,23 @@ import Testing
         #expect(abs(Transformer(weights: w, cache: precision).meanNLL(ids) - full.meanNLL(ids)) < 1e-2)
     }
 }
+
+@Suite struct BatchDecodeTests {
+    /// Three sequences at different positions decoded together give each one's own logits.
+    @Test func batchedStepsEqualSeparateSteps() throws {
+        let w = try ModelWeights.load(path: TransformersGoldenTests.directory.appendingPathComponent("gqa-odd-ropeparams").path)
+        let prompts: [[Int32]] = [[1, 2, 3], [40, 50, 60, 70, 80, 90], [7]]
+        let alone = prompts.map { p -> Transformer in let t = Transformer(weights: w); t.prefill(p); return t }
+        let together = prompts.map { p -> Transformer in let t = Transformer(weights: w, cache: .f32); t.prefill(p); return t }
+        var next: [Int32] = [11, 22, 33]
+        for _ in 0..<4 {
+            let batched = Transformer.decodeBatch(together, tokens: next).map { Array($0) }
+            for (i, t) in alone.enumerated() {
+                let single = Array(t.forward(token: next[i], position: t.length))
+                #expect(zip(single, batched[i]).map { abs($0 - $1) }.max()! < 1e-5)
+            }
+            next = batched.map { Int32(argmax($0.withUnsafeBufferPointer { $0 })) }
+        }
+        #expect(together.map(\.length) == [7, 10, 5])
+    }
+}
