@@ -4,9 +4,10 @@ import Foundation
 /// The forward pass of a LLaMA-style decoder over one sequence, llama2.c style: every buffer, the KV
 /// cache included, is allocated once in `init`, and `forward(token:position:)` allocates nothing.
 ///
-/// This is the f32 reference path (dequantize a row, dot it): exact enough to check against transformers
-/// and llama.cpp. Matrix-vector products of the weights are where the time goes; the fast kernels
-/// (quantized activations, threads, oneDNN prefill) replace `WeightMatrix.multiply` behind this interface.
+/// Activations are f32; weights are read in their stored type by the row kernels of `WeightMatrix`,
+/// split across the worker pool. `prefill` (Transformer+Prefill) runs a batch of tokens through each
+/// matrix at once and `decodeBatch` (Transformer+Batch) advances several sequences in one pass over the
+/// weights. The KV cache holds `maxSequence` positions: pass the context you need, not the model's maximum.
 public final class Transformer {
     public let weights: ModelWeights
     public let config: ModelConfig
