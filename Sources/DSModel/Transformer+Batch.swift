@@ -16,15 +16,10 @@ extension Transformer {
         if sequences.count == 1 { return [lead.forward(token: tokens[0], position: lead.length)] }
         let c = lead.config, w = lead.weights, n = sequences.count
         let pool = lead.pool, threads = lead.threads
-        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            p.initialize(repeating: 0, count: max(count, 1))
-            return p
-        }
-        let X = buffer(n * c.hiddenSize), XB = buffer(n * max(c.hiddenSize, c.queryDim)), O = buffer(n * c.hiddenSize)
-        let Q = buffer(n * c.queryDim), K = buffer(n * c.kvDim), V = buffer(n * c.kvDim)
-        let H = buffer(n * c.intermediateSize), H2 = buffer(n * c.intermediateSize), L = buffer(n * c.vocabularySize)
-        defer { for p in [X, XB, O, Q, K, V, H, H2, L] { p.deallocate() } }
+        // Batch buffers live on the lead sequence and grow only when the batch does: steps allocate nothing.
+        if (lead.batchBuffers?.capacity ?? 0) < n { lead.batchBuffers = BatchBuffers(config: c, capacity: n) }
+        let b = lead.batchBuffers!
+        let (X, XB, O, Q, K, V, H, H2, L) = (b.x, b.xb, b.o, b.q, b.k, b.v, b.h, b.h2, b.logits)
         for (i, token) in tokens.enumerated() {
             precondition(token >= 0 && Int(token) < c.vocabularySize, "token \(token) outside the vocabulary")
             w.embedding.row(Int(token), into: X + i * c.hiddenSize)
@@ -69,4 +64,30 @@ extension Transformer {
             return UnsafeBufferPointer(start: s.logits, count: c.vocabularySize)
         }
     }
+}
+
+/// Activation buffers for `decodeBatch`, sized for `capacity` sequences.
+final class BatchBuffers {
+    let capacity: Int
+    let x, xb, o, q, k, v, h, h2, logits: UnsafeMutablePointer<Float>
+
+    init(config c: ModelConfig, capacity n: Int) {
+        capacity = n
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            return p
+        }
+        x = buffer(n * c.hiddenSize)
+        xb = buffer(n * max(c.hiddenSize, c.queryDim))
+        o = buffer(n * c.hiddenSize)
+        q = buffer(n * c.queryDim)
+        k = buffer(n * c.kvDim)
+        v = buffer(n * c.kvDim)
+        h = buffer(n * c.intermediateSize)
+        h2 = buffer(n * c.intermediateSize)
+        logits = buffer(n * c.vocabularySize)
+    }
+
+    deinit { for p in [x, xb, o, q, k, v, h, h2, logits] { p.deallocate() } }
 }

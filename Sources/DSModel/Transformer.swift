@@ -19,6 +19,9 @@ public final class Transformer {
     public let cache: KVCache
     let cosTable, sinTable: UnsafeMutablePointer<Float>
 
+    /// Buffers for `decodeBatch` when this sequence leads a batch (allocated on first use).
+    var batchBuffers: BatchBuffers?
+
     /// Threads used for the matrix-vector products (the pool's, all cores by default).
     public let threads: Int
     let pool: WorkerPool

@@ -5,6 +5,11 @@ extension WeightMatrix {
     /// X is [count × cols] row-major, Y is [count × rows] row-major.
     public func multiply(batch x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
                          pool: WorkerPool, threads: Int? = nil) {
+        if count < 3 {
+            // Too few tokens to repay dequantizing rows: the fused row kernels win even reading twice.
+            for t in 0..<count { multiply(x + t * cols, into: y + t * rows, pool: pool, threads: threads) }
+            return
+        }
         nonisolated(unsafe) let x = x, y = y
         let m = self
         let rowPairs = (rows + 1) / 2

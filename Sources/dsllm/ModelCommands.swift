@@ -37,6 +37,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Double = 0
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "KV cache precision: f32, f16 or bf16.") var kvCache = "f32"
+    @Option(help: "Also measure N copies of the prompt decoded together in one batch (throughput; prints aggregate tok/s).")
+    var parallel: Int?
     @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\"}.") var json = false
 
     func run() throws {
@@ -81,6 +83,22 @@ struct GenerateCommand: ParsableCommand {
         }
         let t2 = Date()
         if var s = stream { text += s.flush(); stream = s }
+        if let parallel, parallel > 1 {
+            let batch = (0..<parallel).map { _ in
+                Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens), threads: threads,
+                            cache: precision)
+            }
+            var next = batch.map { Int32(argmax($0.prefill(ids))) }
+            let start = Date()
+            var steps = 0
+            while steps < maxTokens - 1 && batch[0].length < batch[0].maxSequence {
+                next = Transformer.decodeBatch(batch, tokens: next).map { Int32(argmax($0)) }
+                steps += 1
+            }
+            let rate = Double(steps * parallel) / max(Date().timeIntervalSince(start), 1e-9)
+            FileHandle.standardError.write(Data(String(format: "%d sequences decoded together: %.2f tok/s in total (%.2f per sequence)\n",
+                                                       parallel, rate, rate / Double(parallel)).utf8))
+        }
         let prefill = Double(ids.count) / max(t1.timeIntervalSince(t0), 1e-9)
         let decode = Double(max(out.count - 1, 0)) / max(t2.timeIntervalSince(t1), 1e-9)
         if json {
