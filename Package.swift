@@ -47,7 +47,7 @@ let package = Package(
         ),
         // Shared helpers for the test targets (seeded random numbers).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats", "TestSupport"]),
+        .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "DSModelTests", dependencies: ["DSModel", "DSTensor", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(
