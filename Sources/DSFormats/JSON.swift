@@ -56,7 +56,9 @@ public struct JSONObject: Sendable, Equatable {
 
     init(members: [(key: String, value: JSONValue)]) {
         self.members = members
-        if members.count > 8 {
+        // Index mid-sized objects (configs, headers). Huge ones (a 100k-entry vocabulary) are iterated,
+        // not looked up, and hashing every key would cost more than the parse.
+        if members.count > 8 && members.count <= 4096 {
             var idx: [String: Int] = [:]
             idx.reserveCapacity(members.count)
             for (i, m) in members.enumerated() { idx[m.key] = i }

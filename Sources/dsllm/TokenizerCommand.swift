@@ -88,8 +88,9 @@ struct TokenizerInfo: ParsableCommand {
         let start = Date()
         let tok = try tokenizerOption.load()
         let ms = Date().timeIntervalSince(start) * 1000
-        var typeCounts: [String: Int] = [:]
-        for i in 0..<tok.vocabularySize { typeCounts["\(tok.tokenType(TokenID(i)))", default: 0] += 1 }
+        var counts: [TokenType: Int] = [:]
+        for i in 0..<tok.vocabularySize { counts[tok.tokenType(TokenID(i)), default: 0] += 1 }
+        let typeCounts = Dictionary(uniqueKeysWithValues: counts.map { ("\($0.key)", $0.value) })
         print("source:         \(tok.source)")
         print("vocabulary:     \(tok.vocabularySize) ids, \(tok.mergeCount) merges (loaded in \(String(format: "%.1f", ms)) ms)")
         print("token types:    \(typeCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
