@@ -128,47 +128,55 @@ public enum Dequantize {
     }
 
     /// Q4_K and Q5_K: four chunks of 64 values, two sub-blocks each with a 6-bit scale and min.
+    /// Vectorised with the K-quant kernels' helpers; the same multiply-then-subtract order as ggml.
     static func qK(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, fiveBit: Bool) {
         let d = half(p, 0), dmin = half(p, 2)
         let scales = (p + 4).assumingMemoryBound(to: UInt8.self)
         let qh = (p + 16).assumingMemoryBound(to: UInt8.self)  // Q5_K only; shared by all chunks
         let qs = (p + (fiveBit ? 48 : 16)).assumingMemoryBound(to: UInt8.self)
+        let out = UnsafeMutableRawPointer(y)
         for c in 0..<4 {
             let (sc1, m1) = scaleMin(scales, 2 * c)
             let (sc2, m2) = scaleMin(scales, 2 * c + 1)
-            let d1 = d * sc1, d2 = d * sc2, min1 = dmin * m1, min2 = dmin * m2
-            let u1 = UInt8(1) << UInt8(2 * c), u2 = UInt8(2) << UInt8(2 * c)
-            for l in 0..<32 {
-                let q = qs[32 * c + l]
-                var lo = Float(q & 0x0F), hi = Float(q >> 4)
-                if fiveBit {
-                    if qh[l] & u1 != 0 { lo += 16 }
-                    if qh[l] & u2 != 0 { hi += 16 }
-                }
-                y[64 * c + l] = d1 * lo - min1
-                y[64 * c + 32 + l] = d2 * hi - min2
+            let d1 = SIMD16(repeating: d * sc1), d2 = SIMD16(repeating: d * sc2)
+            let min1 = SIMD16(repeating: dmin * m1), min2 = SIMD16(repeating: dmin * m2)
+            let q = qs + 32 * c
+            var lo0 = floats(rawNibbles: q, high: false), lo1 = floats(rawNibbles: q + 16, high: false)
+            var hi0 = floats(rawNibbles: q, high: true), hi1 = floats(rawNibbles: q + 16, high: true)
+            if fiveBit {
+                let s1 = UInt8(2 * c), s2 = UInt8(2 * c + 1)
+                let h0 = bytes16(qh), h1 = bytes16(qh + 16)
+                lo0 += floats(bytes: ((h0 &>> s1) & 1) &<< 4)
+                lo1 += floats(bytes: ((h1 &>> s1) & 1) &<< 4)
+                hi0 += floats(bytes: ((h0 &>> s2) & 1) &<< 4)
+                hi1 += floats(bytes: ((h1 &>> s2) & 1) &<< 4)
             }
+            let o = 256 * c
+            out.storeBytes(of: d1 * lo0 - min1, toByteOffset: o, as: SIMD16<Float>.self)
+            out.storeBytes(of: d1 * lo1 - min1, toByteOffset: o + 64, as: SIMD16<Float>.self)
+            out.storeBytes(of: d2 * hi0 - min2, toByteOffset: o + 128, as: SIMD16<Float>.self)
+            out.storeBytes(of: d2 * hi1 - min2, toByteOffset: o + 192, as: SIMD16<Float>.self)
         }
     }
 
     /// Q6_K: two halves of 128 values; 4 low bits in ql, 2 high bits in qh, signed 8-bit scales, d last.
     static func q6_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let d = half(p, 208)
+        let out = UnsafeMutableRawPointer(y)
         for n in 0..<2 {
             let ql = (p + 64 * n).assumingMemoryBound(to: UInt8.self)
             let qh = (p + 128 + 32 * n).assumingMemoryBound(to: UInt8.self)
             let sc = (p + 192 + 8 * n).assumingMemoryBound(to: Int8.self)
-            let out = y + 128 * n
-            for l in 0..<32 {
-                let s = l / 16
-                let q1 = Int((ql[l] & 0x0F) | ((qh[l] & 3) << 4)) - 32
-                let q2 = Int((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32
-                let q3 = Int((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32
-                let q4 = Int((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32
-                out[l] = d * Float(sc[s]) * Float(q1)
-                out[l + 32] = d * Float(sc[s + 2]) * Float(q2)
-                out[l + 64] = d * Float(sc[s + 4]) * Float(q3)
-                out[l + 96] = d * Float(sc[s + 6]) * Float(q4)
+            for g in 0..<2 {
+                let o = 16 * g, base = 4 * (128 * n + o)
+                out.storeBytes(of: SIMD16(repeating: d * Float(sc[g])) * floatsQ6(ql + o, highNibble: false, qh + o, shift: 0),
+                               toByteOffset: base, as: SIMD16<Float>.self)
+                out.storeBytes(of: SIMD16(repeating: d * Float(sc[g + 2])) * floatsQ6(ql + 32 + o, highNibble: false, qh + o, shift: 2),
+                               toByteOffset: base + 128, as: SIMD16<Float>.self)
+                out.storeBytes(of: SIMD16(repeating: d * Float(sc[g + 4])) * floatsQ6(ql + o, highNibble: true, qh + o, shift: 4),
+                               toByteOffset: base + 256, as: SIMD16<Float>.self)
+                out.storeBytes(of: SIMD16(repeating: d * Float(sc[g + 6])) * floatsQ6(ql + 32 + o, highNibble: true, qh + o, shift: 6),
+                               toByteOffset: base + 384, as: SIMD16<Float>.self)
             }
         }
     }

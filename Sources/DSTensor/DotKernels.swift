@@ -20,11 +20,8 @@
 /// Low (or high) nibbles of 16 bytes, minus 8.
 @inline(__always) func floats(nibbles p: UnsafePointer<UInt8>, high: Bool) -> SIMD16<Float> {
     var v = SIMD16<Float>()
-    if high {
-        for j in 0..<16 { v[j] = Float(Int32(p[j] >> 4) - 8) }
-    } else {
-        for j in 0..<16 { v[j] = Float(Int32(p[j] & 0x0F) - 8) }
-    }
+    let shift: Int32 = high ? 4 : 0
+    for j in 0..<16 { v[j] = Float(((Int32(p[j]) &>> shift) & 0x0F) &- 8) }
     return v
 }
 

@@ -37,6 +37,9 @@ public struct WeightMatrix: @unchecked Sendable {
         case .f16: return dotF16(p, x, cols)
         case .q8_0: return dotQ8_0(p, x, cols)
         case .q4_0: return dotQ4_0(p, x, cols)
+        case .q4_K: return dotQK(p, x, cols, fiveBit: false)
+        case .q5_K: return dotQK(p, x, cols, fiveBit: true)
+        case .q6_K: return dotQ6K(p, x, cols)
         default:
             row(r, into: scratch)
             return dot(scratch, x, cols)

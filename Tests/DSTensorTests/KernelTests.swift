@@ -8,7 +8,7 @@ import TestSupport
     /// The fused row kernels agree with dequantize-then-dot for every type, on odd and even lengths.
     @Test func fusedDotsMatchTheReference() {
         var rng = SeededRandom(seed: 99)
-        for type in [GGMLType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q6_K] {
+        for type in [GGMLType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q4_K, .q5_K, .q6_K] {
             let cols = type.blockSize == 1 ? 1000 : 512
             let rows = 3
             let values = (0..<(rows * cols)).map { _ in Float.random(in: -1...1, using: &rng) }
@@ -20,8 +20,15 @@ import TestSupport
                     bytes.withUnsafeMutableBytes { Quantize.row(type, v.baseAddress!, count: rows * cols, into: $0.baseAddress!) }
                 }
             } else {
-                bytes = (0..<(rows * cols / 256 * 210)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-                for r in 0..<rows { bytes[r * 210 + 208] = 0x00; bytes[r * 210 + 209] = 0x1C }  // d = 2^-8
+                // Random K-quant blocks with small finite scales (d, dmin first; Q6_K's d last).
+                let size = type.blockBytes
+                bytes = (0..<(rows * cols / 256 * size)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                for blk in 0..<(rows * cols / 256) {
+                    let o = blk * size
+                    if type == .q6_K { bytes[o + 208] = 0x00; bytes[o + 209] = 0x1C } else {
+                        bytes[o] = 0x00; bytes[o + 1] = 0x1C; bytes[o + 2] = 0x00; bytes[o + 3] = 0x18
+                    }
+                }
             }
             bytes.withUnsafeBytes { raw in
                 let m = WeightMatrix(type: type, rows: rows, cols: cols, base: raw.baseAddress!)
