@@ -12,9 +12,10 @@
 }
 
 @inline(__always) func floats(bf16 p: UnsafePointer<UInt16>) -> SIMD16<Float> {
-    var v = SIMD16<Float>()
-    for j in 0..<16 { v[j] = Float(bitPattern: UInt32(p[j]) << 16) }
-    return v
+    // Widen on integer lanes, shift the whole vector, reinterpret: a lane loop producing floats stayed scalar.
+    var u = SIMD16<UInt32>()
+    for j in 0..<16 { u[j] = UInt32(p[j]) }
+    return unsafeBitCast(u &<< 16, to: SIMD16<Float>.self)
 }
 
 /// Low (or high) nibbles of 16 bytes, minus 8.

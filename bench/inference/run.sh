@@ -15,5 +15,14 @@ fi
 for t in q8_0 q4_0 f16; do
     [[ -s "$model-$t.gguf" ]] || "$dsllm" quantize --in "$model" --out "$model-$t.gguf" --type "$t"
 done
-python3 "$root/bench/inference/bench.py" --dsllm "$dsllm" "$@" "$model-q8_0.gguf" "$model-q4_0.gguf" "$model-f16.gguf" \
+# Q4_K_M (the most common GGUF type) can only be written by llama.cpp's quantizer.
+if [[ ! -s "$model-q4_k_m.gguf" ]]; then
+    python3 - "$model-f16.gguf" "$model-q4_k_m.gguf" <<'PY'
+import ctypes, sys, llama_cpp
+p = llama_cpp.llama_model_quantize_default_params()
+p.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M
+sys.exit(llama_cpp.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode(), ctypes.byref(p)))
+PY
+fi
+python3 "$root/bench/inference/bench.py" --dsllm "$dsllm" "$@" "$model-q8_0.gguf" "$model-q4_0.gguf" "$model-q4_k_m.gguf" "$model-f16.gguf" \
     2> >(grep -v "n_ctx" >&2)
