@@ -44,17 +44,7 @@ extension Transformer {
                              scores: scores.baseAddress!, out: xb + i * c.queryDim + h * c.headDim)
                 }
             }
-            layer.wo.multiply(batch: XB, count: n, into: O, pool: pool, threads: threads)
-            for j in 0..<(n * c.hiddenSize) { X[j] += O[j] }
-            for i in 0..<n { lead.rmsNorm(X + i * c.hiddenSize, layer.ffnNorm, XB + i * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
-            layer.wGate.multiply(batch: XB, count: n, into: H, pool: pool, threads: threads)
-            layer.wUp.multiply(batch: XB, count: n, into: H2, pool: pool, threads: threads)
-            for j in 0..<(n * c.intermediateSize) {
-                let g = H[j]
-                H[j] = g / (1 + expf(-g)) * H2[j]
-            }
-            layer.wDown.multiply(batch: H, count: n, into: O, pool: pool, threads: threads)
-            for j in 0..<(n * c.hiddenSize) { X[j] += O[j] }
+            lead.batchedLayerTail(layer, n: n, x: X, xb: XB, o: O, h: H, h2: H2)
         }
         for i in 0..<n { lead.rmsNorm(X + i * c.hiddenSize, w.finalNorm, XB + i * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
         w.output.multiply(batch: XB, count: n, into: L, pool: pool, threads: threads)

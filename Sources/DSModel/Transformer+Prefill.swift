@@ -58,17 +58,7 @@ extension Transformer {
                 }
             }
             // XB now holds the attention outputs as [n × queryDim], the layout wo's batch multiply reads.
-            w.wo.multiply(batch: XB, count: n, into: O, pool: pool, threads: threads)
-            for i in 0..<(n * c.hiddenSize) { X[i] += O[i] }
-            for t in 0..<n { rmsNorm(X + t * c.hiddenSize, w.ffnNorm, XB + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
-            w.wGate.multiply(batch: XB, count: n, into: H, pool: pool, threads: threads)
-            w.wUp.multiply(batch: XB, count: n, into: H2, pool: pool, threads: threads)
-            for i in 0..<(n * c.intermediateSize) {
-                let g = H[i]
-                H[i] = g / (1 + expf(-g)) * H2[i]
-            }
-            w.wDown.multiply(batch: H, count: n, into: O, pool: pool, threads: threads)
-            for i in 0..<(n * c.hiddenSize) { X[i] += O[i] }
+            batchedLayerTail(w, n: n, x: X, xb: XB, o: O, h: H, h2: H2)
         }
         for t in 0..<n { rmsNorm(X + t * c.hiddenSize, weights.finalNorm, XB + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
         length = first + n
@@ -89,4 +79,22 @@ extension Transformer {
         return UnsafeBufferPointer(start: logits, count: c.vocabularySize)
     }
 
+
+    /// The rest of a layer for a batch of n rows, after attention left its output in `xb` ([n × queryDim]):
+    /// output projection and residual, then RMSNorm, SwiGLU FFN and residual. Shared by prefill and decodeBatch.
+    func batchedLayerTail(_ w: LayerWeights, n: Int, x: UnsafeMutablePointer<Float>, xb: UnsafeMutablePointer<Float>,
+                          o: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, h2: UnsafeMutablePointer<Float>) {
+        let c = config
+        w.wo.multiply(batch: xb, count: n, into: o, pool: pool, threads: threads)
+        for i in 0..<(n * c.hiddenSize) { x[i] += o[i] }
+        for t in 0..<n { rmsNorm(x + t * c.hiddenSize, w.ffnNorm, xb + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
+        w.wGate.multiply(batch: xb, count: n, into: h, pool: pool, threads: threads)
+        w.wUp.multiply(batch: xb, count: n, into: h2, pool: pool, threads: threads)
+        for i in 0..<(n * c.intermediateSize) {
+            let g = h[i]
+            h[i] = g / (1 + expf(-g)) * h2[i]
+        }
+        w.wDown.multiply(batch: h, count: n, into: o, pool: pool, threads: threads)
+        for i in 0..<(n * c.hiddenSize) { x[i] += o[i] }
+    }
 }

@@ -140,17 +140,7 @@ public enum Dequantize {
             let (sc2, m2) = scaleMin(scales, 2 * c + 1)
             let d1 = SIMD16(repeating: d * sc1), d2 = SIMD16(repeating: d * sc2)
             let min1 = SIMD16(repeating: dmin * m1), min2 = SIMD16(repeating: dmin * m2)
-            let q = qs + 32 * c
-            var lo0 = floats(rawNibbles: q, high: false), lo1 = floats(rawNibbles: q + 16, high: false)
-            var hi0 = floats(rawNibbles: q, high: true), hi1 = floats(rawNibbles: q + 16, high: true)
-            if fiveBit {
-                let s1 = UInt8(2 * c), s2 = UInt8(2 * c + 1)
-                let h0 = bytes16(qh), h1 = bytes16(qh + 16)
-                lo0 += floats(bytes: ((h0 &>> s1) & 1) &<< 4)
-                lo1 += floats(bytes: ((h1 &>> s1) & 1) &<< 4)
-                hi0 += floats(bytes: ((h0 &>> s2) & 1) &<< 4)
-                hi1 += floats(bytes: ((h1 &>> s2) & 1) &<< 4)
-            }
+            let (lo0, lo1, hi0, hi1) = unpackQKChunk(qs, qh, c, fiveBit: fiveBit)
             let o = 256 * c
             out.storeBytes(of: d1 * lo0 - min1, toByteOffset: o, as: SIMD16<Float>.self)
             out.storeBytes(of: d1 * lo1 - min1, toByteOffset: o + 64, as: SIMD16<Float>.self)

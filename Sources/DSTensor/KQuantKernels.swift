@@ -36,6 +36,26 @@
     return floats(bytes: lo | hi) - 32
 }
 
+/// Chunk c (64 values) of a Q4_K/Q5_K block as 4 × 16 quantized values (0–15, or 0–31 with the fifth
+/// bit from qh): first 32 from the low nibbles, last 32 from the high nibbles.
+@inline(__always)
+func unpackQKChunk(_ qs: UnsafePointer<UInt8>, _ qh: UnsafePointer<UInt8>, _ c: Int, fiveBit: Bool)
+    -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
+{
+    let q = qs + 32 * c
+    var lo0 = floats(rawNibbles: q, high: false), lo1 = floats(rawNibbles: q + 16, high: false)
+    var hi0 = floats(rawNibbles: q, high: true), hi1 = floats(rawNibbles: q + 16, high: true)
+    if fiveBit {
+        let s1 = UInt8(2 * c), s2 = UInt8(2 * c + 1)
+        let h0 = bytes16(qh), h1 = bytes16(qh + 16)
+        lo0 += floats(bytes: ((h0 &>> s1) & 1) &<< 4)
+        lo1 += floats(bytes: ((h1 &>> s1) & 1) &<< 4)
+        hi0 += floats(bytes: ((h0 &>> s2) & 1) &<< 4)
+        hi1 += floats(bytes: ((h1 &>> s2) & 1) &<< 4)
+    }
+    return (lo0, lo1, hi0, hi1)
+}
+
 @inline(__always) func load16(_ x: UnsafePointer<Float>) -> SIMD16<Float> {
     UnsafeRawPointer(x).loadUnaligned(as: SIMD16<Float>.self)
 }
@@ -58,17 +78,7 @@ func dotQK(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int, fiveBit: 
         for c in 0..<4 {
             let (sc1, m1) = Dequantize.scaleMin(scales, 2 * c)
             let (sc2, m2) = Dequantize.scaleMin(scales, 2 * c + 1)
-            let q = qs + 32 * c
-            var lo0 = floats(rawNibbles: q, high: false), lo1 = floats(rawNibbles: q + 16, high: false)
-            var hi0 = floats(rawNibbles: q, high: true), hi1 = floats(rawNibbles: q + 16, high: true)
-            if fiveBit {
-                let s1 = UInt8(2 * c), s2 = UInt8(2 * c + 1)
-                let h0 = bytes16(qh), h1 = bytes16(qh + 16)
-                lo0 += floats(bytes: ((h0 &>> s1) & 1) &<< 4)
-                lo1 += floats(bytes: ((h1 &>> s1) & 1) &<< 4)
-                hi0 += floats(bytes: ((h0 &>> s2) & 1) &<< 4)
-                hi1 += floats(bytes: ((h1 &>> s2) & 1) &<< 4)
-            }
+            let (lo0, lo1, hi0, hi1) = unpackQKChunk(qs, qh, c, fiveBit: fiveBit)
             let x0 = load16(xb + 64 * c), x1 = load16(xb + 64 * c + 16)
             let x2 = load16(xb + 64 * c + 32), x3 = load16(xb + 64 * c + 48)
             acc.addProduct(SIMD16(repeating: d * sc1), lo0 * x0 + lo1 * x1)
