@@ -12,20 +12,12 @@ extension Tokenizer {
     public func encodeParallel(bytes: UnsafeBufferPointer<UInt8>, threads: Int, addBOS: Bool = false,
                                parseSpecial: Bool = true, invalidUTF8: InvalidUTF8Policy = .error,
                                progress: (@Sendable (Int, Int) -> Void)? = nil) throws(TokenizerError) -> [TokenID] {
-        if firstInvalidUTF8(bytes) != nil {
-            if invalidUTF8 == .error { throw .invalidUTF8(offset: firstInvalidUTF8(bytes)!) }
-            let repaired = replaceInvalidUTF8(bytes)
-            return try repaired.withUnsafeBufferPointer { (buf) throws(TokenizerError) in
-                try encodeParallel(bytes: buf, threads: threads, addBOS: addBOS, parseSpecial: parseSpecial,
-                                   invalidUTF8: .error, progress: progress)
-            }
-        }
         var ids: [TokenID] = []
         ids.reserveCapacity(bytes.count / 3 + 16)
         if addBOS, let bos = bosID { ids.append(bos) }
-        encodeValidParallel(bytes, threads: threads, parseSpecial: parseSpecial, progress: progress) {
-            ids.append(contentsOf: $0)
-        }
+        // The streaming form validates (or repairs) the input; this one only collects its chunks.
+        try encodeParallel(bytes: bytes, threads: threads, parseSpecial: parseSpecial, invalidUTF8: invalidUTF8,
+                           progress: progress) { ids.append(contentsOf: $0) }
         return ids
     }
 
