@@ -26,8 +26,10 @@ let package = Package(
     targets: [
         // File formats (GGUF today; safetensors with the inference engine). No dependencies.
         .target(name: "DSFormats", swiftSettings: hotLoopSettings),
-        // Tensor storage and numeric kernels: dtypes, (de)quantization; matmul and the worker pool next.
-        .target(name: "DSTensor", dependencies: ["DSFormats"], swiftSettings: hotLoopSettings),
+        // The one file that calls a BLAS (oneDNN or OpenBLAS, opened at run time with dlopen).
+        .target(name: "CGemm", linkerSettings: [.linkedLibrary("dl")]),
+        // Tensor storage and numeric kernels: dtypes, (de)quantization, matrix multiply, the worker pool.
+        .target(name: "DSTensor", dependencies: ["DSFormats", "CGemm"], swiftSettings: hotLoopSettings),
         // LLaMA-style model: config, weights from safetensors/GGUF, forward pass with KV cache.
         .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.

@@ -3,9 +3,9 @@
 # Swift itself comes with the machine image (/opt/swift); the C libraries come from Debian.
 set -euo pipefail
 
-# Debian packages the build links against. The tokenizer needs none; the inference engine will add
-# libdnnl-dev (oneDNN, GEMM on AMX) and libopenblas-dev (fallback) here.
-APT_PACKAGES=()
+# Debian packages dsllm uses: oneDNN (f32 GEMM for prefill and scoring) and OpenBLAS (the fallback). Both
+# are opened at run time (dlopen), so a machine without them still builds and runs, only slower in prefill.
+APT_PACKAGES=(libdnnl-dev libopenblas-dev)
 
 if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
     echo "error: the Swift toolchain is missing (expected on PATH or at /opt/swift/usr/bin/swift)" >&2

@@ -2,12 +2,18 @@ import DSTensor
 import Foundation
 
 extension Transformer {
+    /// Tokens per prefill pass. Larger chunks amortise dequantizing each weight matrix (the GEMM path
+    /// dequantizes whole matrices) over more tokens; the batch buffers grow linearly with it
+    /// (≈ 4·(3·hidden + 2·ffn) bytes per token: 220 KB at 7B). `DSLLM_PREFILL_CHUNK` overrides it.
+    public static let defaultPrefillChunk: Int =
+        Int(ProcessInfo.processInfo.environment["DSLLM_PREFILL_CHUNK"] ?? "") ?? 512
+
     /// Feeds a batch of tokens at positions length..<length+count: every weight matrix is applied to the
     /// whole batch at once (each row dequantized once, FMA tiles over the tokens), attention runs per
     /// token and head across threads. Returns the last token's logits; `eachLogits` (for scoring) also
     /// receives every position's logits. Batch buffers are allocated per call, never per token.
     @discardableResult
-    public func prefill(_ tokens: [Int32], chunk: Int = 128,
+    public func prefill(_ tokens: [Int32], chunk: Int = Transformer.defaultPrefillChunk,
                         eachLogits: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) -> UnsafeBufferPointer<Float> {
         var result = UnsafeBufferPointer<Float>(start: logits, count: config.vocabularySize)
         var start = 0

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Y = X · Wᵀ for a batch of activation rows (prefill and scoring): each weight row is dequantized once
 /// and reused for every token, with a 2-row × 4-token register tile, so the work is FMAs on cached data
 /// instead of one pass over the weights per token.
@@ -8,6 +10,10 @@ extension WeightMatrix {
         if count < 3 {
             // Too few tokens to repay dequantizing rows: the fused row kernels win even reading twice.
             for t in 0..<count { multiply(x + t * cols, into: y + t * rows, pool: pool, threads: threads) }
+            return
+        }
+        if count >= WeightMatrix.gemmMinimumBatch && Gemm.isAvailable {
+            multiplyWithGemm(batch: x, count: count, into: y, pool: pool, threads: threads ?? pool.threadCount)
             return
         }
         nonisolated(unsafe) let x = x, y = y
@@ -36,6 +42,42 @@ extension WeightMatrix {
                     }
                 }
             }
+        }
+    }
+}
+
+extension WeightMatrix {
+    /// Batches at least this large go to the system GEMM (when one loaded); below it the dequantize-and-FMA
+    /// tiles win, because a GEMM call has to dequantize the whole matrix to f32 first.
+    /// `DSLLM_GEMM_MIN_BATCH` overrides it (benchmarks).
+    public static let gemmMinimumBatch: Int =
+        Int(ProcessInfo.processInfo.environment["DSLLM_GEMM_MIN_BATCH"] ?? "") ?? 16
+
+    /// Y = X · Wᵀ through the system GEMM: f32 weights go straight in; other types are dequantized a panel
+    /// of rows at a time (about 8 MB of f32, so the panel stays in cache while the GEMM reads it) by the
+    /// worker pool, and the GEMM writes that panel's columns of Y in place (ldc = rows).
+    func multiplyWithGemm(batch x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
+                          pool: WorkerPool, threads: Int) {
+        if type == .f32 {
+            Gemm.multiplyNT(m: count, n: rows, k: cols, a: x, lda: cols,
+                            b: base.assumingMemoryBound(to: Float.self), ldb: cols, c: y, ldc: rows, threads: threads)
+            return
+        }
+        let panelRows = max(16, min(rows, (2 << 20) / cols))
+        let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * cols)
+        defer { panel.deallocate() }
+        nonisolated(unsafe) let p = panel
+        let m = self
+        var r0 = 0
+        while r0 < rows {
+            let n = min(panelRows, rows - r0)
+            let first = r0
+            pool.parallelFor(n, threads: threads, minimumChunk: 8) { range in
+                for r in range { m.row(first + r, into: p + r * m.cols) }
+            }
+            Gemm.multiplyNT(m: count, n: n, k: cols, a: x, lda: cols, b: panel, ldb: cols,
+                            c: y + first, ldc: rows, threads: threads)
+            r0 += n
         }
     }
 }

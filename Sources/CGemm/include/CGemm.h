@@ -1,0 +1,18 @@
+#ifndef DSLLM_CGEMM_H
+#define DSLLM_CGEMM_H
+// The only place dsllm touches a BLAS. The libraries are opened at run time (dlopen), so the build
+// needs no headers and survives oneDNN's 2.x -> 3.x API change: dnnl_sgemm and cblas_sgemm kept the
+// same signatures in every version we care about.
+
+/// Loads a backend once; returns its name ("onednn", "openblas") or "none". `preference` is
+/// "onednn", "openblas", "none" or NULL (= oneDNN, then OpenBLAS). Safe to call from any thread.
+const char *dsllm_gemm_backend(const char *preference);
+
+/// Threads the backend may use (OpenMP for oneDNN, OpenBLAS's own pool).
+void dsllm_gemm_set_threads(int threads);
+
+/// C[M x N] = A[M x K] * B[N x K]^T, all row-major f32 with leading dimensions lda, ldb, ldc.
+/// Returns 0 on success, -1 when no backend is loaded or the backend reported an error.
+int dsllm_sgemm_nt(long M, long N, long K, const float *A, long lda, const float *B, long ldb, float *C, long ldc);
+
+#endif
