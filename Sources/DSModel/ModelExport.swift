@@ -11,20 +11,24 @@ public struct ExportTensor {
     public var isVector: Bool
     public var type: GGMLType
     /// Fills `out` (cols floats) with source row r, already in the target's row order.
-    let readRow: (Int, UnsafeMutablePointer<Float>) -> Void
+    let readRow: @Sendable (Int, UnsafeMutablePointer<Float>) -> Void
 
     public var byteCount: Int { (isVector ? 1 : rows) * cols / type.blockSize * type.blockBytes }
 
-    /// The tensor's bytes in `type`.
-    public func encode() -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: byteCount)
+    /// The tensor's bytes in `type`, rows quantized in parallel (K-quant searches cost ~100 ns a value).
+    public func encode(pool: WorkerPool = .shared) -> [UInt8] {
+        let rowCount = isVector ? 1 : rows
         let rowBytes = cols / type.blockSize * type.blockBytes
-        var row = [Float](repeating: 0, count: cols)
+        var out = [UInt8](repeating: 0, count: byteCount)
         out.withUnsafeMutableBytes { dst in
-            row.withUnsafeMutableBufferPointer { r in
-                for i in 0..<(isVector ? 1 : rows) {
-                    readRow(i, r.baseAddress!)
-                    Quantize.row(type, r.baseAddress!, count: cols, into: dst.baseAddress! + i * rowBytes)
+            nonisolated(unsafe) let base = dst.baseAddress!
+            let (n, t, read) = (cols, type, readRow)
+            pool.parallelFor(rowCount, minimumChunk: 4) { range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { row in
+                    for i in range {
+                        read(i, row.baseAddress!)
+                        Quantize.row(t, row.baseAddress!, count: n, into: base + i * rowBytes)
+                    }
                 }
             }
         }
@@ -46,10 +50,9 @@ public enum ModelExport {
         return h * headDim + 2 * (w % half) + w / half
     }
 
-    /// A matrix export; `permute` maps a target row to the source row.
-    static func matrix(_ name: String, _ m: WeightMatrix, _ type: GGMLType, permute: ((Int) -> Int)? = nil) -> ExportTensor {
-        let t = m.cols % type.blockSize == 0 ? type : .f16  // rows that are not whole blocks fall back to f16
-        return ExportTensor(name: name, rows: m.rows, cols: m.cols, isVector: false, type: t) { r, out in
+    /// A matrix export in `type` (already adjusted for the row width); `permute` maps a target row to the source row.
+    static func matrix(_ name: String, _ m: WeightMatrix, _ type: GGMLType, permute: (@Sendable (Int) -> Int)? = nil) -> ExportTensor {
+        ExportTensor(name: name, rows: m.rows, cols: m.cols, isVector: false, type: type) { r, out in
             m.row(permute?(r) ?? r, into: out)
         }
     }
@@ -60,54 +63,45 @@ public enum ModelExport {
         }
     }
 
-    /// The model's tensors in a format's naming, matrices in `type` (vectors f32); `qk` maps target rows of
-    /// q/k to source rows (the RoPE layout change), and a matrix whose rows are not whole blocks falls back to f16.
-    static func tensors(_ w: ModelWeights, _ n: TensorNaming, type: GGMLType, qk: ((Int) -> Int)?) -> [ExportTensor] {
-        var out = [matrix(n.embedding, w.embedding, type)]
+    /// The model's tensors in a format's naming, matrices typed by `scheme` (vectors f32); `qk` maps target
+    /// rows of q/k to source rows (the RoPE layout change).
+    static func tensors(_ w: ModelWeights, _ n: TensorNaming, scheme: QuantizationScheme, qk: (@Sendable (Int) -> Int)?) -> [ExportTensor] {
+        let count = w.config.layerCount
+        func m(_ name: String, _ x: WeightMatrix, _ role: QuantizationScheme.MatrixRole, _ layer: Int?,
+               permute: (@Sendable (Int) -> Int)? = nil) -> ExportTensor {
+            matrix(name, x, scheme.type(for: role, layer: layer, layerCount: count, cols: x.cols), permute: permute)
+        }
+        var out = [m(n.embedding, w.embedding, .embedding, nil)]
         for (l, layer) in w.layers.enumerated() {
             out += [
                 vector(n.layer(l, n.attentionNorm), layer.attentionNorm),
-                matrix(n.layer(l, n.wq), layer.wq, type, permute: qk),
-                matrix(n.layer(l, n.wk), layer.wk, type, permute: qk),
-                matrix(n.layer(l, n.wv), layer.wv, type),
-                matrix(n.layer(l, n.wo), layer.wo, type),
+                m(n.layer(l, n.wq), layer.wq, .wq, l, permute: qk),
+                m(n.layer(l, n.wk), layer.wk, .wk, l, permute: qk),
+                m(n.layer(l, n.wv), layer.wv, .wv, l),
+                m(n.layer(l, n.wo), layer.wo, .wo, l),
                 vector(n.layer(l, n.ffnNorm), layer.ffnNorm),
-                matrix(n.layer(l, n.wGate), layer.wGate, type),
-                matrix(n.layer(l, n.wUp), layer.wUp, type),
-                matrix(n.layer(l, n.wDown), layer.wDown, type),
+                m(n.layer(l, n.wGate), layer.wGate, .wGate, l),
+                m(n.layer(l, n.wUp), layer.wUp, .wUp, l),
+                m(n.layer(l, n.wDown), layer.wDown, .wDown, l),
             ]
         }
         out.append(vector(n.finalNorm, w.finalNorm))
-        if !w.config.tieWordEmbeddings { out.append(matrix(n.output, w.output, type)) }
+        if !w.config.tieWordEmbeddings { out.append(m(n.output, w.output, .output, nil)) }
         return out
     }
 
     /// The model's tensors in GGUF naming, matrices in `type` (norms stay f32, as llama.cpp keeps them).
-    public static func ggufTensors(_ w: ModelWeights, type: GGMLType) -> [ExportTensor] {
+    public static func ggufTensors(_ w: ModelWeights, scheme: QuantizationScheme) -> [ExportTensor] {
         let hd = w.config.headDim
-        return tensors(w, .gguf, type: type, qk: w.ropeInterleaved ? nil : { hfRow(forGGUFRow: $0, headDim: hd) })
-    }
-
-    /// llama.cpp's `general.file_type` for a weight type.
-    public static func fileType(_ type: GGMLType) -> UInt32 {
-        switch type {
-        case .f32: return 0
-        case .f16: return 1
-        case .q4_0: return 2
-        case .q4_1: return 3
-        case .q8_0: return 7
-        case .q5_0: return 8
-        case .q5_1: return 9
-        case .bf16: return 32
-        default: return 0
-        }
+        let permute: @Sendable (Int) -> Int = { hfRow(forGGUFRow: $0, headDim: hd) }
+        return tensors(w, .gguf, scheme: scheme, qk: w.ropeInterleaved ? nil : permute)
     }
 
     /// The `llama.*` metadata of a config.
-    public static func ggufMetadata(_ c: ModelConfig, type: GGMLType, name: String) -> [(String, GGUFWriter.Value)] {
+    public static func ggufMetadata(_ c: ModelConfig, scheme: QuantizationScheme, name: String) -> [(String, GGUFWriter.Value)] {
         var m: [(String, GGUFWriter.Value)] = [
             ("general.architecture", .string("llama")), ("general.name", .string(name)),
-            ("general.file_type", .uint32(fileType(type))),
+            ("general.file_type", .uint32(scheme.fileType)),
             ("llama.vocab_size", .uint32(UInt32(c.vocabularySize))),
             ("llama.context_length", .uint32(UInt32(c.maxPositions))),
             ("llama.embedding_length", .uint32(UInt32(c.hiddenSize))),
@@ -123,16 +117,22 @@ public enum ModelExport {
             m.append(("llama.attention.key_length", .uint32(UInt32(c.headDim))))
             m.append(("llama.attention.value_length", .uint32(UInt32(c.headDim))))
         }
-        if type != .f32 && type != .f16 && type != .bf16 { m.append(("general.quantization_version", .uint32(2))) }
+        if ![.f32, .f16, .bf16].contains(scheme.base) { m.append(("general.quantization_version", .uint32(2))) }
         return m
     }
 
     /// Writes a GGUF file; `extraMetadata` carries the tokenizer keys. Tensors are encoded one at a time.
     public static func writeGGUF(_ w: ModelWeights, type: GGMLType, to path: String,
                                  extraMetadata: [(String, GGUFWriter.Value)]) throws {
-        let tensors = ggufTensors(w, type: type)
+        try writeGGUF(w, scheme: .uniform(type), to: path, extraMetadata: extraMetadata)
+    }
+
+    /// Writes a GGUF file with each matrix in the type `scheme` gives it.
+    public static func writeGGUF(_ w: ModelWeights, scheme: QuantizationScheme, to path: String,
+                                 extraMetadata: [(String, GGUFWriter.Value)]) throws {
+        let tensors = ggufTensors(w, scheme: scheme)
         var writer = GGUFWriter()
-        writer.metadata = ggufMetadata(w.config, type: type, name: (path as NSString).lastPathComponent) + extraMetadata
+        writer.metadata = ggufMetadata(w.config, scheme: scheme, name: (path as NSString).lastPathComponent) + extraMetadata
         // Keep BOS/EOS even without a tokenizer (llama.cpp and dsllm read them from these keys).
         for (key, id) in [("tokenizer.ggml.bos_token_id", w.config.bosTokenID), ("tokenizer.ggml.eos_token_id", w.config.eosTokenID)]
         where !writer.metadata.contains(where: { $0.0 == key }) {
@@ -151,7 +151,8 @@ public enum ModelExport {
         }
         let dtype: SafetensorsDType = type == .f32 ? .f32 : type == .f16 ? .f16 : .bf16
         let hd = w.config.headDim
-        let tensors = tensors(w, .hf, type: type, qk: w.ropeInterleaved ? { ggufRow(forHFRow: $0, headDim: hd) } : nil)
+        let permute: @Sendable (Int) -> Int = { ggufRow(forHFRow: $0, headDim: hd) }
+        let tensors = tensors(w, .hf, scheme: .uniform(type), qk: w.ropeInterleaved ? permute : nil)
         var writer = SafetensorsWriter()
         writer.metadata = ["format": "pt"]
         for var t in tensors {

@@ -1,11 +1,11 @@
 import DSFormats
 
-/// f32 → ggml block formats, bit-exact with ggml's reference quantizers (as gguf-py reproduces them).
-/// K-quants need llama.cpp's search-based quantizers and are not written here yet.
+/// f32 → ggml block formats, bit-exact with ggml's reference quantizers (legacy types as gguf-py reproduces
+/// them; K-quants in QuantizeK.swift, checked against ggml's C code).
 public enum Quantize {
     public static func supports(_ type: GGMLType) -> Bool {
         switch type {
-        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1: return true
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K: return true
         default: return false
         }
     }
@@ -32,6 +32,12 @@ public enum Quantize {
             for b in 0..<blocks { withMin(src + 32 * b, dst + b * size, bits: 4) }
         case .q5_1:
             for b in 0..<blocks { withMin(src + 32 * b, dst + b * size, bits: 5) }
+        case .q4_K:
+            for b in 0..<blocks { qK(src + 256 * b, dst + b * size, fiveBit: false) }
+        case .q5_K:
+            for b in 0..<blocks { qK(src + 256 * b, dst + b * size, fiveBit: true) }
+        case .q6_K:
+            for b in 0..<blocks { q6K(src + 256 * b, dst + b * size) }
         default:
             preconditionFailure("quantization to \(type) is not supported")
         }

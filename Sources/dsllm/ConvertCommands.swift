@@ -5,16 +5,10 @@ import DSTensor
 import DSTokenizer
 import Foundation
 
-/// Weight types `quantize` and `convert` can write today.
-func parseWeightType(_ name: String) throws -> GGMLType {
-    let types: [String: GGMLType] = ["f32": .f32, "f16": .f16, "bf16": .bf16, "q8_0": .q8_0, "q4_0": .q4_0,
-                                     "q4_1": .q4_1, "q5_0": .q5_0, "q5_1": .q5_1]
-    if let t = types[name.lowercased()] { return t }
-    if ["q4_k", "q5_k", "q6_k"].contains(name.lowercased()) {
-        throw CLIError("--type \(name): K-quant writing needs llama.cpp's search quantizers and is not implemented yet; "
-            + "dsllm reads K-quant files made by llama.cpp")
-    }
-    throw CLIError("--type \(name): expected one of \(types.keys.sorted().joined(separator: ", "))")
+/// Weight schemes `quantize` and `convert` can write: a uniform type or a llama.cpp K mix.
+func parseScheme(_ name: String) throws -> QuantizationScheme {
+    if let s = QuantizationScheme.all[name.lowercased()] { return s }
+    throw CLIError("--type \(name): expected one of \(QuantizationScheme.all.keys.sorted().joined(separator: ", "))")
 }
 
 /// The tokenizer keys for the output GGUF: copied from a GGUF input, or built from tokenizer.json.
@@ -49,16 +43,17 @@ struct QuantizeCommand: ParsableCommand {
     @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors.")
     var input: String
     @Option(help: "Output .gguf file.") var out: String
-    @Option(help: "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1.") var type: String
+    @Option(help: "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, or llama.cpp's mixes q4_k_m, q5_k_m.")
+    var type: String
 
     func run() throws {
-        let t = try parseWeightType(type)
+        let t = try parseScheme(type)
         let weights: ModelWeights
         do { weights = try ModelWeights.load(path: input) } catch { throw CLIError(error.description) }
         let start = Date()
-        try ModelExport.writeGGUF(weights, type: t, to: out, extraMetadata: tokenizerMetadata(input: input))
+        try ModelExport.writeGGUF(weights, scheme: t, to: out, extraMetadata: tokenizerMetadata(input: input))
         let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
-        print(String(format: "wrote %@ (%@, %.1f MB) in %.1f s", out, "\(t)", Double(size) / 1e6, Date().timeIntervalSince(start)))
+        print(String(format: "wrote %@ (%@, %.1f MB) in %.1f s", out, t.name, Double(size) / 1e6, Date().timeIntervalSince(start)))
     }
 }
 
@@ -73,7 +68,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "f32, f16 or bf16 (quantized inputs are dequantized).") var type = "f16"
 
     func run() throws {
-        let t = try parseWeightType(type)
+        let t = try parseScheme(type).base
         guard t == .f32 || t == .f16 || t == .bf16 else { throw CLIError("--type: convert writes f32, f16 or bf16; use quantize") }
         let weights: ModelWeights
         do { weights = try ModelWeights.load(path: input) } catch { throw CLIError(error.description) }

@@ -69,6 +69,34 @@ import Testing
         try checkAgainstReferences(name, try ModelWeights.load(path: out))
     }
 
+    /// dsllm's K-quant writer against llama-quantize's files: `quantize --type q6_k` reproduces llama.cpp's
+    /// Q6_K file tensor for tensor, and every tensor of its Q4_K_S / Q5_K_S mixes, quantized by dsllm to the
+    /// type llama.cpp chose for it, has the same bytes.
+    @Test func kQuantWritingReproducesLlamaCppBytes() throws {
+        let source = try ModelWeights.load(path: Self.directory.appendingPathComponent("model-f32.gguf").path)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-q6k-\(getpid()).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try ModelExport.writeGGUF(source, scheme: QuantizationScheme.all["q6_k"]!, to: out, extraMetadata: [])
+        let written = try GGUFFile(path: out)
+        for t in written.tensors {
+            #expect(sha256Hex(try written.data(of: t)) == Self.golden.types["Q6_K"]!.tensor_sha256[t.name], "Q6_K: \(t.name)")
+        }
+        let f32 = try GGUFFile(path: Self.directory.appendingPathComponent("model-f32.gguf").path)
+        let names: [String: GGMLType] = ["Q4_K": .q4_K, "Q5_K": .q5_K, "Q6_K": .q6_K, "F32": .f32]
+        for mix in ["Q4_K_S", "Q5_K_S"] {
+            let c = Self.golden.types[mix]!
+            for t in f32.tensors {
+                let type = try #require(names[c.tensor_types[t.name] ?? ""], "\(mix): \(t.name) has type \(c.tensor_types[t.name] ?? "?")")
+                let n = t.elementCount
+                var bytes = [UInt8](repeating: 0, count: n / type.blockSize * type.blockBytes)
+                let src = try f32.data(of: t)
+                let x = Array(src.bindMemory(to: Float.self))
+                bytes.withUnsafeMutableBytes { Quantize.row(type, x, count: n, into: $0.baseAddress!) }
+                #expect(bytes.withUnsafeBytes { sha256Hex($0) } == c.tensor_sha256[t.name], "\(mix): \(t.name) as \(type)")
+            }
+        }
+    }
+
     @Test(arguments: ["Q4_K_S", "Q5_K_S", "Q6_K"])
     func llamaCppKQuantFiles(_ name: String) throws {
         let c = Self.golden.types[name]!

@@ -85,6 +85,27 @@ import Testing
         }
     }
 
+    /// K-quant writing against ggml's C reference quantizers (tools/make_kquant_golden.py): byte for byte.
+    @Test func kQuantizationMatchesGGMLByteForByte() throws {
+        struct KCase: Decodable { var type: String; var input: String; var rows: Int; var columns: Int; var input_f32: String; var quantized: String }
+        struct KGolden: Decodable { var cases: [KCase] }
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/kquant-golden.json")
+        let golden = try JSONDecoder().decode(KGolden.self, from: Data(contentsOf: url))
+        #expect(golden.cases.count == 12)
+        for c in golden.cases {
+            let t = Self.type(c.type)
+            let x = Self.floats(c.input_f32)
+            let n = c.rows * c.columns
+            var out = [UInt8](repeating: 0xAA, count: n / t.blockSize * t.blockBytes)
+            x.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBytes { Quantize.row(t, src.baseAddress!, count: n, into: $0.baseAddress!) }
+            }
+            let expected = Self.bytes(c.quantized)
+            let diffs = zip(out, expected).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+            #expect(diffs.isEmpty, "\(c.type) \(c.input): \(diffs.count) bytes differ, first at \(diffs.first ?? -1)")
+        }
+    }
+
     @Test func halfConversionsCoverSpecialValues() {
         #expect(HalfFloat.toFloat(0x7C00) == .infinity)
         #expect(HalfFloat.toFloat(0x0001) == Float(sign: .plus, exponent: -24, significand: 1))  // smallest subnormal
