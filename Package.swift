@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "DSTokenizer", targets: ["DSTokenizer"]),
         .library(name: "DSTensor", targets: ["DSTensor"]),
         .library(name: "DSModel", targets: ["DSModel"]),
+        .library(name: "DSGeneration", targets: ["DSGeneration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -32,6 +33,8 @@ let package = Package(
         .target(name: "DSTensor", dependencies: ["DSFormats", "CGemm"], swiftSettings: hotLoopSettings),
         // LLaMA-style model: config, weights from safetensors/GGUF, forward pass with KV cache.
         .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: hotLoopSettings),
+        // Sampling (GenerateParameters, LogitProcessor chain, Sampler), stop strings, TokenIterator.
+        .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
@@ -42,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "dsllm",
             dependencies: [
-                "DSTokenizer", "DSFormats", "DSModel", "DSTensor",
+                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: hotLoopSettings
@@ -57,6 +60,7 @@ let package = Package(
             dependencies: ["DSTokenizer", "DSFormats", "TestSupport"],
             resources: [.copy("Golden")]
         ),
+        .testTarget(name: "DSGenerationTests", dependencies: ["DSGeneration", "DSModel", "DSTokenizer"]),
         .testTarget(name: "CLITests", dependencies: ["dsllm"]),
     ]
 )

@@ -3,9 +3,9 @@ import ArgumentParser
 struct DSLLM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dsllm",
-        abstract: "DeepSeek LLM in Swift: tokenizer, model inference (more to come: serving, training).",
+        abstract: "DeepSeek LLM in Swift: tokenizer, inference, sampling, chat and an OpenAI-compatible server.",
         version: "0.1.0",
         subcommands: [TokenizeCommand.self, DetokenizeCommand.self, TokenizerCommand.self, GenerateCommand.self,
-                      ScoreCommand.self, QuantizeCommand.self, ConvertCommand.self, DemoCommand.self]
+                      ChatCommand.self, ScoreCommand.self, QuantizeCommand.self, ConvertCommand.self, DemoCommand.self]
     )
 }

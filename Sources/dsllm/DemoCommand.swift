@@ -85,40 +85,10 @@ struct DemoCommand: ParsableCommand {
     /// Until dsllm ships a model it trained (a later issue), the engine runs on a small random
     /// DeepSeek-architecture model built here: HF safetensors → generate → GGUF Q8_0 → generate.
     func modelDemo(_ tok: Tokenizer) throws {
-        let config = ModelConfig(vocabularySize: tok.vocabularySize, hiddenSize: 128, intermediateSize: 352, layerCount: 2,
-                                 headCount: 4, kvHeadCount: 2, maxPositions: 256, bosTokenID: 100000, eosTokenID: 100001)
+        let c = RandomModel.tinyConfig(vocabularySize: tok.vocabularySize, maxPositions: 256)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-demo-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var rng = SystemRandomNumberGenerator()
-        func matrix(_ name: String, _ rows: Int, _ cols: Int) -> SafetensorsWriter.Tensor {
-            var data = [UInt8](repeating: 0, count: rows * cols * 2)
-            for i in 0..<(rows * cols) {
-                let b = BFloat16.fromFloat(Float.random(in: -0.1...0.1, using: &rng))
-                data[2 * i] = UInt8(b & 0xFF)
-                data[2 * i + 1] = UInt8(b >> 8)
-            }
-            return .init(name: name, dtype: .bf16, shape: [rows, cols], data: data)
-        }
-        func ones(_ name: String, _ n: Int) -> SafetensorsWriter.Tensor {
-            .init(name: name, dtype: .bf16, shape: [n], data: Array(repeating: [0x80, 0x3F], count: n).flatMap { $0 })
-        }
-        let c = config
-        var writer = SafetensorsWriter()
-        writer.tensors = [matrix("model.embed_tokens.weight", c.vocabularySize, c.hiddenSize), ones("model.norm.weight", c.hiddenSize),
-                          matrix("lm_head.weight", c.vocabularySize, c.hiddenSize)]
-        for l in 0..<c.layerCount {
-            let p = "model.layers.\(l)."
-            writer.tensors += [ones(p + "input_layernorm.weight", c.hiddenSize), ones(p + "post_attention_layernorm.weight", c.hiddenSize),
-                               matrix(p + "self_attn.q_proj.weight", c.queryDim, c.hiddenSize),
-                               matrix(p + "self_attn.k_proj.weight", c.kvDim, c.hiddenSize),
-                               matrix(p + "self_attn.v_proj.weight", c.kvDim, c.hiddenSize),
-                               matrix(p + "self_attn.o_proj.weight", c.hiddenSize, c.queryDim),
-                               matrix(p + "mlp.gate_proj.weight", c.intermediateSize, c.hiddenSize),
-                               matrix(p + "mlp.up_proj.weight", c.intermediateSize, c.hiddenSize),
-                               matrix(p + "mlp.down_proj.weight", c.hiddenSize, c.intermediateSize)]
-        }
-        try writer.write(to: dir.appendingPathComponent("model.safetensors").path)
-        try writeAtomically(Data(ModelExport.configJSON(c, dtype: .bf16).utf8), to: dir.appendingPathComponent("config.json").path)
+        try RandomModel.write(c, to: dir.path, seed: UInt64(Date().timeIntervalSince1970))
         let weights = try ModelWeights.load(path: dir.path)
         let prompt = tok.encodeChat([ChatMessage(role: .user, content: "Who are you?")])
         let model = Transformer(weights: weights)

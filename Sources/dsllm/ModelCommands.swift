@@ -1,5 +1,6 @@
 import ArgumentParser
 import DSFormats
+import DSGeneration
 import DSModel
 import DSTokenizer
 import Foundation
@@ -28,23 +29,20 @@ func parseIDList(_ text: String, option: String) throws -> [Int32] {
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "generate", abstract: "Continue a prompt with a model (greedy at temperature 0).")
+        commandName: "generate", abstract: "Continue a prompt with a model (greedy at --temperature 0, sampled otherwise).")
 
     @OptionGroup var modelOption: ModelOption
     @Option(help: "Prompt text (needs a tokenizer with the model).") var prompt: String?
     @Option(name: .customLong("prompt-ids"), help: "Prompt as token ids, e.g. \"1 2 3\".") var promptIDs: String?
     @Option(help: "Tokens to generate.") var maxTokens = 32
-    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Double = 0
+    @OptionGroup var sampling: SamplingOptions
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "KV cache precision: f32, f16 or bf16.") var kvCache = "f32"
     @Option(help: "Also measure N copies of the prompt decoded together in one batch (throughput; prints aggregate tok/s).")
     var parallel: Int?
-    @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\"}.") var json = false
+    @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\", \"finish_reason\", \"seed\"}.") var json = false
 
     func run() throws {
-        guard temperature == 0 else {
-            throw CLIError("--temperature \(temperature): only greedy decoding (0) exists yet; sampling comes with the generation work")
-        }
         let weights = try modelOption.loadWeights()
         let tokenizer = modelOption.loadTokenizer()
         var ids: [Int32]
@@ -60,58 +58,57 @@ struct GenerateCommand: ParsableCommand {
         for id in ids where id < 0 || Int(id) >= weights.config.vocabularySize {
             throw CLIError("prompt id \(id) is outside the model's vocabulary (0..<\(weights.config.vocabularySize))")
         }
+        guard ids.count < weights.config.maxPositions else {
+            throw CLIError("the prompt has \(ids.count) tokens; the model's context is \(weights.config.maxPositions)")
+        }
         guard let precision = KVCache.Precision(rawValue: kvCache) else { throw CLIError("--kv-cache must be f32, f16 or bf16") }
+        let parameters = try sampling.parameters(maxTokens: maxTokens)
         let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens),
                                 threads: threads, cache: precision)
-        let t0 = Date()
-        var logits = model.prefill(ids)
-        let t1 = Date()
-        var out: [Int32] = []
-        var stream = tokenizer.map { StreamingDetokenizer(tokenizer: $0) }
+        let it = TokenIterator(model: model, tokenizer: sampling.ignoreEOS ? nil : tokenizer, prompt: ids, parameters: parameters)
+        var detok = sampling.ignoreEOS ? tokenizer.map { StreamingDetokenizer(tokenizer: $0) } : nil
         var text = ""
-        while out.count < maxTokens && model.length < model.maxSequence {
-            let next = Int32(argmax(logits))
-            out.append(next)
-            if var s = stream {
-                let piece = (try? s.append(next)) ?? ""
-                stream = s
-                text += piece
-                if !json { FileHandle.standardOutput.write(Data(piece.utf8)) }
-            }
-            if out.count == maxTokens || model.length >= model.maxSequence { break }
-            logits = model.forward(token: next, position: model.length)
+        for token in it {
+            var piece = token.text
+            if var d = detok { piece = (try? d.append(token.id)) ?? ""; detok = d }
+            text += piece
+            if !json && tokenizer != nil { FileHandle.standardOutput.write(Data(piece.utf8)) }
         }
-        let t2 = Date()
-        if var s = stream { text += s.flush(); stream = s }
-        if let parallel, parallel > 1 {
-            let batch = (0..<parallel).map { _ in
-                Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens), threads: threads,
-                            cache: precision)
-            }
-            var next = batch.map { Int32(argmax($0.prefill(ids))) }
-            let start = Date()
-            var steps = 0
-            while steps < maxTokens - 1 && batch[0].length < batch[0].maxSequence {
-                next = Transformer.decodeBatch(batch, tokens: next).map { Int32(argmax($0)) }
-                steps += 1
-            }
-            let rate = Double(steps * parallel) / max(Date().timeIntervalSince(start), 1e-9)
-            FileHandle.standardError.write(Data(String(format: "%d sequences decoded together: %.2f tok/s in total (%.2f per sequence)\n",
-                                                       parallel, rate, rate / Double(parallel)).utf8))
-        }
-        let prefill = Double(ids.count) / max(t1.timeIntervalSince(t0), 1e-9)
-        let decode = Double(max(out.count - 1, 0)) / max(t2.timeIntervalSince(t1), 1e-9)
+        let tail = detok.map { var d = $0; return d.flush() } ?? it.flush()
+        text += tail
+        if !json && tokenizer != nil { FileHandle.standardOutput.write(Data(tail.utf8)) }
+        if let parallel, parallel > 1 { try measureBatch(weights, ids, parallel, precision) }
         if json {
-            var fields = ["\"ids\": [\(out.map(String.init).joined(separator: ", "))]"]
+            var fields = ["\"ids\": [\(it.generated.map(String.init).joined(separator: ", "))]"]
             if tokenizer != nil { fields.append("\"text\": \(jsonQuoted(text))") }
-            fields.append("\"prefill_tok_s\": \(prefill)")
-            fields.append("\"decode_tok_s\": \(decode)")
+            fields.append("\"prefill_tok_s\": \(it.prefillRate)")
+            fields.append("\"decode_tok_s\": \(it.decodeRate)")
+            fields.append("\"finish_reason\": \"\(it.finishReason?.rawValue ?? "length")\"")
+            fields.append("\"seed\": \(it.sampler.seed)")
             print("{\(fields.joined(separator: ", "))}")
         } else if tokenizer == nil {
-            print(out.map(String.init).joined(separator: " "))
+            print(it.generated.map(String.init).joined(separator: " "))
         } else {
             print()
         }
+    }
+
+    /// `--parallel N`: N copies of the prompt decoded greedily together (decodeBatch), aggregate tok/s on stderr.
+    func measureBatch(_ weights: ModelWeights, _ ids: [Int32], _ parallel: Int, _ precision: KVCache.Precision) throws {
+        let batch = (0..<parallel).map { _ in
+            Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens), threads: threads,
+                        cache: precision)
+        }
+        var next = batch.map { Int32(argmax($0.prefill(ids))) }
+        let start = Date()
+        var steps = 0
+        while steps < maxTokens - 1 && batch[0].length < batch[0].maxSequence {
+            next = Transformer.decodeBatch(batch, tokens: next).map { Int32(argmax($0)) }
+            steps += 1
+        }
+        let rate = Double(steps * parallel) / max(Date().timeIntervalSince(start), 1e-9)
+        FileHandle.standardError.write(Data(String(format: "%d sequences decoded together: %.2f tok/s in total (%.2f per sequence)\n",
+                                                   parallel, rate, rate / Double(parallel)).utf8))
     }
 }
 

@@ -6,7 +6,7 @@ For each GGUF: llama.cpp (llama-cpp-python, n_threads=T, F16 KV cache default) t
 timed around prefill and the decode loop. DRAM read bandwidth is measured in the same run (numpy sum over
 a 2 GB array split over the threads, best of 3), giving the decode bound: bytes of weights read per token / bandwidth.
 
-Usage: python3 bench/inference/bench.py --dsllm .build/release/dsllm bench/out/ds-2l-q8_0.gguf ... [--prompt 64]
+Usage: python3 bench/inference/bench.py --dsllm .build/release/dsllm bench/out/ds-2l-q8_0.gguf ... [--prompt 512]
 """
 import argparse
 import json
@@ -40,7 +40,9 @@ def weight_bytes_per_token(path):
 
 def llama_cpp(path, prompt, decode, threads):
     import llama_cpp
-    llm = llama_cpp.Llama(model_path=path, n_ctx=len(prompt) + decode + 16, n_batch=512, n_threads=threads,
+    # n_batch = n_ctx: llama-cpp-python keeps n_batch rows of scores and indexes them by position.
+    n = len(prompt) + decode + 16
+    llm = llama_cpp.Llama(model_path=path, n_ctx=n, n_batch=n, n_ubatch=512, n_threads=threads,
                           n_threads_batch=threads, verbose=False)
     t = time.perf_counter()
     llm.eval(prompt)
@@ -55,7 +57,8 @@ def llama_cpp(path, prompt, decode, threads):
 
 def dsllm(binary, path, prompt, decode, threads):
     out = subprocess.run([binary, "generate", "--model", path, "--prompt-ids", " ".join(map(str, prompt)),
-                          "--max-tokens", str(decode + 1), "--threads", str(threads), "--json"],
+                          "--max-tokens", str(decode + 1), "--threads", str(threads), "--temperature", "0",
+                          "--ignore-eos", "--json"],
                          check=True, capture_output=True, text=True).stdout
     r = json.loads(out)
     return r["prefill_tok_s"], r["decode_tok_s"]
@@ -64,7 +67,7 @@ def dsllm(binary, path, prompt, decode, threads):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dsllm", required=True)
-    ap.add_argument("--prompt", type=int, default=64)
+    ap.add_argument("--prompt", type=int, default=512)
     ap.add_argument("--decode", type=int, default=16)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--runs", type=int, default=3, help="median of this many runs per engine and model")

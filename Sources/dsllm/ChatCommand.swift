@@ -1,0 +1,155 @@
+import ArgumentParser
+import DSFormats
+import DSGeneration
+import DSModel
+import DSTokenizer
+import Dispatch
+import Foundation
+
+/// Interactive chat with the DeepSeek chat template. The KV cache carries over between turns (only the new
+/// turn is prefilled); when the conversation no longer fits, the oldest turns are dropped (the system
+/// prompt stays) and the user is told.
+struct ChatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chat",
+        abstract: "Chat with a model in the terminal (DeepSeek chat template, streaming replies).",
+        discussion: """
+            Commands: /reset (new conversation), /save FILE (conversation as JSON), /exit. Ctrl-C stops the \
+            current reply; Ctrl-D or /exit quits. When the conversation outgrows --ctx, the oldest turns are \
+            dropped (the system prompt is kept) and a line says so.
+            """)
+
+    @OptionGroup var modelOption: ModelOption
+    @Option(help: "System prompt.") var system: String?
+    @Option(help: "Most tokens per reply.") var maxTokens = 512
+    @Option(help: "Context length in tokens (default: the model's, at most 4096).") var ctx: Int?
+    @OptionGroup var sampling: SamplingOptions
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        let weights = try modelOption.loadWeights()
+        guard let tokenizer = modelOption.loadTokenizer() else { throw CLIError("chat needs a tokenizer with the model") }
+        let context = min(ctx ?? min(weights.config.maxPositions, 4096), weights.config.maxPositions)
+        guard context > 16 else { throw CLIError("--ctx \(context) is too small") }
+        let parameters = try sampling.parameters(maxTokens: maxTokens)
+        let model = Transformer(weights: weights, maxSequence: context, threads: threads)
+        var session = ChatSession(tokenizer: tokenizer, model: model, system: system, parameters: parameters)
+
+        // Ctrl-C cancels the running reply instead of killing the process.
+        signal(SIGINT, SIG_IGN)
+        let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        interrupts.setEventHandler { session.interrupt() }
+        interrupts.resume()
+
+        print("dsllm chat — \(weights.config.layerCount) layers, context \(context) tokens. /reset, /save FILE, /exit; Ctrl-C stops a reply.")
+        while true {
+            print("> ", terminator: "")
+            fflush(nil)
+            guard let line = readLine() else { print(); break }
+            let input = line.trimmingCharacters(in: .whitespaces)
+            if input.isEmpty { continue }
+            if input == "/exit" || input == "/quit" { break }
+            if input == "/reset" { session.reset(); print("[new conversation]"); continue }
+            if input.hasPrefix("/save") {
+                let path = input.dropFirst(5).trimmingCharacters(in: .whitespaces)
+                guard !path.isEmpty else { print("[usage: /save FILE]"); continue }
+                do { try session.save(to: path); print("[saved \(session.messages.count) messages to \(path)]") } catch {
+                    print("[could not save: \(error)]")
+                }
+                continue
+            }
+            if input.hasPrefix("/") { print("[unknown command \(input); /reset, /save FILE, /exit]"); continue }
+            session.reply(to: input) { piece in
+                FileHandle.standardOutput.write(Data(piece.utf8))
+            } notice: { print("\n[\($0)]") }
+            print()
+        }
+    }
+}
+
+/// The conversation state behind `dsllm chat`: messages, tokens in the KV cache, the running iterator.
+final class ChatSession: @unchecked Sendable {
+    let tokenizer: Tokenizer
+    let model: Transformer
+    let system: String?
+    let parameters: GenerateParameters
+    private(set) var messages: [ChatMessage] = []
+    private var cached: [Int32] = []  // tokens whose keys/values are in the model's cache
+    private let lock = NSLock()
+    private var running: TokenIterator?
+
+    init(tokenizer: Tokenizer, model: Transformer, system: String?, parameters: GenerateParameters) {
+        self.tokenizer = tokenizer
+        self.model = model
+        self.system = system
+        self.parameters = parameters
+        reset()
+    }
+
+    func reset() {
+        messages = system.map { [ChatMessage(role: .system, content: $0)] } ?? []
+        cached = []
+        model.reset()
+    }
+
+    func interrupt() {
+        lock.lock()
+        running?.cancel()
+        lock.unlock()
+    }
+
+    func save(to path: String) throws {
+        let data = try JSONEncoder().encode(messages)
+        try writeAtomically(data, to: path)
+    }
+
+    /// Streams a reply to `text` through `emit`; `notice` reports dropped turns, truncation, interruption.
+    func reply(to text: String, emit: (String) -> Void, notice: (String) -> Void) {
+        messages.append(ChatMessage(role: .user, content: text))
+        var prompt = tokenizer.encodeChat(messages)
+        // Context policy: the reply needs room for at least a few tokens; drop the oldest turns until it fits.
+        let room = min(parameters.maxTokens, max(model.maxSequence / 4, 16))
+        var dropped = 0
+        while prompt.count + room > model.maxSequence {
+            let first = messages.firstIndex { $0.role != .system }!
+            if messages.count - first <= 1 {
+                notice("this message alone needs \(prompt.count) tokens; the context holds \(model.maxSequence)")
+                messages.removeLast()
+                return
+            }
+            messages.remove(at: first)
+            if first < messages.count && messages[first].role == .assistant { messages.remove(at: first) }
+            dropped += 1
+            prompt = tokenizer.encodeChat(messages)
+        }
+        if dropped > 0 { notice("context full: dropped the oldest \(dropped) turn\(dropped == 1 ? "" : "s")") }
+        // Reuse the cache when the new prompt extends what it holds; otherwise start over.
+        var fresh = prompt
+        if cached.count < prompt.count && Array(prompt[..<cached.count]) == cached && model.length == cached.count {
+            fresh = Array(prompt[cached.count...])
+        } else {
+            model.reset()
+        }
+        var p = parameters
+        p.maxTokens = min(parameters.maxTokens, model.maxSequence - prompt.count)
+        let it = TokenIterator(model: model, tokenizer: tokenizer, prompt: fresh, parameters: p, history: prompt)
+        lock.lock(); running = it; lock.unlock()
+        var reply = ""
+        for token in it {
+            reply += token.text
+            emit(token.text)
+        }
+        let tail = it.flush()
+        reply += tail
+        emit(tail)
+        lock.lock(); running = nil; lock.unlock()
+        switch it.finishReason {
+        case .cancelled?: notice("stopped")
+        case .length? where model.length >= model.maxSequence: notice("the reply reached the end of the context")
+        case .length?: notice("the reply reached --max-tokens")
+        default: break
+        }
+        messages.append(ChatMessage(role: .assistant, content: reply))
+        cached = Array((prompt + it.generated).prefix(model.length))
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import DSGeneration
+
+/// Sampling flags shared by `generate` and `chat` (llama.cpp's names and defaults, OpenAI's penalties).
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
+    @Option(help: "Keep the k most likely tokens (0 = off).") var topK = 40
+    @Option(help: "Nucleus sampling mass (1 = off).") var topP: Float = 0.95
+    @Option(help: "Drop tokens below min-p × the top probability (0 = off).") var minP: Float = 0.05
+    @Option(help: "Repetition penalty over the last --penalty-last-n tokens (1 = off).") var repeatPenalty: Float = 1
+    @Option(help: "OpenAI frequency penalty.") var frequencyPenalty: Float = 0
+    @Option(help: "OpenAI presence penalty.") var presencePenalty: Float = 0
+    @Option(help: "Tokens the penalties look back over (-1 = all).") var penaltyLastN = 64
+    @Option(help: "Seed for sampling (same seed, same output); random by default.") var seed: UInt64?
+    @Option(parsing: .singleValue, help: "Stop before this string (repeatable).") var stop: [String] = []
+    @Option(name: .customLong("stop-id"), parsing: .singleValue, help: "Stop after this token id (repeatable).") var stopIDs: [Int32] = []
+    @Option(name: .customLong("logit-bias"), parsing: .singleValue, help: "ID=BIAS added to a token's logit (repeatable; -inf bans).")
+    var logitBias: [String] = []
+    @Flag(help: "Keep generating past the end-of-sequence token.") var ignoreEOS = false
+
+    func parameters(maxTokens: Int) throws -> GenerateParameters {
+        var p = GenerateParameters()
+        p.maxTokens = maxTokens
+        p.temperature = temperature
+        p.topK = topK
+        p.topP = topP
+        p.minP = minP
+        p.repetitionPenalty = repeatPenalty
+        p.frequencyPenalty = frequencyPenalty
+        p.presencePenalty = presencePenalty
+        p.penaltyLastN = penaltyLastN
+        p.seed = seed
+        p.stop = stop
+        p.stopIDs = Set(stopIDs)
+        for item in logitBias {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let id = Int32(parts[0]), let b = Float(parts[1].replacingOccurrences(of: "inf", with: "infinity")) else {
+                throw CLIError("--logit-bias \(item): expected ID=BIAS, e.g. 100001=-inf")
+            }
+            p.logitBias[id] = b
+        }
+        do { try p.validate() } catch { throw CLIError("--" + error.description.replacingOccurrences(of: "_", with: "-")) }
+        return p
+    }
+}
