@@ -53,6 +53,10 @@ extension WeightMatrix {
     public static let gemmMinimumBatch: Int =
         Int(ProcessInfo.processInfo.environment["DSLLM_GEMM_MIN_BATCH"] ?? "") ?? 16
 
+    /// f32 values dequantized per GEMM call (`DSLLM_GEMM_PANEL_FLOATS`).
+    public static let gemmPanelFloats: Int =
+        Int(ProcessInfo.processInfo.environment["DSLLM_GEMM_PANEL_FLOATS"] ?? "") ?? (2 << 20)
+
     /// Y = X · Wᵀ through the system GEMM: f32 weights go straight in; other types are dequantized a panel
     /// of rows at a time (about 8 MB of f32, so the panel stays in cache while the GEMM reads it) by the
     /// worker pool, and the GEMM writes that panel's columns of Y in place (ldc = rows).
@@ -63,7 +67,7 @@ extension WeightMatrix {
                             b: base.assumingMemoryBound(to: Float.self), ldb: cols, c: y, ldc: rows, threads: threads)
             return
         }
-        let panelRows = max(16, min(rows, (2 << 20) / cols))
+        let panelRows = max(16, min(rows, WeightMatrix.gemmPanelFloats / cols))
         let panel = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * cols)
         defer { panel.deallocate() }
         nonisolated(unsafe) let p = panel
