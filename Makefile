@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 FLAGS := -c release -Xswiftc -enable-testing
 BIN := .build/release/dsllm
 
-.PHONY: run test bench deps build golden fuzz clean
+.PHONY: run test bench deps build golden fuzz load-test chat-page-test clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -20,11 +20,17 @@ run: build
 test: deps
 	$(SWIFT) build $(FLAGS) --build-tests
 	$(SWIFT) test $(FLAGS) --skip-build
+	bash scripts/server-e2e.sh
+
+# The server under 64 concurrent streaming clients × 10 rounds with disconnects and malformed requests.
+load-test: build
+	python3 tests/server/load_test.py --dsllm $(BIN)
 
 # Side-by-side benchmarks (need the Python anchors: pip install -r tools/requirements.txt).
 bench: build
 	bash bench/tokenizer/run.sh
 	bash bench/inference/run.sh
+	bash bench/server/run.sh
 
 # Regenerate committed golden files (needs the Python anchors).
 golden: build

@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import Foundation
 import PackageDescription
 
@@ -20,9 +20,12 @@ let package = Package(
         .library(name: "DSTensor", targets: ["DSTensor"]),
         .library(name: "DSModel", targets: ["DSModel"]),
         .library(name: "DSGeneration", targets: ["DSGeneration"]),
+        .library(name: "DSServer", targets: ["DSServer"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The HTTP server (dsllm serve). Default traits off: swift-configuration is not needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
     ],
     targets: [
         // File formats (GGUF today; safetensors with the inference engine). No dependencies.
@@ -35,6 +38,11 @@ let package = Package(
         .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: hotLoopSettings),
         // Sampling (GenerateParameters, LogitProcessor chain, Sampler), stop strings, TokenIterator.
         .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer"], swiftSettings: hotLoopSettings),
+        // OpenAI-compatible HTTP server: routes, continuous-batching scheduler, metrics, chat page.
+        .target(
+            name: "DSServer",
+            dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
@@ -45,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "dsllm",
             dependencies: [
-                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration",
+                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: hotLoopSettings
@@ -61,6 +69,10 @@ let package = Package(
             resources: [.copy("Golden")]
         ),
         .testTarget(name: "DSGenerationTests", dependencies: ["DSGeneration", "DSModel", "DSTokenizer"]),
+        .testTarget(
+            name: "DSServerTests",
+            dependencies: ["DSServer", "DSModel", "DSTokenizer", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
         .testTarget(name: "CLITests", dependencies: ["dsllm"]),
     ]
 )

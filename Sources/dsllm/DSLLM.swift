@@ -1,11 +1,12 @@
 import ArgumentParser
 
-struct DSLLM: ParsableCommand {
+@main
+struct DSLLM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dsllm",
         abstract: "DeepSeek LLM in Swift: tokenizer, inference, sampling, chat and an OpenAI-compatible server.",
         version: "0.1.0",
         subcommands: [TokenizeCommand.self, DetokenizeCommand.self, TokenizerCommand.self, GenerateCommand.self,
-                      ChatCommand.self, ScoreCommand.self, QuantizeCommand.self, ConvertCommand.self, DemoCommand.self]
+                      ChatCommand.self, ServeCommand.self, RandomModelCommand.self, ScoreCommand.self, QuantizeCommand.self, ConvertCommand.self, DemoCommand.self]
     )
 }

@@ -1,0 +1,121 @@
+import DSFormats
+
+/// JSON to send: keys keep the order they are written in (OpenAI's field order), non-finite numbers become null.
+indirect enum JSONOut: Sendable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case number(Double)
+    case string(String)
+    case array([JSONOut])
+    case object([(String, JSONOut)])
+
+    var text: String {
+        var s = ""
+        write(into: &s)
+        return s
+    }
+
+    func write(into s: inout String) {
+        switch self {
+        case .null: s += "null"
+        case .bool(let b): s += b ? "true" : "false"
+        case .int(let i): s += String(i)
+        case .number(let d): s += d.isFinite ? "\(d)" : "null"
+        case .string(let t): s += jsonQuoted(t)
+        case .array(let a):
+            s += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { s += "," }
+                v.write(into: &s)
+            }
+            s += "]"
+        case .object(let o):
+            s += "{"
+            for (i, (k, v)) in o.enumerated() {
+                if i > 0 { s += "," }
+                s += jsonQuoted(k)
+                s += ":"
+                v.write(into: &s)
+            }
+            s += "}"
+        }
+    }
+}
+
+/// An error in OpenAI's shape, with its HTTP status.
+public struct APIError: Error, Sendable {
+    public var status: Int
+    public var message: String
+    public var type: String
+    public var param: String?
+    public var code: String?
+
+    public init(_ status: Int, _ message: String, type: String = "invalid_request_error", param: String? = nil, code: String? = nil) {
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+    }
+
+    var json: JSONOut {
+        .object([("error", .object([("message", .string(message)), ("type", .string(type)),
+                                     ("param", param.map { .string($0) } ?? .null), ("code", code.map { .string($0) } ?? .null)]))])
+    }
+}
+
+/// Typed access to a request's JSON body; every mistake names the field.
+struct RequestBody {
+    let object: JSONObject
+
+    init(_ bytes: [UInt8]) throws(APIError) {
+        let v: JSONValue
+        do { v = try JSONValue.parse(bytes) } catch {
+            throw APIError(400, "We could not parse the JSON body of your request: \(error.description)")
+        }
+        guard let o = v.object else { throw APIError(400, "The request body must be a JSON object.") }
+        object = o
+    }
+
+    func value(_ key: String) -> JSONValue? {
+        guard let v = object[key], !v.isNull else { return nil }
+        return v
+    }
+
+    func typeError(_ key: String, _ expected: String) -> APIError {
+        APIError(400, "Invalid type for '\(key)': expected \(expected).", param: key, code: "invalid_type")
+    }
+
+    func string(_ key: String) throws(APIError) -> String? {
+        guard let v = value(key) else { return nil }
+        guard let s = v.string else { throw typeError(key, "a string") }
+        return s
+    }
+
+    func int(_ key: String) throws(APIError) -> Int? {
+        guard let v = value(key) else { return nil }
+        guard let i = v.int else { throw typeError(key, "an integer") }
+        return i
+    }
+
+    func double(_ key: String) throws(APIError) -> Double? {
+        guard let v = value(key) else { return nil }
+        guard let d = v.double else { throw typeError(key, "a number") }
+        return d
+    }
+
+    func bool(_ key: String) throws(APIError) -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard let b = v.bool else { throw typeError(key, "a boolean") }
+        return b
+    }
+
+    /// `stop`: a string or a list of up to 4 strings.
+    func stops() throws(APIError) -> [String] {
+        guard let v = value("stop") else { return [] }
+        if let s = v.string { return [s] }
+        guard let a = v.array, a.allSatisfy({ $0.string != nil }) else { throw typeError("stop", "a string or an array of strings") }
+        return a.compactMap(\.string).filter { !$0.isEmpty }
+    }
+}

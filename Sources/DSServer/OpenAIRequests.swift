@@ -1,0 +1,158 @@
+import DSFormats
+import DSGeneration
+import DSTokenizer
+
+/// Parsed `POST /v1/completions` and `POST /v1/chat/completions` bodies.
+struct CompletionRequest {
+    var prompts: [[Int32]]            // one per prompt; each runs `n` times
+    var promptTexts: [String]         // for echo and text_offset
+    var parameters: GenerateParameters
+    var n = 1
+    var stream = false
+    var includeUsage = false
+    var echo = false
+    var logprobs: Int?                // completions: top-N; chat: top_logprobs (0 when only logprobs: true)
+    var model: String?
+    var isChat = false
+}
+
+enum RequestParser {
+    /// Sampling fields shared by both endpoints. OpenAI's defaults (temperature 1, top_p 1) — not llama.cpp's —
+    /// because clients written for OpenAI expect them; top-k and min-p are off unless asked for.
+    static func parameters(_ b: RequestBody, defaultMaxTokens: Int) throws(APIError) -> GenerateParameters {
+        var p = GenerateParameters()
+        p.temperature = 1
+        p.topP = 1
+        p.topK = 0
+        p.minP = 0
+        p.maxTokens = defaultMaxTokens
+        if let t = try b.double("temperature") {
+            guard t >= 0 && t <= 2 else { throw APIError(400, "'temperature' must be between 0 and 2, got \(t).", param: "temperature") }
+            p.temperature = Float(t)
+        }
+        if let v = try b.double("top_p") {
+            guard v > 0 && v <= 1 else { throw APIError(400, "'top_p' must be in (0, 1], got \(v).", param: "top_p") }
+            p.topP = Float(v)
+        }
+        if let v = try b.int("top_k") { p.topK = max(0, v) }
+        if let v = try b.double("min_p") { p.minP = Float(v) }
+        if let v = try b.double("frequency_penalty") { p.frequencyPenalty = Float(v) }
+        if let v = try b.double("presence_penalty") { p.presencePenalty = Float(v) }
+        if let v = try b.double("repetition_penalty") { p.repetitionPenalty = Float(v) }
+        if let v = try b.double("repeat_penalty") { p.repetitionPenalty = Float(v) }
+        if let v = try b.int("seed") { p.seed = UInt64(bitPattern: Int64(v)) }
+        p.stop = try b.stops()
+        if let bias = b.value("logit_bias") {
+            guard let o = bias.object else { throw b.typeError("logit_bias", "an object of token id → bias") }
+            for (k, v) in o.members {
+                guard let id = Int32(k), let d = v.double else { throw b.typeError("logit_bias", "an object of token id → number") }
+                let c = max(-100, min(100, d))  // OpenAI's range; -100 bans the token
+                p.logitBias[id] = c <= -100 ? -.infinity : Float(c)
+            }
+        }
+        let newName = try b.int("max_completion_tokens"), oldName = try b.int("max_tokens")
+        if let m = newName ?? oldName {
+            guard m >= 0 else { throw APIError(400, "'max_tokens' must be ≥ 0, got \(m).", param: "max_tokens") }
+            p.maxTokens = m
+        }
+        do { try p.validate() } catch { throw APIError(400, error.description) }
+        return p
+    }
+
+    static func common(_ b: RequestBody, _ r: inout CompletionRequest) throws(APIError) {
+        r.model = try b.string("model")
+        r.n = try b.int("n") ?? 1
+        guard (1...16).contains(r.n) else { throw APIError(400, "'n' must be between 1 and 16, got \(r.n).", param: "n") }
+        r.stream = try b.bool("stream") ?? false
+        if let so = b.value("stream_options") {
+            guard let o = so.object else { throw b.typeError("stream_options", "an object") }
+            r.includeUsage = o["include_usage"]?.bool ?? false
+        }
+    }
+
+    static func completion(_ bytes: [UInt8], tokenizer: Tokenizer, defaultMaxTokens: Int) throws(APIError) -> CompletionRequest {
+        let b = try RequestBody(bytes)
+        var r = CompletionRequest(prompts: [], promptTexts: [], parameters: try parameters(b, defaultMaxTokens: defaultMaxTokens))
+        let given = try b.int("max_tokens") != nil
+        let givenNew = try b.int("max_completion_tokens") != nil
+        if !given && !givenNew { r.parameters.maxTokens = 16 }  // OpenAI's default for completions
+        try common(b, &r)
+        r.echo = try b.bool("echo") ?? false
+        r.logprobs = try b.int("logprobs")
+        if let l = r.logprobs, !(0...20).contains(l) { throw APIError(400, "'logprobs' must be between 0 and 20.", param: "logprobs") }
+        // prompt: string | [string] | [int] | [[int]]
+        guard let prompt = b.value("prompt") else { throw APIError(400, "'prompt' is required.", param: "prompt", code: "missing_required_parameter") }
+        let bos = tokenizer.addBOSByDefault
+        func ids(_ v: [JSONValue]) throws(APIError) -> [Int32] {
+            var out: [Int32] = []
+            for x in v {
+                guard let i = x.int, i >= 0, i < tokenizer.vocabularySize else {
+                    throw APIError(400, "'prompt' token ids must be integers in 0..<\(tokenizer.vocabularySize).", param: "prompt")
+                }
+                out.append(Int32(i))
+            }
+            return out
+        }
+        if let s = prompt.string {
+            r.prompts = [tokenizer.encode(s, addBOS: bos)]
+            r.promptTexts = [s]
+        } else if let a = prompt.array {
+            if a.isEmpty { throw APIError(400, "'prompt' must not be empty.", param: "prompt") }
+            if a.allSatisfy({ $0.string != nil }) {
+                r.promptTexts = a.compactMap(\.string)
+                r.prompts = r.promptTexts.map { tokenizer.encode($0, addBOS: bos) }
+            } else if a.allSatisfy({ $0.double != nil }) {
+                r.prompts = [try ids(a)]
+            } else if a.allSatisfy({ $0.array != nil }) {
+                for x in a { r.prompts.append(try ids(x.array!)) }
+            } else {
+                throw b.typeError("prompt", "a string, an array of strings, an array of token ids or an array of arrays of token ids")
+            }
+            if r.promptTexts.isEmpty { r.promptTexts = r.prompts.map { (try? tokenizer.decode($0)) ?? "" } }
+        } else {
+            throw b.typeError("prompt", "a string, an array of strings, an array of token ids or an array of arrays of token ids")
+        }
+        return r
+    }
+
+    static func chat(_ bytes: [UInt8], tokenizer: Tokenizer, defaultMaxTokens: Int) throws(APIError) -> CompletionRequest {
+        let b = try RequestBody(bytes)
+        var r = CompletionRequest(prompts: [], promptTexts: [], parameters: try parameters(b, defaultMaxTokens: defaultMaxTokens))
+        r.isChat = true
+        try common(b, &r)
+        if try b.bool("logprobs") == true { r.logprobs = try b.int("top_logprobs") ?? 0 }
+        if let l = r.logprobs, !(0...20).contains(l) { throw APIError(400, "'top_logprobs' must be between 0 and 20.", param: "top_logprobs") }
+        guard let ms = b.value("messages") else {
+            throw APIError(400, "'messages' is required.", param: "messages", code: "missing_required_parameter")
+        }
+        guard let list = ms.array, !list.isEmpty else { throw b.typeError("messages", "a non-empty array of messages") }
+        var messages: [ChatMessage] = []
+        for (i, m) in list.enumerated() {
+            guard let o = m.object, let roleName = o["role"]?.string else {
+                throw APIError(400, "'messages[\(i)]' must be an object with a 'role'.", param: "messages[\(i)].role")
+            }
+            guard let role = ChatMessage.Role(rawValue: roleName == "developer" ? "system" : roleName) else {
+                throw APIError(400, "'messages[\(i)].role' must be system, user or assistant, got '\(roleName)'.", param: "messages[\(i)].role")
+            }
+            // content: a string, or an array of {type: "text", text} parts.
+            var content = ""
+            if let s = o["content"]?.string {
+                content = s
+            } else if let parts = o["content"]?.array {
+                for p in parts {
+                    guard p["type"]?.string == "text", let t = p["text"]?.string else {
+                        throw APIError(400, "'messages[\(i)].content' parts must be text parts.", param: "messages[\(i)].content")
+                    }
+                    content += t
+                }
+            } else {
+                throw APIError(400, "'messages[\(i)].content' must be a string or an array of text parts.", param: "messages[\(i)].content")
+            }
+            messages.append(ChatMessage(role: role, content: content))
+        }
+        let text = tokenizer.deepseekChatTemplate.render(messages, addGenerationPrompt: true)
+        r.prompts = [tokenizer.encode(text, addBOS: false, parseSpecial: true)]
+        r.promptTexts = [text]
+        return r
+    }
+}

@@ -1,0 +1,269 @@
+import DSGeneration
+import DSModel
+import DSTokenizer
+import Foundation
+import Synchronization
+
+/// What a request asks the scheduler for: one sequence (a request with n > 1 submits n jobs).
+public struct JobRequest: Sendable {
+    public var prompt: [Int32]
+    public var parameters: GenerateParameters
+    /// Top log-probabilities to report per generated token (nil: none; 0: only the chosen token's).
+    public var logprobs: Int?
+    /// Also report log-probabilities of the prompt tokens (completions with echo).
+    public var promptLogprobs = false
+    public init(prompt: [Int32], parameters: GenerateParameters) {
+        self.prompt = prompt
+        self.parameters = parameters
+    }
+}
+
+/// One token's log-probability and the top alternatives, as OpenAI reports them.
+public struct TokenLogprob: Sendable {
+    public var id: Int32
+    public var logprob: Float
+    public var top: [(Int32, Float)]
+}
+
+/// What a job streams back.
+public enum JobEvent: Sendable {
+    /// Log-probabilities of prompt tokens 1..<n (token 0 has none), when asked.
+    case prompt([TokenLogprob])
+    /// A generated token and the text it makes visible (possibly empty).
+    case token(id: Int32, text: String, logprob: TokenLogprob?)
+    /// The end: why, and the text still held back (an incomplete character, a partial stop string).
+    case finished(FinishReason, tail: String, promptTokens: Int, completionTokens: Int)
+}
+
+/// A submitted job, shared between the HTTP side (which reads `events` and may cancel) and the scheduler thread.
+public final class Job: @unchecked Sendable {
+    public let request: JobRequest
+    public let events: AsyncStream<JobEvent>
+    let continuation: AsyncStream<JobEvent>.Continuation
+    let submitted = Date()
+    private let cancelled = Atomic<Bool>(false)
+
+    init(_ request: JobRequest) {
+        self.request = request
+        (events, continuation) = AsyncStream.makeStream(of: JobEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Frees the job's slot at the next step (a client that went away).
+    public func cancel() { cancelled.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+}
+
+/// Continuous batching over N slots, on its own thread (never on the event loop). Each step: every slot that
+/// is decoding advances one token in one batched forward pass (`Transformer.decodeBatch`), then one slot that
+/// is still reading its prompt prefills a chunk of at most `prefillChunk` tokens — so a long prompt delays the
+/// others by one chunk per step, not by its whole length. Jobs join free slots between steps and leave when
+/// they finish or are cancelled.
+public final class Scheduler: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var slots = 4
+        public var context = 2048
+        public var prefillChunk = 128
+        public var queueLimit = 64
+        public var threads: Int?
+        public init() {}
+    }
+
+    public enum SubmitError: Error, Sendable { case queueFull, promptTooLong(Int, Int), emptyPrompt }
+
+    public let weights: ModelWeights
+    public let tokenizer: Tokenizer
+    public let options: Options
+    public let metrics: ServerMetrics
+
+    private final class Slot {
+        let model: Transformer
+        var job: Job?
+        var sampler: Sampler?
+        var fed = 0                 // prompt tokens already prefilled
+        var pending: Int32?         // sampled, not yet fed to the model
+        var generated = 0
+        var detokenizer: StreamingDetokenizer
+        var stop = StopMatcher([])
+        var firstTokenAt: Date?
+        init(model: Transformer, tokenizer: Tokenizer) {
+            self.model = model
+            detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        }
+    }
+
+    private let slots: [Slot]
+    private var queue: [Job] = []
+    private let condition = NSCondition()
+    private var stopping = false
+    private var thread: Thread?
+
+    public init(weights: ModelWeights, tokenizer: Tokenizer, options: Options, metrics: ServerMetrics) {
+        self.weights = weights
+        self.tokenizer = tokenizer
+        self.options = options
+        self.metrics = metrics
+        let ctx = min(options.context, weights.config.maxPositions)
+        slots = (0..<options.slots).map { _ in
+            Slot(model: Transformer(weights: weights, maxSequence: ctx, threads: options.threads), tokenizer: tokenizer)
+        }
+    }
+
+    public var contextLength: Int { slots[0].model.maxSequence }
+
+    public func start() {
+        let t = Thread { [weak self] in self?.loop() }
+        t.name = "dsllm-scheduler"
+        t.stackSize = 8 << 20
+        thread = t
+        t.start()
+    }
+
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Queues a job; throws when the queue is full (the HTTP side answers 503) or the prompt cannot fit.
+    public func submit(_ request: JobRequest) throws(SubmitError) -> Job {
+        if request.prompt.isEmpty { throw .emptyPrompt }
+        if request.prompt.count >= contextLength { throw .promptTooLong(request.prompt.count, contextLength) }
+        let job = Job(request)
+        condition.lock()
+        defer { condition.unlock() }
+        if queue.count >= options.queueLimit { throw .queueFull }
+        queue.append(job)
+        metrics.setQueueDepth(queue.count)
+        condition.signal()
+        return job
+    }
+
+    // MARK: - The loop (scheduler thread only below this line)
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while !stopping && queue.isEmpty && slots.allSatisfy({ $0.job == nil }) { condition.wait() }
+            if stopping {
+                condition.unlock()
+                for s in slots where s.job != nil { finish(s, .cancelled) }
+                for j in queue { j.continuation.finish() }
+                return
+            }
+            for s in slots where s.job == nil && !queue.isEmpty { assign(queue.removeFirst(), to: s) }
+            metrics.setQueueDepth(queue.count)
+            condition.unlock()
+            metrics.setActiveSlots(slots.filter { $0.job != nil }.count)
+            step()
+        }
+    }
+
+    private func assign(_ job: Job, to s: Slot) {
+        s.job = job
+        s.model.reset()
+        s.fed = 0
+        s.pending = nil
+        s.generated = 0
+        var p = job.request.parameters
+        if let eos = tokenizer.eosID { p.stopIDs.insert(eos) }
+        s.sampler = Sampler(parameters: p, vocabularySize: weights.config.vocabularySize)
+        s.sampler!.accept(job.request.prompt)
+        s.detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        s.stop = StopMatcher(p.stop)
+        s.firstTokenAt = nil
+    }
+
+    private func step() {
+        for s in slots where s.job?.isCancelled == true { finish(s, .cancelled) }
+        // 1. One decode step for every slot with a token to feed, in one batched pass.
+        let decoding = slots.filter { $0.job != nil && $0.pending != nil }
+        if !decoding.isEmpty {
+            let logits = Transformer.decodeBatch(decoding.map(\.model), tokens: decoding.map { $0.pending! })
+            for (s, l) in zip(decoding, logits) {
+                s.pending = nil
+                sampleAndEmit(s, l)
+            }
+        }
+        // 2. One prefill chunk for the first slot still reading its prompt.
+        if let s = slots.first(where: { $0.job != nil && $0.pending == nil && $0.fed < $0.job!.request.prompt.count }) {
+            prefillChunk(s)
+        }
+    }
+
+    private func prefillChunk(_ s: Slot) {
+        let job = s.job!
+        let prompt = job.request.prompt
+        let end = min(prompt.count, s.fed + options.prefillChunk)
+        let chunk = Array(prompt[s.fed..<end])
+        var promptLogprobs: [TokenLogprob] = []
+        let top = job.request.logprobs ?? 0
+        let logits: UnsafeBufferPointer<Float>
+        if job.request.promptLogprobs {
+            // Logits at position t score prompt token t + 1.
+            logits = s.model.prefill(chunk, chunk: options.prefillChunk) { t, l in
+                if t + 1 < prompt.count {
+                    let (lp, best) = LogProbs.compute(l, chosen: prompt[t + 1], top: top)
+                    promptLogprobs.append(TokenLogprob(id: prompt[t + 1], logprob: lp, top: best))
+                }
+            }
+        } else {
+            logits = s.model.prefill(chunk, chunk: options.prefillChunk)
+        }
+        s.fed = end
+        if !promptLogprobs.isEmpty { job.continuation.yield(.prompt(promptLogprobs)) }
+        if end == prompt.count {
+            metrics.addPromptTokens(prompt.count)
+            if job.request.parameters.maxTokens == 0 { return finish(s, .length) }
+            sampleAndEmit(s, logits)
+        }
+    }
+
+    /// Samples from the slot's latest logits, streams the token, and decides whether the slot goes on.
+    private func sampleAndEmit(_ s: Slot, _ logits: UnsafeBufferPointer<Float>) {
+        guard let job = s.job, let sampler = s.sampler else { return }
+        if job.isCancelled { return finish(s, .cancelled) }
+        let id = sampler.sample(logits)
+        sampler.accept(id)
+        s.generated += 1
+        if s.firstTokenAt == nil {
+            s.firstTokenAt = Date()
+            metrics.observeTimeToFirstToken(s.firstTokenAt!.timeIntervalSince(job.submitted))
+        }
+        var lp: TokenLogprob?
+        if let top = job.request.logprobs {
+            let (v, best) = LogProbs.compute(logits, chosen: id, top: top)
+            lp = TokenLogprob(id: id, logprob: v, top: best)
+        }
+        if sampler.parameters.stopIDs.contains(id) {
+            job.continuation.yield(.token(id: id, text: "", logprob: lp))
+            return finish(s, .stop)
+        }
+        let piece = (try? s.detokenizer.append(id)) ?? ""
+        let visible = s.stop.feed(piece)
+        job.continuation.yield(.token(id: id, text: visible, logprob: lp))
+        if s.stop.stopped { return finish(s, .stop) }
+        if s.generated >= job.request.parameters.maxTokens || s.model.length >= s.model.maxSequence {
+            return finish(s, .length)
+        }
+        s.pending = id
+    }
+
+    private func finish(_ s: Slot, _ reason: FinishReason) {
+        guard let job = s.job else { return }
+        var tail = ""
+        if reason != .stop || !s.stop.stopped {
+            tail = s.stop.feed(s.detokenizer.flush()) + s.stop.flush()
+        }
+        job.continuation.yield(.finished(reason, tail: tail, promptTokens: job.request.prompt.count, completionTokens: s.generated))
+        job.continuation.finish()
+        metrics.addGeneratedTokens(s.generated)
+        if let first = s.firstTokenAt, s.generated > 1 {
+            metrics.observeDecodeRate(Double(s.generated - 1) / max(Date().timeIntervalSince(first), 1e-9))
+        }
+        s.job = nil
+        s.sampler = nil
+        s.pending = nil
+        metrics.setActiveSlots(slots.filter { $0.job != nil }.count)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Counters, gauges and histograms for `GET /metrics` in Prometheus' text format. Updated from the
+/// scheduler thread and the HTTP handlers, hence the lock.
+public final class ServerMetrics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requests: [String: Int] = [:]      // "endpoint|status" → count
+    private var promptTokens = 0
+    private var generatedTokens = 0
+    private var queueDepth = 0
+    private var activeSlots = 0
+    private var ttft = Histogram(bounds: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
+    private var decodeRate = Histogram(bounds: [1, 2, 5, 10, 20, 50, 100, 200])
+
+    struct Histogram {
+        let bounds: [Double]
+        var counts: [Int]
+        var sum = 0.0
+        var total = 0
+        init(bounds: [Double]) {
+            self.bounds = bounds
+            counts = Array(repeating: 0, count: bounds.count)
+        }
+        mutating func observe(_ v: Double) {
+            for (i, b) in bounds.enumerated() where v <= b { counts[i] += 1 }
+            sum += v
+            total += 1
+        }
+        func render(_ name: String, _ help: String) -> String {
+            var s = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+            for (b, c) in zip(bounds, counts) { s += "\(name)_bucket{le=\"\(b)\"} \(c)\n" }
+            s += "\(name)_bucket{le=\"+Inf\"} \(total)\n\(name)_sum \(sum)\n\(name)_count \(total)\n"
+            return s
+        }
+    }
+
+    public init() {}
+
+    func with<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    public func countRequest(endpoint: String, status: Int) { with { requests["\(endpoint)|\(status)", default: 0] += 1 } }
+    func addPromptTokens(_ n: Int) { with { promptTokens += n } }
+    func addGeneratedTokens(_ n: Int) { with { generatedTokens += n } }
+    func setQueueDepth(_ n: Int) { with { queueDepth = n } }
+    func setActiveSlots(_ n: Int) { with { activeSlots = n } }
+    func observeTimeToFirstToken(_ s: Double) { with { ttft.observe(s) } }
+    func observeDecodeRate(_ r: Double) { with { decodeRate.observe(r) } }
+    public var activeSlotCount: Int { with { activeSlots } }
+
+    /// Prometheus exposition text.
+    public func render() -> String {
+        with {
+            var s = "# HELP dsllm_requests_total HTTP requests by endpoint and status.\n# TYPE dsllm_requests_total counter\n"
+            for (key, n) in requests.sorted(by: { $0.key < $1.key }) {
+                let parts = key.split(separator: "|", maxSplits: 1)
+                s += "dsllm_requests_total{endpoint=\"\(parts[0])\",status=\"\(parts[1])\"} \(n)\n"
+            }
+            s += "# HELP dsllm_prompt_tokens_total Prompt tokens processed.\n# TYPE dsllm_prompt_tokens_total counter\n"
+            s += "dsllm_prompt_tokens_total \(promptTokens)\n"
+            s += "# HELP dsllm_generated_tokens_total Tokens generated.\n# TYPE dsllm_generated_tokens_total counter\n"
+            s += "dsllm_generated_tokens_total \(generatedTokens)\n"
+            s += "# HELP dsllm_queue_depth Requests waiting for a slot.\n# TYPE dsllm_queue_depth gauge\ndsllm_queue_depth \(queueDepth)\n"
+            s += "# HELP dsllm_active_slots Slots running a request.\n# TYPE dsllm_active_slots gauge\ndsllm_active_slots \(activeSlots)\n"
+            s += ttft.render("dsllm_time_to_first_token_seconds", "Time from request to first generated token.")
+            s += decodeRate.render("dsllm_decode_tokens_per_second", "Per-request decode speed after the first token.")
+            return s
+        }
+    }
+}

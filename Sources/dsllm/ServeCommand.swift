@@ -1,0 +1,49 @@
+import ArgumentParser
+import DSModel
+import DSServer
+import Foundation
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "OpenAI-compatible HTTP server with continuous batching (completions, chat, streaming, metrics, a chat page).",
+        discussion: """
+            Endpoints: GET / (chat page), GET /health, GET /metrics, GET /v1/models, POST /v1/completions, \
+            POST /v1/chat/completions, POST /tokenize, POST /detokenize, GET /tokenizer_info. \
+            With --api-key, requests other than / and /health need 'Authorization: Bearer KEY'.
+            """)
+
+    @OptionGroup var modelOption: ModelOption
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "Slots: requests decoded together in one batch.") var parallel = 4
+    @Option(help: "Context length per slot in tokens (default: the model's, at most 4096).") var ctx: Int?
+    @Option(help: "Require this key as 'Authorization: Bearer KEY'.") var apiKey: String?
+    @Option(help: "The model id clients send and /v1/models lists.") var modelID = "dsllm"
+    @Option(help: "Requests that may wait for a slot; beyond it the server answers 503.") var queue = 64
+    @Option(help: "Prompt tokens prefilled per scheduler step (bounds how long a new prompt delays running streams).")
+    var prefillChunk = 128
+    @Option(help: "max_tokens when a request gives none (chat).") var defaultMaxTokens = 256
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func run() async throws {
+        let weights = try modelOption.loadWeights()
+        guard let tokenizer = modelOption.loadTokenizer() else { throw CLIError("serve needs a tokenizer with the model") }
+        guard parallel >= 1, parallel <= 256 else { throw CLIError("--parallel must be between 1 and 256") }
+        var o = InferenceServer.Options()
+        o.host = host
+        o.port = port
+        o.apiKey = apiKey
+        o.modelID = modelID
+        o.defaultMaxTokens = defaultMaxTokens
+        o.scheduler.slots = parallel
+        o.scheduler.context = min(ctx ?? min(weights.config.maxPositions, 4096), weights.config.maxPositions)
+        o.scheduler.queueLimit = queue
+        o.scheduler.prefillChunk = max(1, prefillChunk)
+        o.scheduler.threads = threads
+        let server: InferenceServer
+        do { server = try InferenceServer(weights: weights, tokenizer: tokenizer, options: o) } catch { throw CLIError(error.message) }
+        print("dsllm serve: http://\(host):\(port) — model '\(modelID)', \(parallel) slots × \(o.scheduler.context) tokens")
+        try await server.run()
+    }
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""End-to-end: `dsllm serve` on loopback driven by the official openai client (pinned in tools/requirements-e2e.txt).
+
+Usage: python3 tests/server/openai_e2e.py --dsllm .build/release/dsllm
+Makes a random model (`dsllm random-model`), starts the server, checks completions (plain, echo + logprobs with token
+ids as lm-evaluation-harness sends them, streaming), chat (plain, streaming with usage), greedy == `dsllm generate`,
+seeded sampling reproducible, errors in OpenAI's shape. Exits non-zero on the first failure.
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import openai
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("ok:", what)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dsllm", required=True)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="dsllm-e2e-")
+    model = os.path.join(tmp, "model")
+    subprocess.run([args.dsllm, "random-model", "--out", model, "--seed", "3"], check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen([args.dsllm, "serve", "--model", model, "--port", str(port), "--parallel", "4",
+                               "--ctx", "512", "--api-key", "e2e-key"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("server did not come up")
+        client = openai.OpenAI(base_url=base + "/v1", api_key="e2e-key")
+
+        models = client.models.list()
+        check([m.id for m in models.data] == ["dsllm"], "models.list")
+
+        c = client.completions.create(model="dsllm", prompt="The capital of France is", max_tokens=8, temperature=0)
+        check(c.choices[0].finish_reason in ("stop", "length") and c.usage.completion_tokens >= 1, "completion")
+        gen = json.loads(subprocess.run([args.dsllm, "generate", "--model", model, "--prompt", "The capital of France is",
+                                         "--max-tokens", "8", "--temperature", "0", "--json"],
+                                        check=True, capture_output=True, text=True).stdout)
+        check(c.choices[0].text == gen["text"], f"greedy via server == dsllm generate ({c.choices[0].text!r})")
+
+        # lm-evaluation-harness local-completions loglikelihood request.
+        ids = [100000, 17464, 1843, 13, 429]
+        e = client.completions.create(model="dsllm", prompt=[ids], echo=True, logprobs=1, max_tokens=1, temperature=0)
+        lp = e.choices[0].logprobs
+        check(len(lp.token_logprobs) == len(ids) + 1 and lp.token_logprobs[0] is None, "echo logprobs cover the prompt")
+        check(all(isinstance(x, float) and x <= 0 for x in lp.token_logprobs[1:]), "echo logprobs are log-probabilities")
+        check(sum(lp.token_logprobs[2:-1]) < 0, "lm-eval sum over token_logprobs[ctxlen:-1]")
+
+        a = client.completions.create(model="dsllm", prompt="Hi", max_tokens=10, temperature=1.0, seed=42)
+        b = client.completions.create(model="dsllm", prompt="Hi", max_tokens=10, temperature=1.0, seed=42)
+        check(a.choices[0].text == b.choices[0].text, "seeded sampling reproducible")
+
+        pieces = [ch.choices[0].text for ch in client.completions.create(model="dsllm", prompt="The capital of France is",
+                                                                        max_tokens=8, temperature=0, stream=True)]
+        check("".join(pieces) == gen["text"], "streamed completion == non-streamed")
+
+        msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello!"}]
+        r = client.chat.completions.create(model="dsllm", messages=msgs, max_tokens=6, temperature=0, logprobs=True, top_logprobs=2)
+        check(r.choices[0].message.role == "assistant" and r.usage.total_tokens > 0, "chat completion")
+        check(len(r.choices[0].logprobs.content[0].top_logprobs) == 2, "chat logprobs")
+        stream = client.chat.completions.create(model="dsllm", messages=msgs, max_tokens=6, temperature=0, stream=True,
+                                                stream_options={"include_usage": True})
+        chunks = list(stream)
+        check(chunks[0].choices[0].delta.role == "assistant", "first chunk carries the role")
+        check([c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason], "one finish_reason")
+        check(chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0, "usage chunk")
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        check(text == r.choices[0].message.content, "streamed chat == non-streamed chat")
+
+        try:
+            client.chat.completions.create(model="no-such-model", messages=msgs)
+            raise AssertionError("unknown model accepted")
+        except openai.NotFoundError as err:
+            check(err.body.get("code") == "model_not_found", "unknown model → 404 model_not_found")
+        try:
+            openai.OpenAI(base_url=base + "/v1", api_key="wrong").models.list()
+            raise AssertionError("bad key accepted")
+        except openai.AuthenticationError:
+            check(True, "bad API key → 401")
+        try:
+            client.completions.create(model="dsllm", prompt=[list(range(1000, 1600))], max_tokens=1)
+            raise AssertionError("too long prompt accepted")
+        except openai.BadRequestError as err:
+            check(err.body.get("code") == "context_length_exceeded", "prompt longer than the context → 400")
+        print("all end-to-end checks passed")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()
