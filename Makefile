@@ -22,6 +22,13 @@ test: deps
 	$(SWIFT) test $(FLAGS) --skip-build
 	bash scripts/server-e2e.sh
 
+# The built-in chat page in headless Chromium: type, see a streamed reply, screenshot (bench/out/chat-page.png).
+chat-page-test: build
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
+	@python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q -r tools/requirements-e2e.txt selenium==4.51.0
+	python3 tests/server/chat_page_test.py --dsllm $(BIN)
+
 # The server under 64 concurrent streaming clients × 10 rounds with disconnects and malformed requests.
 load-test: build
 	python3 tests/server/load_test.py --dsllm $(BIN)

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Server throughput and time-to-first-token: dsllm serve vs llama.cpp's server on the same GGUF, same threads.
+
+Each engine is started on loopback, warmed up, then driven at 1, 4 and 16 concurrent streaming clients
+(/v1/completions, temperature 0, the same prompt text, max_tokens tokens; each client sends --requests
+requests back to back). Reported: aggregate generated tokens/s (streamed text chunks / wall time) and the
+p50/p99 time to first token. The llama.cpp anchor is llama-cpp-python's OpenAI server (`python3 -m
+llama_cpp.server`, pinned 0.3.36), which runs one request at a time; llama.cpp's C++ `llama-server` (with
+its own continuous batching) needs a source build and is not used here. Its server is started with
+--interrupt_requests False so that concurrent requests queue instead of cancelling each other.
+
+Usage: python3 bench/server/bench.py --dsllm .build/release/dsllm --model bench/out/ds-2l-q8_0.gguf
+"""
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+PROMPT = "The history of the city begins with a small settlement on the river, where traders from the north met"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_up(port, path, timeout=600):
+    t = time.time()
+    while time.time() - t < timeout:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("server did not start")
+
+
+def one_request(port, max_tokens):
+    """Returns (time to first token, generated chunks, seconds)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    body = json.dumps({"model": "dsllm", "prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0, "stream": True})
+    t0 = time.perf_counter()
+    c.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    ttft, tokens, buf = None, 0, b""
+    while True:
+        chunk = r.read1(4096)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n\n" in buf:
+            event, buf = buf.split(b"\n\n", 1)
+            if not event.startswith(b"data: ") or event[6:] == b"[DONE]":
+                continue
+            obj = json.loads(event[6:])
+            for ch in obj.get("choices", []):
+                if ch.get("text"):
+                    tokens += 1
+                    if ttft is None:
+                        ttft = time.perf_counter() - t0
+    c.close()
+    return ttft or (time.perf_counter() - t0), tokens, time.perf_counter() - t0
+
+
+def drive(port, clients, requests, max_tokens):
+    results, lock = [], threading.Lock()
+
+    failures = []
+
+    def worker():
+        for _ in range(requests):
+            try:
+                res = one_request(port, max_tokens)
+            except Exception as e:  # counted and reported, not hidden
+                with lock:
+                    failures.append(repr(e))
+                continue
+            with lock:
+                results.append(res)
+
+    t = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t
+    if failures:
+        print(f"  {len(failures)} failed requests, e.g. {failures[0]}", flush=True)
+    if not results:
+        return 0.0, float("nan"), float("nan")
+    ttfts = sorted(r[0] for r in results)
+    tokens = sum(r[1] for r in results)
+    p99 = ttfts[min(len(ttfts) - 1, int(round(0.99 * (len(ttfts) - 1))))]
+    return tokens / wall, statistics.median(ttfts), p99
+
+
+def start_dsllm(binary, model, port, threads, slots):
+    return subprocess.Popen([binary, "serve", "--model", model, "--port", str(port), "--parallel", str(slots),
+                             "--ctx", "1024", "--threads", str(threads)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_llama(model, port, threads):
+    return subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--port", str(port),
+                             "--n_threads", str(threads), "--n_threads_batch", str(threads), "--n_ctx", "1024",
+                             "--model_alias", "dsllm", "--interrupt_requests", "False"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dsllm", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--max-tokens", type=int, default=32)
+    ap.add_argument("--requests", type=int, default=2, help="requests per client at each concurrency")
+    ap.add_argument("--concurrency", default="1,4,16")
+    args = ap.parse_args()
+    levels = [int(x) for x in args.concurrency.split(",")]
+    table = {}
+    for engine in ["llama.cpp", "dsllm"]:
+        port = free_port()
+        proc = (start_dsllm(args.dsllm, args.model, port, args.threads, max(levels)) if engine == "dsllm"
+                else start_llama(args.model, port, args.threads))
+        try:
+            wait_up(port, "/v1/models")
+            one_request(port, 4)  # warm-up: page in the weights
+            for c in levels:
+                table[(engine, c)] = drive(port, c, args.requests, args.max_tokens)
+                print(f"{engine} {c} streams: {table[(engine, c)][0]:.2f} tok/s, TTFT p50 {table[(engine, c)][1]:.2f} s "
+                      f"p99 {table[(engine, c)][2]:.2f} s", flush=True)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    print(f"\nmodel {os.path.basename(args.model)}, {args.threads} threads, {args.max_tokens} tokens per request, "
+          f"{args.requests} requests per client")
+    print("| streams | engine | aggregate tok/s | TTFT p50 s | TTFT p99 s | dsllm / llama.cpp tok/s |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for c in levels:
+        for engine in ["llama.cpp", "dsllm"]:
+            tps, p50, p99 = table[(engine, c)]
+            ratio = f"{tps / table[('llama.cpp', c)][0]:.2f}x" if engine == "dsllm" else ""
+            print(f"| {c} | {engine} | {tps:.2f} | {p50:.2f} | {p99:.2f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
