@@ -15,11 +15,12 @@ import json
 import os
 import random
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import random_model, serving  # noqa: E402
 
 
 def rss_kb(pid):
@@ -130,19 +131,8 @@ def main():
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=10)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="dsllm-load-")
-    model = os.path.join(tmp, "model")
-    subprocess.run([args.dsllm, "random-model", "--out", model], check=True, capture_output=True)
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-    server = subprocess.Popen([args.dsllm, "serve", "--model", model, "--port", str(port), "--parallel", "8",
-                               "--ctx", "256", "--queue", "48"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                if get(port, "/health")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+    model = random_model(args.dsllm)
+    with serving(args.dsllm, model, "--parallel", "8", "--ctx", "256", "--queue", "48") as (port, server):
         # Warm up (first requests touch the weights and allocate the batch buffers), then measure RSS.
         warm = Stats()
         client(port, 3, 0, warm)
@@ -175,12 +165,6 @@ def main():
             print("FAIL: no stream completed"); ok = False
         print("load test passed" if ok else "load test FAILED")
         sys.exit(0 if ok else 1)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":

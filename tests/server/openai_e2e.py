@@ -9,22 +9,13 @@ seeded sampling reproducible, errors in OpenAI's shape. Exits non-zero on the fi
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 
 import openai
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import random_model, serving  # noqa: E402
 
 
 def check(cond, what):
@@ -37,22 +28,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dsllm", required=True)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="dsllm-e2e-")
-    model = os.path.join(tmp, "model")
-    subprocess.run([args.dsllm, "random-model", "--out", model, "--seed", "3"], check=True, capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([args.dsllm, "serve", "--model", model, "--port", str(port), "--parallel", "4",
-                               "--ctx", "512", "--api-key", "e2e-key"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
+    model = random_model(args.dsllm, "--seed", "3")
+    with serving(args.dsllm, model, "--parallel", "4", "--ctx", "512", "--api-key", "e2e-key") as (port, _):
         base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("server did not come up")
         client = openai.OpenAI(base_url=base + "/v1", api_key="e2e-key")
 
         models = client.models.list()
@@ -110,12 +88,6 @@ def main():
         except openai.BadRequestError as err:
             check(err.body.get("code") == "context_length_exceeded", "prompt longer than the context → 400")
         print("all end-to-end checks passed")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":
