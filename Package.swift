@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "DSModel", targets: ["DSModel"]),
         .library(name: "DSGeneration", targets: ["DSGeneration"]),
         .library(name: "DSServer", targets: ["DSServer"]),
+        .library(name: "DSTraining", targets: ["DSTraining"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +39,8 @@ let package = Package(
         .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: hotLoopSettings),
         // Sampling (GenerateParameters, LogitProcessor chain, Sampler), stop strings, TokenIterator.
         .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer"], swiftSettings: hotLoopSettings),
+        // Pre-training: parameter slab, forward/backward pairs, AdamW, schedules.
+        .target(name: "DSTraining", dependencies: ["DSModel", "DSTensor"], swiftSettings: hotLoopSettings),
         // OpenAI-compatible HTTP server: routes, continuous-batching scheduler, metrics, chat page.
         .target(
             name: "DSServer",
@@ -73,6 +76,7 @@ let package = Package(
             name: "DSServerTests",
             dependencies: ["DSServer", "DSModel", "DSTokenizer", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
+        .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(name: "CLITests", dependencies: ["dsllm"]),
     ]
 )

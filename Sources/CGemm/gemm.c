@@ -82,3 +82,14 @@ int dsllm_sgemm_nt(long M, long N, long K, const float *A, long lda, const float
     }
     return -1;
 }
+
+int dsllm_sgemm(char transA, char transB, long M, long N, long K, float alpha, const float *A, long lda,
+                const float *B, long ldb, float beta, float *C, long ldc) {
+    if (dnnl_sgemm) return dnnl_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0 ? 0 : -1;
+    if (cblas_sgemm) {
+        cblas_sgemm(101, transA == 'T' ? 112 : 111, transB == 'T' ? 112 : 111, (int)M, (int)N, (int)K, alpha, A, (int)lda,
+                    B, (int)ldb, beta, C, (int)ldc);
+        return 0;
+    }
+    return -1;
+}

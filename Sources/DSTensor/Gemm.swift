@@ -14,8 +14,8 @@ public enum Gemm {
 
     public static var isAvailable: Bool { backend != "none" }
 
-    nonisolated(unsafe) private static var lastThreads = 0
-    private static let lock = NSLock()
+    nonisolated(unsafe) static var lastThreads = 0
+    static let lock = NSLock()
 
     /// C[m × n] = A[m × k] · B[n × k]ᵀ, row-major with leading dimensions. False when no backend is loaded.
     @discardableResult
@@ -30,5 +30,35 @@ public enum Gemm {
             lastThreads = threads
         }
         return dsllm_sgemm_nt(m, n, k, a, lda, b, ldb, c, ldc) == 0
+    }
+}
+
+extension Gemm {
+    /// C = alpha·op(A)·op(B) + beta·C (row-major; op transposes when the flag is set), through the system BLAS,
+    /// or a plain Swift loop when none is loaded (correct, slow: tests on machines without oneDNN/OpenBLAS).
+    public static func multiply(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+        if isAvailable {
+            lock.lock()
+            if threads != lastThreads {
+                dsllm_gemm_set_threads(Int32(threads))
+                lastThreads = threads
+            }
+            let rc = dsllm_sgemm(transposeA ? 84 : 78, transposeB ? 84 : 78, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            lock.unlock()
+            if rc == 0 { return }
+        }
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Float = 0
+                for p in 0..<k {
+                    let av = transposeA ? a[p * lda + i] : a[i * lda + p]
+                    let bv = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                    s += av * bv
+                }
+                c[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * c[i * ldc + j])
+            }
+        }
     }
 }

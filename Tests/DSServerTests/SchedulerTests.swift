@@ -40,20 +40,30 @@ import Testing
         }
     }
 
-    @Test func cancelFreesTheSlotAtOnce() async throws {
-        let s = scheduler(slots: 1)
+    /// A job cancelled before its first step finishes with `cancelled` and no tokens; the slot serves the next job.
+    @Test func cancelledJobsFreeTheirSlot() async throws {
+        var o = Scheduler.Options()
+        o.slots = 1
+        o.context = 128
+        let s = Scheduler(weights: RouteTests.weights, tokenizer: RouteTests.tokenizer, options: o, metrics: ServerMetrics())
         defer { s.shutdown() }
-        let long = try s.submit(JobRequest(prompt: [100000, 17464], parameters: .greedy(maxTokens: 100)))
+        let doomed = try s.submit(JobRequest(prompt: [100000, 17464], parameters: .greedy(maxTokens: 100)))
+        doomed.cancel()
+        s.start()
+        let (ids, reason) = await Self.ids(doomed)
+        #expect(ids.isEmpty && reason == .cancelled)
+        // Cancelled mid-generation (at its first token): it stops well before its 110 tokens.
+        let long = try s.submit(JobRequest(prompt: [100000, 17464], parameters: .greedy(maxTokens: 110)))
         var seen = 0
+        var finish: FinishReason?
         for await e in long.events {
-            if case .token = e { seen += 1; if seen == 2 { long.cancel() } }
-            if case .finished(let r, _, _, _) = e { #expect(r == .cancelled) }
+            if case .token = e { seen += 1; long.cancel() }
+            if case .finished(let r, _, _, _) = e { finish = r }
         }
-        #expect(seen < 10)
-        // The single slot is free again: a new job completes.
+        #expect(finish == .cancelled && seen < 110, "\(seen) tokens, \(String(describing: finish))")
         let next = try s.submit(JobRequest(prompt: [5, 6], parameters: .greedy(maxTokens: 3)))
-        let (ids, reason) = await Self.ids(next)
-        #expect(ids.count <= 3 && reason != nil)
+        let (more, r) = await Self.ids(next)
+        #expect(more.count <= 3 && r != nil)
         try await Task.sleep(for: .milliseconds(20))
         #expect(s.metrics.activeSlotCount == 0)
     }

@@ -15,4 +15,9 @@ void dsllm_gemm_set_threads(int threads);
 /// Returns 0 on success, -1 when no backend is loaded or the backend reported an error.
 int dsllm_sgemm_nt(long M, long N, long K, const float *A, long lda, const float *B, long ldb, float *C, long ldc);
 
+/// General row-major C = alpha·op(A)·op(B) + beta·C, op = transpose when transA/transB is 'T' (training needs
+/// all three shapes: X·Wᵀ forward, dY·W and dYᵀ·X backward). Returns 0 on success, -1 without a backend.
+int dsllm_sgemm(char transA, char transB, long M, long N, long K, float alpha, const float *A, long lda,
+                const float *B, long ldb, float beta, float *C, long ldc);
+
 #endif

@@ -1,0 +1,197 @@
+import Foundation
+
+/// Forward/backward pairs over raw row-major buffers (llm.c style). `n` rows of width `d` unless stated.
+enum LayerPasses {
+    // MARK: RMSNorm — y = x · r · g, r = 1 / sqrt(mean(x²) + eps) (transformers' LlamaRMSNorm in f32)
+
+    static func rmsNormForward(_ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+                               _ g: UnsafePointer<Float>, n: Int, d: Int, eps: Float) {
+        for i in 0..<n {
+            let xi = x + i * d, yi = y + i * d
+            var ss: Float = 0
+            for j in 0..<d { ss += xi[j] * xi[j] }
+            let r = 1 / (ss / Float(d) + eps).squareRoot()
+            rstd[i] = r
+            for j in 0..<d { yi[j] = g[j] * (xi[j] * r) }
+        }
+    }
+
+    /// dx += r·a − x·r³·(a·x)/d with a = dy ⊙ g; dg += Σ_rows dy ⊙ x·r.
+    static func rmsNormBackward(_ dx: UnsafeMutablePointer<Float>, _ dg: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
+                                _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, n: Int, d: Int) {
+        for i in 0..<n {
+            let xi = x + i * d, dyi = dy + i * d, dxi = dx + i * d
+            let r = rstd[i]
+            var dot: Float = 0
+            for j in 0..<d {
+                dot += dyi[j] * g[j] * xi[j]
+                dg[j] += dyi[j] * xi[j] * r
+            }
+            let c = dot * r * r * r / Float(d)
+            for j in 0..<d { dxi[j] += dyi[j] * g[j] * r - xi[j] * c }
+        }
+    }
+
+    // MARK: RoPE — rotate-half on each head (transformers' convention), in place
+
+    /// cos/sin tables [positions × half], angles as transformers computes them (f32 inverse frequencies).
+    static func ropeTables(headDim hd: Int, positions: Int, theta: Float) -> (cos: [Float], sin: [Float]) {
+        let half = hd / 2
+        var c = [Float](repeating: 0, count: positions * half), s = c
+        for i in 0..<half {
+            let inv = 1 / powf(theta, Float(2 * i) / Float(hd))
+            for p in 0..<positions {
+                let a = Float(p) * inv
+                c[p * half + i] = cosf(a)
+                s[p * half + i] = sinf(a)
+            }
+        }
+        return (c, s)
+    }
+
+    /// Rotates every head of n rows (row r at position r % seq) by +angle, or by −angle for the backward pass
+    /// (the rotation is orthogonal, so its gradient is the inverse rotation).
+    static func rope(_ x: UnsafeMutablePointer<Float>, n: Int, seq: Int, heads: Int, headDim hd: Int,
+                     cos: [Float], sin: [Float], inverse: Bool) {
+        let half = hd / 2, width = heads * hd
+        for r in 0..<n {
+            let pos = r % seq
+            for h in 0..<heads {
+                let v = x + r * width + h * hd
+                for i in 0..<half {
+                    let c = cos[pos * half + i], s = inverse ? -sin[pos * half + i] : sin[pos * half + i]
+                    let a = v[i], b = v[i + half]
+                    v[i] = a * c - b * s
+                    v[i + half] = b * c + a * s
+                }
+            }
+        }
+    }
+
+    // MARK: Causal GQA attention, f32; the backward recomputes probabilities from q, k and the saved log-sum-exp
+
+    /// o[b, t, h] = Σ_s≤t softmax_s(q·k_s / √hd) v_s; lse[(b·H + h)·T + t] saved for the backward.
+    static func attentionForward(_ o: UnsafeMutablePointer<Float>, _ lse: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
+                                 k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, seq: Int, heads: Int,
+                                 kvHeads: Int, headDim hd: Int) {
+        let qw = heads * hd, kw = kvHeads * hd, groups = heads / kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        var scores = [Float](repeating: 0, count: seq)
+        for b in 0..<batch {
+            for h in 0..<heads {
+                let kvh = h / groups
+                for t in 0..<seq {
+                    let qi = q + (b * seq + t) * qw + h * hd
+                    var mx = -Float.infinity
+                    for s in 0...t {
+                        let ks = k + (b * seq + s) * kw + kvh * hd
+                        var dot: Float = 0
+                        for i in 0..<hd { dot += qi[i] * ks[i] }
+                        scores[s] = dot * scale
+                        mx = max(mx, scores[s])
+                    }
+                    var sum: Float = 0
+                    for s in 0...t {
+                        scores[s] = expf(scores[s] - mx)
+                        sum += scores[s]
+                    }
+                    lse[(b * heads + h) * seq + t] = mx + logf(sum)
+                    let oi = o + (b * seq + t) * qw + h * hd
+                    for i in 0..<hd { oi[i] = 0 }
+                    for s in 0...t {
+                        let p = scores[s] / sum
+                        let vs = v + (b * seq + s) * kw + kvh * hd
+                        for i in 0..<hd { oi[i] += p * vs[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dq, dk, dv (accumulated: heads of a group share k and v) from do. P is recomputed row by row:
+    /// dP_s = do·v_s, dS_s = P_s (dP_s − Σ_s' P_s' dP_s'), dq = Σ dS_s k_s / √hd, dk_s += dS_s q / √hd, dv_s += P_s do.
+    static func attentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+                                  dout: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                  lse: UnsafePointer<Float>, batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim hd: Int) {
+        let qw = heads * hd, kw = kvHeads * hd, groups = heads / kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        var p = [Float](repeating: 0, count: seq), dp = p
+        for b in 0..<batch {
+            for h in 0..<heads {
+                let kvh = h / groups
+                for t in 0..<seq {
+                    let row = b * seq + t
+                    let qi = q + row * qw + h * hd, doi = dout + row * qw + h * hd, dqi = dq + row * qw + h * hd
+                    let l = lse[(b * heads + h) * seq + t]
+                    var sumPdP: Float = 0
+                    for s in 0...t {
+                        let ks = k + (b * seq + s) * kw + kvh * hd, vs = v + (b * seq + s) * kw + kvh * hd
+                        var dot: Float = 0, dov: Float = 0
+                        for i in 0..<hd {
+                            dot += qi[i] * ks[i]
+                            dov += doi[i] * vs[i]
+                        }
+                        p[s] = expf(dot * scale - l)
+                        dp[s] = dov
+                        sumPdP += p[s] * dov
+                    }
+                    for s in 0...t {
+                        let ds = p[s] * (dp[s] - sumPdP) * scale
+                        let off = (b * seq + s) * kw + kvh * hd
+                        let ks = k + off, dks = dk + off, dvs = dv + off
+                        for i in 0..<hd {
+                            dqi[i] += ds * ks[i]
+                            dks[i] += ds * qi[i]
+                            dvs[i] += p[s] * doi[i]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: SwiGLU — h = silu(g) ⊙ u
+
+    static func swigluForward(_ h: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = gate[i]
+            h[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// dgate = dh · u · σ(g)(1 + g(1 − σ(g))), dup = dh · silu(g).
+    static func swigluBackward(dgate: UnsafeMutablePointer<Float>, dup: UnsafeMutablePointer<Float>, dh: UnsafePointer<Float>,
+                               gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = gate[i]
+            let sg = 1 / (1 + expf(-g))
+            dgate[i] = dh[i] * up[i] * sg * (1 + g * (1 - sg))
+            dup[i] = dh[i] * g * sg
+        }
+    }
+
+    // MARK: Softmax cross-entropy, in place on a chunk of logit rows
+
+    /// Turns logits into dlogits = (softmax − onehot) · scale and returns Σ −log p(target) over the rows.
+    static func crossEntropy(_ logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, rows: Int, vocab: Int,
+                             scale: Float) -> Double {
+        var total = 0.0
+        for r in 0..<rows {
+            let l = logits + r * vocab
+            var mx = -Float.infinity
+            for j in 0..<vocab { mx = max(mx, l[j]) }
+            let t = Int(targets[r])
+            let target = l[t] - mx
+            var sum: Float = 0
+            for j in 0..<vocab {
+                l[j] = expf(l[j] - mx)
+                sum += l[j]
+            }
+            total += Double(logf(sum) - target)
+            let inv = 1 / sum
+            for j in 0..<vocab { l[j] *= inv * scale }
+            l[t] -= scale
+        }
+        return total
+    }
+}

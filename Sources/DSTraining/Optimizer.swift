@@ -1,0 +1,92 @@
+import Foundation
+
+/// torch.optim.AdamW semantics over the slab: decoupled weight decay (param ·= 1 − lr·wd) on 2-D matrices
+/// only, bias-corrected moments, denominator √v̂ + ε. State (m, v, step) is one flat pair of slabs.
+public final class AdamW: @unchecked Sendable {
+    public struct Options: Sendable, Equatable {
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.95
+        public var eps: Float = 1e-8
+        public var weightDecay: Float = 0.1
+        public init() {}
+    }
+
+    public let options: Options
+    public let slab: ParameterSlab
+    public let m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+    public private(set) var step = 0
+    private let decayMask: [Bool]  // per tensor
+
+    public init(slab: ParameterSlab, options: Options = Options()) {
+        self.slab = slab
+        self.options = options
+        m = .allocate(capacity: slab.count)
+        m.initialize(repeating: 0, count: slab.count)
+        v = .allocate(capacity: slab.count)
+        v.initialize(repeating: 0, count: slab.count)
+        decayMask = slab.tensors.map(\.isMatrix)
+    }
+
+    deinit {
+        m.deallocate()
+        v.deallocate()
+    }
+
+    /// One update with learning rate `lr` from the slab's gradients.
+    public func update(lr: Float) {
+        step += 1
+        let (b1, b2, eps) = (options.beta1, options.beta2, options.eps)
+        let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))
+        let stepSize = lr / bc1
+        let bc2Sqrt = bc2.squareRoot()
+        let p = slab.values, g = slab.grads
+        for (ti, t) in slab.tensors.enumerated() {
+            let decay: Float = decayMask[ti] ? 1 - lr * options.weightDecay : 1
+            for i in t.offset..<(t.offset + t.count) {
+                p[i] *= decay
+                m[i] = b1 * m[i] + (1 - b1) * g[i]
+                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                let denom = v[i].squareRoot() / bc2Sqrt + eps
+                p[i] -= stepSize * (m[i] / denom)
+            }
+        }
+    }
+}
+
+public enum GradientClipping {
+    /// Global L2 norm of all gradients (before clipping), and scales them to `maxNorm` when above it —
+    /// torch.nn.utils.clip_grad_norm_: coefficient maxNorm / (norm + 1e-6), clamped to 1.
+    @discardableResult
+    public static func clip(_ slab: ParameterSlab, maxNorm: Float) -> Float {
+        var ss = 0.0
+        for i in 0..<slab.count { ss += Double(slab.grads[i]) * Double(slab.grads[i]) }
+        let norm = Float(ss.squareRoot())
+        let coef = min(1, maxNorm / (norm + 1e-6))
+        if coef < 1 { for i in 0..<slab.count { slab.grads[i] *= coef } }
+        return norm
+    }
+}
+
+/// Learning-rate schedules; `step` is the 0-based optimizer step of `total`.
+public enum LearningRateSchedule: String, Sendable, CaseIterable {
+    /// The paper's: linear warmup to max over `warmup` steps, max until 80% of the steps, ×0.316 until 90%, then ×0.1.
+    case multistep
+    /// Same warmup, then cosine from max to 0.1·max at the last step.
+    case cosine
+    case constant
+
+    public func rate(step s: Int, total: Int, warmup: Int, maxLR: Float) -> Float {
+        if s < warmup && self != .constant { return maxLR * Float(s + 1) / Float(warmup) }
+        switch self {
+        case .constant: return maxLR
+        case .multistep:
+            if Double(s) < 0.8 * Double(total) { return maxLR }
+            if Double(s) < 0.9 * Double(total) { return 0.316 * maxLR }
+            return 0.1 * maxLR
+        case .cosine:
+            let span = max(total - warmup, 1)
+            let progress = min(1, Double(s - warmup) / Double(span))
+            return Float(0.1 + 0.9 * 0.5 * (1 + cos(Double.pi * progress))) * maxLR
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import DSModel
+import DSTensor
+import Foundation
+
+/// Forward and backward of a LLaMA-style decoder over a micro-batch of B sequences × T tokens, in f32, with
+/// every activation the backward needs kept in buffers allocated once for (B, T). The LM head and the
+/// cross-entropy run in chunks of rows, so B·T × vocabulary logits are never held at once.
+public final class TrainingModel: @unchecked Sendable {
+    public let slab: ParameterSlab
+    public let batch: Int, seq: Int
+    public var threads: Int
+    let c: ModelConfig
+    let n: Int
+    let ropeCos: [Float], ropeSin: [Float]
+    /// Rows of logits computed at once in the head (at most 256: the chunk buffer is sized for that).
+    public var headChunk = 256 { didSet { headChunk = max(1, min(headChunk, 256)) } }
+
+    // Per layer: inputs and intermediates kept for the backward.
+    struct LayerActs {
+        let x, xn1, q, k, v, att, x1, xn2, gate, up, h: UnsafeMutablePointer<Float>
+        let rstd1, rstd2, lse: UnsafeMutablePointer<Float>
+    }
+    let acts: [LayerActs]
+    let xFinal, xnFinal, rstdFinal: UnsafeMutablePointer<Float>
+    // Scratch for the backward (one layer at a time).
+    let dx, dtmp, dq, dk, dv, datt, dgate, dup, dh, logitChunk: UnsafeMutablePointer<Float>
+    private var allocations: [UnsafeMutablePointer<Float>] = []
+
+    public init(slab: ParameterSlab, batch: Int, seq: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.slab = slab
+        self.batch = batch
+        self.seq = seq
+        self.threads = threads
+        c = slab.config
+        n = batch * seq
+        (ropeCos, ropeSin) = LayerPasses.ropeTables(headDim: c.headDim, positions: seq, theta: c.ropeTheta)
+        var allocs: [UnsafeMutablePointer<Float>] = []
+        func buf(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            allocs.append(p)
+            return p
+        }
+        let config = slab.config, rows = batch * seq
+        let (d, qd, kd, f) = (config.hiddenSize, config.queryDim, config.kvDim, config.intermediateSize)
+        var layers: [LayerActs] = []
+        for _ in 0..<config.layerCount {
+            let n = rows
+            layers.append(LayerActs(x: buf(n * d), xn1: buf(n * d), q: buf(n * qd), k: buf(n * kd), v: buf(n * kd), att: buf(n * qd),
+                                    x1: buf(n * d), xn2: buf(n * d), gate: buf(n * f), up: buf(n * f), h: buf(n * f),
+                                    rstd1: buf(n), rstd2: buf(n), lse: buf(batch * config.headCount * seq)))
+        }
+        acts = layers
+        xFinal = buf(n * d); xnFinal = buf(n * d); rstdFinal = buf(n)
+        dx = buf(n * d); dtmp = buf(n * max(d, qd)); dq = buf(n * qd); dk = buf(n * kd); dv = buf(n * kd); datt = buf(n * qd)
+        dgate = buf(n * f); dup = buf(n * f); dh = buf(n * f)
+        logitChunk = buf(min(256, n) * config.vocabularySize)
+        allocations = allocs
+    }
+
+    deinit { for p in allocations { p.deallocate() } }
+
+    /// out[n × o] = x[n × i] · Wᵀ (W is [o × i]).
+    func linear(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
+        Gemm.multiply(transposeA: false, transposeB: true, m: rows, n: outDim, k: inDim, a: x, lda: inDim, b: w, ldb: inDim,
+                      beta: 0, c: out, ldc: outDim, threads: threads)
+    }
+
+    /// dW[o × i] += dy[n × o]ᵀ · x[n × i]; dx[n × i] (+)= dy · W.
+    func linearBackward(dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dw: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                        x: UnsafePointer<Float>, w: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
+        Gemm.multiply(transposeA: true, transposeB: false, m: outDim, n: inDim, k: rows, a: dy, lda: outDim, b: x, ldb: inDim,
+                      beta: 1, c: dw, ldc: inDim, threads: threads)
+        if let dx {
+            Gemm.multiply(transposeA: false, transposeB: false, m: rows, n: inDim, k: outDim, a: dy, lda: outDim, b: w, ldb: inDim,
+                          beta: accumulate ? 1 : 0, c: dx, ldc: inDim, threads: threads)
+        }
+    }
+
+    func p(_ name: String) -> UnsafeMutablePointer<Float> { slab.value(name) }
+    func g(_ name: String) -> UnsafeMutablePointer<Float> { slab.grad(name) }
+
+    /// Forward and backward for one micro-batch; gradients are added to the slab's (scaled by `lossScale`, e.g.
+    /// 1 / micro-batches for accumulation). Returns the sum of token cross-entropies (divide by tokens for the mean).
+    @discardableResult
+    public func forwardBackward(inputs: [Int32], targets: [Int32], lossScale: Float = 1) -> Double {
+        precondition(inputs.count == n && targets.count == n)
+        let (d, qd, kd, f, V) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize, c.vocabularySize)
+        let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
+        let embed = p("model.embed_tokens.weight")
+        for (i, t) in inputs.enumerated() { (acts[0].x + i * d).update(from: embed + Int(t) * d, count: d) }
+        // Forward.
+        for l in 0..<c.layerCount {
+            let a = acts[l], pre = "model.layers.\(l)."
+            LayerPasses.rmsNormForward(a.xn1, a.rstd1, a.x, p(pre + "input_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
+            linear(a.q, a.xn1, p(pre + "self_attn.q_proj.weight"), rows: n, inDim: d, outDim: qd)
+            linear(a.k, a.xn1, p(pre + "self_attn.k_proj.weight"), rows: n, inDim: d, outDim: kd)
+            linear(a.v, a.xn1, p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
+            LayerPasses.rope(a.q, n: n, seq: seq, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
+            LayerPasses.rope(a.k, n: n, seq: seq, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
+            LayerPasses.attentionForward(a.att, a.lse, q: a.q, k: a.k, v: a.v, batch: batch, seq: seq, heads: H, kvHeads: KH, headDim: hd)
+            linear(a.x1, a.att, p(pre + "self_attn.o_proj.weight"), rows: n, inDim: qd, outDim: d)
+            for i in 0..<(n * d) { a.x1[i] += a.x[i] }
+            LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, p(pre + "post_attention_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
+            linear(a.gate, a.xn2, p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
+            linear(a.up, a.xn2, p(pre + "mlp.up_proj.weight"), rows: n, inDim: d, outDim: f)
+            LayerPasses.swigluForward(a.h, gate: a.gate, up: a.up, count: n * f)
+            let next = l + 1 < c.layerCount ? acts[l + 1].x : xFinal
+            linear(next, a.h, p(pre + "mlp.down_proj.weight"), rows: n, inDim: f, outDim: d)
+            for i in 0..<(n * d) { next[i] += a.x1[i] }
+        }
+        LayerPasses.rmsNormForward(xnFinal, rstdFinal, xFinal, p("model.norm.weight"), n: n, d: d, eps: c.rmsNormEps)
+        // Head + cross-entropy in chunks; dxn (in dtmp) accumulates dlogits · W_head.
+        let head = p("lm_head.weight"), dHead = g("lm_head.weight")
+        var loss = 0.0
+        let scale = lossScale / Float(n)
+        var r0 = 0
+        targets.withUnsafeBufferPointer { tg in
+            while r0 < n {
+                let rows = min(headChunk, n - r0)
+                linear(logitChunk, xnFinal + r0 * d, head, rows: rows, inDim: d, outDim: V)
+                loss += LayerPasses.crossEntropy(logitChunk, targets: tg.baseAddress! + r0, rows: rows, vocab: V, scale: scale)
+                linearBackward(dx: dtmp + r0 * d, accumulate: false, dw: dHead, dy: logitChunk, x: xnFinal + r0 * d, w: head,
+                               rows: rows, inDim: d, outDim: V)
+                r0 += rows
+            }
+        }
+        dx.update(repeating: 0, count: n * d)
+        LayerPasses.rmsNormBackward(dx, g("model.norm.weight"), dtmp, xFinal, p("model.norm.weight"), rstdFinal, n: n, d: d)
+        // Backward through the layers; dx holds d(loss)/d(layer output) on entry to each.
+        for l in stride(from: c.layerCount - 1, through: 0, by: -1) {
+            let a = acts[l], pre = "model.layers.\(l)."
+            // MLP: out = x1 + down(h)
+            linearBackward(dx: dh, accumulate: false, dw: g(pre + "mlp.down_proj.weight"), dy: dx, x: a.h, w: p(pre + "mlp.down_proj.weight"),
+                           rows: n, inDim: f, outDim: d)
+            LayerPasses.swigluBackward(dgate: dgate, dup: dup, dh: dh, gate: a.gate, up: a.up, count: n * f)
+            linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "mlp.gate_proj.weight"), dy: dgate, x: a.xn2,
+                           w: p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
+            linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "mlp.up_proj.weight"), dy: dup, x: a.xn2,
+                           w: p(pre + "mlp.up_proj.weight"), rows: n, inDim: d, outDim: f)
+            // dx now is d/d(x1) through the residual; add the norm's path.
+            LayerPasses.rmsNormBackward(dx, g(pre + "post_attention_layernorm.weight"), dtmp, a.x1,
+                                        p(pre + "post_attention_layernorm.weight"), a.rstd2, n: n, d: d)
+            // Attention: x1 = x + o_proj(att)
+            linearBackward(dx: datt, accumulate: false, dw: g(pre + "self_attn.o_proj.weight"), dy: dx, x: a.att,
+                           w: p(pre + "self_attn.o_proj.weight"), rows: n, inDim: qd, outDim: d)
+            dq.update(repeating: 0, count: n * qd)
+            dk.update(repeating: 0, count: n * kd)
+            dv.update(repeating: 0, count: n * kd)
+            LayerPasses.attentionBackward(dq: dq, dk: dk, dv: dv, dout: datt, q: a.q, k: a.k, v: a.v, lse: a.lse, batch: batch,
+                                          seq: seq, heads: H, kvHeads: KH, headDim: hd)
+            LayerPasses.rope(dq, n: n, seq: seq, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
+            LayerPasses.rope(dk, n: n, seq: seq, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
+            linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "self_attn.q_proj.weight"), dy: dq, x: a.xn1,
+                           w: p(pre + "self_attn.q_proj.weight"), rows: n, inDim: d, outDim: qd)
+            linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "self_attn.k_proj.weight"), dy: dk, x: a.xn1,
+                           w: p(pre + "self_attn.k_proj.weight"), rows: n, inDim: d, outDim: kd)
+            linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "self_attn.v_proj.weight"), dy: dv, x: a.xn1,
+                           w: p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
+            LayerPasses.rmsNormBackward(dx, g(pre + "input_layernorm.weight"), dtmp, a.x, p(pre + "input_layernorm.weight"), a.rstd1,
+                                        n: n, d: d)
+        }
+        let dEmbed = g("model.embed_tokens.weight")
+        for (i, t) in inputs.enumerated() {
+            let row = dEmbed + Int(t) * d, src = dx + i * d
+            for j in 0..<d { row[j] += src[j] }
+        }
+        return loss
+    }
+}

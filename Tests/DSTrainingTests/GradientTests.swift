@@ -1,0 +1,104 @@
+import DSFormats
+import DSModel
+@testable import DSTraining
+import Foundation
+import Testing
+
+/// Hand-written backward passes and AdamW against PyTorch autograd on transformers' LlamaForCausalLM
+/// (tools/make_train_golden.py): a tiny GQA model, f32.
+@Suite struct GradientTests {
+    struct Golden {
+        let json: JSONValue
+        var config: ModelConfig {
+            let c = json["config"]!
+            return ModelConfig(vocabularySize: c["vocab"]!.int!, hiddenSize: c["hidden"]!.int!, intermediateSize: c["ffn"]!.int!,
+                               layerCount: c["layers"]!.int!, headCount: c["heads"]!.int!, kvHeadCount: c["kv_heads"]!.int!,
+                               maxPositions: 64, rmsNormEps: Float(c["eps"]!.double!), ropeTheta: Float(c["theta"]!.double!))
+        }
+        func floats(_ section: String, _ name: String) -> [Float] { json[section]![name]!.array!.map { Float($0.double!) } }
+        func ids(_ key: String) -> [Int32] { json[key]!.array!.map { Int32($0.int!) } }
+    }
+
+    static let golden: Golden = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/train-golden.json")
+        return Golden(json: try! JSONValue.parse(Array(try! Data(contentsOf: url))))
+    }()
+
+    func loaded() -> (ParameterSlab, TrainingModel) {
+        let g = Self.golden
+        let slab = ParameterSlab(config: g.config)
+        for t in slab.tensors {
+            let w = g.floats("weights", t.name)
+            precondition(w.count == t.count, "\(t.name): \(w.count) vs \(t.count)")
+            slab.value(t.name).update(from: w, count: t.count)
+        }
+        return (slab, TrainingModel(slab: slab, batch: g.json["batch"]!.int!, seq: g.json["seq"]!.int!, threads: 2))
+    }
+
+    static func relativeError(_ a: UnsafePointer<Float>, _ b: [Float]) -> Float {
+        let scale = b.map { abs($0) }.max()!
+        var worst: Float = 0
+        for i in b.indices { worst = max(worst, abs(a[i] - b[i])) }
+        return worst / max(scale, 1e-12)
+    }
+
+    @Test func lossAndEveryGradientMatchPyTorch() {
+        let g = Self.golden
+        let (slab, model) = loaded()
+        model.headChunk = 5  // several head chunks, one ragged
+        let inputs = g.ids("inputs"), targets = g.ids("targets")
+        let loss = model.forwardBackward(inputs: inputs, targets: targets) / Double(inputs.count)
+        #expect(abs(loss - g.json["loss"]!.double!) < 1e-5 * abs(g.json["loss"]!.double!), "loss \(loss)")
+        for t in slab.tensors {
+            let err = Self.relativeError(slab.grad(t.name), g.floats("grads", t.name))
+            #expect(err < 1e-4, "\(t.name): relative error \(err)")
+        }
+    }
+
+    @Test func clippingAndOneAdamWStepMatchTorch() {
+        let g = Self.golden
+        let (slab, model) = loaded()
+        let inputs = g.ids("inputs"), targets = g.ids("targets")
+        model.forwardBackward(inputs: inputs, targets: targets)
+        let norm = GradientClipping.clip(slab, maxNorm: 1)
+        #expect(abs(norm - Float(g.json["grad_norm"]!.double!)) < 1e-4 * norm)
+        AdamW(slab: slab).update(lr: 1e-3)
+        for t in slab.tensors {
+            let expected = g.floats("after_adamw", t.name)
+            var worst: Float = 0
+            for i in 0..<t.count { worst = max(worst, abs(slab.value(t.name)[i] - expected[i])) }
+            // One step moves each weight by ~lr; agreement to 1e-6 absolute is 0.1% of the step.
+            #expect(worst < 1e-6, "\(t.name): worst absolute difference \(worst)")
+        }
+    }
+
+    @Test func gradientAccumulationEqualsOneBigBatch() {
+        let g = Self.golden
+        let (slabA, modelA) = loaded()
+        let inputs = g.ids("inputs"), targets = g.ids("targets")
+        modelA.forwardBackward(inputs: inputs, targets: targets)
+        // The same batch as two micro-batches of one sequence each, loss scaled by 1/2.
+        let (slabB, _) = loaded()
+        let seq = g.json["seq"]!.int!
+        let half = TrainingModel(slab: slabB, batch: 1, seq: seq, threads: 2)
+        for m in 0..<2 {
+            half.forwardBackward(inputs: Array(inputs[(m * seq)..<((m + 1) * seq)]), targets: Array(targets[(m * seq)..<((m + 1) * seq)]),
+                                 lossScale: 0.5)
+        }
+        var worst: Float = 0
+        for i in 0..<slabA.count { worst = max(worst, abs(slabA.grads[i] - slabB.grads[i])) }
+        #expect(worst < 1e-6)
+    }
+
+    @Test func schedulesFollowTheirDefinitions() {
+        let s = LearningRateSchedule.multistep
+        #expect(s.rate(step: 0, total: 100, warmup: 10, maxLR: 1) == 0.1)
+        #expect(s.rate(step: 9, total: 100, warmup: 10, maxLR: 1) == 1)
+        #expect(s.rate(step: 79, total: 100, warmup: 10, maxLR: 1) == 1)
+        #expect(s.rate(step: 80, total: 100, warmup: 10, maxLR: 1) == 0.316)
+        #expect(s.rate(step: 90, total: 100, warmup: 10, maxLR: 1) == 0.1)
+        let c = LearningRateSchedule.cosine
+        #expect(abs(c.rate(step: 10, total: 110, warmup: 10, maxLR: 1) - 1) < 1e-6)
+        #expect(abs(c.rate(step: 110, total: 110, warmup: 10, maxLR: 1) - 0.1) < 1e-6)
+    }
+}

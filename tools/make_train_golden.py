@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Golden data for dsllm's hand-written backward passes and AdamW (DSTraining), from PyTorch autograd on
+transformers' LlamaForCausalLM (pinned: torch==2.15.0, transformers==5.24.0; see tools/requirements.txt).
+
+A tiny GQA model in f32 (vocab 64, hidden 32, 4 heads / 2 KV heads, FFN 48, 2 layers), weights normal(0, 0.02)
+with non-trivial RMSNorm gains, a batch of B=2 sequences of T=8 tokens. Records: weights, inputs, targets, the
+mean token cross-entropy, every parameter's gradient, and the parameters after one torch.optim.AdamW step
+(lr 1e-3, betas (0.9, 0.95), eps 1e-8, weight decay 0.1 on 2-D matrices only) after clipping the global
+gradient norm to 1.0 — the paper's recipe.
+
+Usage: python3 tools/make_train_golden.py   (writes Tests/DSTrainingTests/Golden/train-golden.json)
+"""
+import json
+import os
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Tests", "DSTrainingTests", "Golden", "train-golden.json")
+
+
+def main():
+    torch.manual_seed(20261129)
+    cfg = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                      num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, rope_theta=10000.0,
+                      tie_word_embeddings=False, attention_bias=False, mlp_bias=False, torch_dtype="float32")
+    cfg._attn_implementation = "eager"
+    model = LlamaForCausalLM(cfg).float()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 2:
+                p.normal_(0, 0.02)
+            else:
+                p.copy_(1 + 0.1 * torch.randn_like(p))
+    B, T = 2, 8
+    tokens = torch.randint(0, 64, (B, T + 1))
+    inputs, targets = tokens[:, :T], tokens[:, 1:]
+    weights = {n: p.detach().clone() for n, p in model.named_parameters()}
+    logits = model(input_ids=inputs).logits
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 64), targets.reshape(-1))
+    loss.backward()
+    grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    decay = [p for p in model.parameters() if p.dim() == 2]
+    no_decay = [p for p in model.parameters() if p.dim() != 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=1e-3, betas=(0.9, 0.95), eps=1e-8)
+    opt.step()
+    after = {n: p.detach().clone() for n, p in model.named_parameters()}
+
+    def flat(t):
+        return [float("%.9g" % x) for x in t.reshape(-1).tolist()]
+
+    out = {
+        "config": {"vocab": 64, "hidden": 32, "ffn": 48, "layers": 2, "heads": 4, "kv_heads": 2, "eps": 1e-6, "theta": 10000.0},
+        "batch": B, "seq": T,
+        "inputs": inputs.reshape(-1).tolist(), "targets": targets.reshape(-1).tolist(),
+        "loss": loss.item(), "grad_norm": norm.item(),
+        "weights": {n: flat(w) for n, w in weights.items()},
+        "grads": {n: flat(g) for n, g in grads.items()},
+        "after_adamw": {n: flat(a) for n, a in after.items()},
+        "adamw": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1, "clip": 1.0},
+    }
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        json.dump(out, f)
+    print(f"wrote {OUT}: loss {float(loss):.6f}, grad norm {float(norm):.6f}")
+
+
+if __name__ == "__main__":
+    main()
