@@ -174,7 +174,11 @@ public final class Scheduler: @unchecked Sendable {
         s.firstTokenAt = nil
     }
 
+    /// Slows every step down (tests of cancellation need the scheduler not to outrun the consumer).
+    var stepDelayForTesting: TimeInterval = 0
+
     private func step() {
+        if stepDelayForTesting > 0 { Thread.sleep(forTimeInterval: stepDelayForTesting) }
         for s in slots where s.job?.isCancelled == true { finish(s, .cancelled) }
         // 1. One decode step for every slot with a token to feed, in one batched pass.
         let decoding = slots.filter { $0.job != nil && $0.pending != nil }

@@ -49,6 +49,7 @@ import Testing
         defer { s.shutdown() }
         let doomed = try s.submit(JobRequest(prompt: [100000, 17464], parameters: .greedy(maxTokens: 100)))
         doomed.cancel()
+        s.stepDelayForTesting = 0.005  // 110 steps take ≥ 0.5 s: the consumer sees the first token long before the last
         s.start()
         let (ids, reason) = await Self.ids(doomed)
         #expect(ids.isEmpty && reason == .cancelled)
