@@ -8,6 +8,11 @@ mean token cross-entropy, every parameter's gradient, and the parameters after o
 (lr 1e-3, betas (0.9, 0.95), eps 1e-8, weight decay 0.1 on 2-D matrices only) after clipping the global
 gradient norm to 1.0 — the paper's recipe.
 
+Also a 30-step training run of the same model on a fixed token stream, as `dsllm train` runs it: sequential
+data order (sequence k = tokens[k·T ..< k·T + T + 1], global batch g = sequences g·G ..< (g+1)·G), 2 micro-batches
+of B=2 per step, mean token cross-entropy over the global batch, clipping at 1.0, the paper's multistep schedule
+(max lr 1e-2, warmup 5 of 30 steps), AdamW as above. Per-step loss (before the update), lr and grad norm.
+
 Usage: python3 tools/make_train_golden.py   (writes Tests/DSTrainingTests/Golden/train-golden.json)
 """
 import json
@@ -18,6 +23,54 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "DSTrainingTests", "Golden", "train-golden.json")
+
+
+def multistep(s, total, warmup, max_lr):
+    if s < warmup:
+        return max_lr * (s + 1) / warmup
+    if s < 0.8 * total:
+        return max_lr
+    if s < 0.9 * total:
+        return 0.316 * max_lr
+    return 0.1 * max_lr
+
+
+def training_run(weights, cfg, steps=30, warmup=5, max_lr=1e-2, B=2, T=8, micro=2):
+    model = LlamaForCausalLM(cfg).float()
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            p.copy_(weights[n])
+    g = torch.Generator().manual_seed(7)
+    G = B * micro
+    # A random 37-token phrase repeated: learnable, so the loss falls and the replica is checked on a moving model.
+    phrase = torch.randint(0, cfg.vocab_size, (37,), generator=g)
+    stream = phrase.repeat((steps * G * T + 1) // 37 + 1)[: steps * G * T + 1]
+    decay = [p for p in model.parameters() if p.dim() == 2]
+    no_decay = [p for p in model.parameters() if p.dim() != 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=max_lr, betas=(0.9, 0.95), eps=1e-8)
+    losses, lrs, norms = [], [], []
+    for step in range(steps):
+        lr = multistep(step, steps, warmup, max_lr)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.zero_grad()
+        total = 0.0
+        for m in range(micro):
+            seqs = [step * G + m * B + b for b in range(B)]
+            x = torch.stack([stream[k * T: k * T + T] for k in seqs])
+            y = torch.stack([stream[k * T + 1: k * T + T + 1] for k in seqs])
+            logits = model(input_ids=x).logits
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, cfg.vocab_size), y.reshape(-1)) / micro
+            loss.backward()
+            total += loss.item()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(total)
+        lrs.append(lr)
+        norms.append(norm.item())
+    return {"steps": steps, "warmup": warmup, "max_lr": max_lr, "batch": B, "seq": T, "micro_batches": micro,
+            "tokens": stream.tolist(), "losses": losses, "lrs": lrs, "grad_norms": norms}
 
 
 def main():
@@ -49,6 +102,8 @@ def main():
     opt.step()
     after = {n: p.detach().clone() for n, p in model.named_parameters()}
 
+    run = training_run(weights, cfg)
+
     def flat(t):
         return [float("%.9g" % x) for x in t.reshape(-1).tolist()]
 
@@ -61,6 +116,7 @@ def main():
         "grads": {n: flat(g) for n, g in grads.items()},
         "after_adamw": {n: flat(a) for n, a in after.items()},
         "adamw": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1, "clip": 1.0},
+        "run": run,
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:

@@ -15,6 +15,7 @@ public final class AdamW: @unchecked Sendable {
     public let slab: ParameterSlab
     public let m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
     public private(set) var step = 0
+    func setStep(_ s: Int) { step = s }
     private let decayMask: [Bool]  // per tensor
 
     public init(slab: ParameterSlab, options: Options = Options()) {

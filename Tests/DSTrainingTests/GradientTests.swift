@@ -102,3 +102,60 @@ import Testing
         #expect(abs(c.rate(step: 110, total: 110, warmup: 10, maxLR: 1) - 0.1) < 1e-6)
     }
 }
+
+@Suite struct TrainingRunTests {
+    /// 30 optimizer steps (2 micro-batches × 2 sequences × 8 tokens, multistep schedule with warmup 5, clipping)
+    /// on the same token stream and initial weights as the PyTorch replica: every step's loss within 1e-4.
+    @Test func thirtyStepsMatchThePyTorchReplica() throws {
+        let g = GradientTests.golden
+        let run = g.json["run"]!
+        let slab = ParameterSlab(config: g.config)
+        for t in slab.tensors { slab.value(t.name).update(from: g.floats("weights", t.name), count: t.count) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-train-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let shard = dir.appendingPathComponent("run.bin").path
+        try TokenShard.write(run["tokens"]!.array!.map { UInt32($0.int!) }, to: shard)
+        var o = Trainer.Options()
+        o.microBatch = run["batch"]!.int!
+        o.microBatches = run["micro_batches"]!.int!
+        o.seq = run["seq"]!.int!
+        o.steps = run["steps"]!.int!
+        o.warmup = run["warmup"]!.int!
+        o.maxLR = Float(run["max_lr"]!.double!)
+        o.threads = 2
+        let trainer = Trainer(slab: slab, data: try SequentialBatches(stream: TokenStream(paths: [shard], vocabularySize: 64), seq: o.seq),
+                              options: o)
+        let losses = run["losses"]!.array!.map { $0.double! }
+        let lrs = run["lrs"]!.array!.map { $0.double! }
+        let norms = run["grad_norms"]!.array!.map { $0.double! }
+        for s in 0..<o.steps {
+            let r = trainer.trainStep()
+            #expect(abs(r.loss - losses[s]) <= 1e-4 * max(1, losses[s]), "step \(s + 1): loss \(r.loss) vs \(losses[s])")
+            #expect(abs(Double(r.lr) - lrs[s]) <= 1e-9, "step \(s + 1): lr")
+            #expect(abs(Double(r.gradNorm) - norms[s]) <= 1e-3 * norms[s], "step \(s + 1): grad norm \(r.gradNorm) vs \(norms[s])")
+        }
+    }
+
+    @Test func badShardsFailBeforeTraining() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-shards-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("good.bin").path
+        try TokenShard.write([1, 2, 3, 70], to: good)
+        #expect(throws: FormatError.self) { try TokenStream(paths: [good], vocabularySize: 64) }  // 70 ≥ vocab
+        do { _ = try TokenStream(paths: [good], vocabularySize: 64) } catch { #expect(error.description.contains("70")) }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        bytes.removeLast(3)
+        let truncated = dir.appendingPathComponent("truncated.bin").path
+        try bytes.write(to: URL(fileURLWithPath: truncated))
+        #expect(throws: FormatError.self) { try TokenStream(paths: [truncated], vocabularySize: 128) }
+        bytes[0] = 0
+        let badMagic = dir.appendingPathComponent("magic.bin").path
+        try bytes.write(to: URL(fileURLWithPath: badMagic))
+        #expect(throws: FormatError.self) { try TokenStream(paths: [badMagic], vocabularySize: 128) }
+        #expect(throws: FormatError.self) { try TokenStream(paths: [dir.appendingPathComponent("missing.bin").path], vocabularySize: 128) }
+        let stream = try TokenStream(paths: [good, good], vocabularySize: 128)
+        #expect(stream.count == 8 && stream[4] == 1 && stream[3] == 70)
+    }
+}

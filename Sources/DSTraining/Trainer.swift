@@ -1,0 +1,80 @@
+import DSModel
+import Foundation
+
+/// The training loop: micro-batches accumulated into one optimizer step, clipping, the schedule, AdamW, and
+/// one metrics record per step. Data is llm.c's sequential order, so a run can be replayed by other tools.
+public final class Trainer: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var microBatch = 4            // B: sequences per forward/backward
+        public var microBatches = 1          // gradient accumulation steps per optimizer step
+        public var seq = 512                 // T
+        public var steps = 100               // S
+        public var warmup = 2000
+        public var maxLR: Float = 4.2e-4
+        public var schedule = LearningRateSchedule.multistep
+        public var clip: Float = 1.0
+        public var adamw = AdamW.Options()
+        public var threads = ProcessInfo.processInfo.activeProcessorCount
+        public init() {}
+        /// Sequences per optimizer step (G) and tokens per step.
+        public var sequencesPerStep: Int { microBatch * microBatches }
+        public var tokensPerStep: Int { sequencesPerStep * seq }
+    }
+
+    /// What one optimizer step reports (metrics.jsonl's fields).
+    public struct StepRecord: Sendable {
+        public var step: Int            // 1 for the first
+        public var loss: Double         // mean token cross-entropy over the global batch, before the update
+        public var lr: Float
+        public var gradNorm: Float      // before clipping
+        public var tokens: Int          // tokens trained on so far
+        public var seconds: Double
+    }
+
+    public let options: Options
+    public let slab: ParameterSlab
+    public let optimizer: AdamW
+    public let data: SequentialBatches
+    let model: TrainingModel
+    /// Optimizer steps done (the next step is `step + 1`).
+    public private(set) var step = 0
+
+    public init(slab: ParameterSlab, data: SequentialBatches, options: Options) {
+        precondition(data.seq == options.seq)
+        self.options = options
+        self.slab = slab
+        self.data = data
+        optimizer = AdamW(slab: slab, options: options.adamw)
+        model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads)
+    }
+
+    /// Runs optimizer step `step + 1`.
+    public func trainStep() -> StepRecord {
+        let t0 = Date()
+        let o = options
+        slab.zeroGrads()
+        var lossSum = 0.0
+        let scale = 1 / Float(o.microBatches)
+        for m in 0..<o.microBatches {
+            let first = step * o.sequencesPerStep + m * o.microBatch
+            let (x, y) = data.batch(first: first, count: o.microBatch)
+            lossSum += model.forwardBackward(inputs: x, targets: y, lossScale: scale)
+        }
+        let norm = GradientClipping.clip(slab, maxNorm: o.clip)
+        let lr = o.schedule.rate(step: step, total: o.steps, warmup: o.warmup, maxLR: o.maxLR)
+        optimizer.update(lr: lr)
+        step += 1
+        return StepRecord(step: step, loss: lossSum / Double(o.tokensPerStep), lr: lr, gradNorm: norm,
+                          tokens: step * o.tokensPerStep, seconds: Date().timeIntervalSince(t0))
+    }
+
+    /// Restores the step counter after loading a checkpoint (data position follows from it).
+    public func resume(atStep s: Int) {
+        step = s
+        optimizer.restore(step: s)
+    }
+}
+
+extension AdamW {
+    func restore(step s: Int) { setStep(s) }
+}
