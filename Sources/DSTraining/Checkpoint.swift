@@ -1,0 +1,114 @@
+import DSFormats
+import DSModel
+import Foundation
+
+/// A training checkpoint: a folder `step-NNNNNNNN` holding the model as HF safetensors + config.json (it loads
+/// in transformers and converts with `dsllm convert`), the AdamW moments (optimizer.safetensors) and state.json
+/// (step, seed). The data position follows from the step (sequential order), so resume is exact. Folders are
+/// written under a temporary name and renamed, in the background, and only the last `keep` are kept.
+public enum Checkpoint {
+    public struct State: Codable, Sendable, Equatable {
+        public var step: Int
+        public var seed: UInt64
+        public var sequencesPerStep: Int
+        public var seq: Int
+        public init(step: Int, seed: UInt64, sequencesPerStep: Int, seq: Int) {
+            self.step = step
+            self.seed = seed
+            self.sequencesPerStep = sequencesPerStep
+            self.seq = seq
+        }
+    }
+
+    /// A checkpoint being written; `wait()` blocks until it is on disk.
+    public final class PendingWrite: @unchecked Sendable {
+        let done = DispatchSemaphore(value: 0)
+        public func wait() {
+            done.wait()
+            done.signal()
+        }
+    }
+
+    static func tensors(_ slab: ParameterSlab, from base: UnsafePointer<Float>, prefix: String) -> [SafetensorsWriter.Tensor] {
+        slab.tensors.map { t in
+            let bytes = [UInt8](UnsafeRawBufferPointer(start: base + t.offset, count: 4 * t.count))
+            return SafetensorsWriter.Tensor(name: prefix + t.name, dtype: .f32, shape: t.shape, data: bytes)
+        }
+    }
+
+    /// Copies the parameters and moments now (cheap), writes them on a background thread; returns the work item
+    /// to wait on (the trainer waits only before writing the next checkpoint or at exit).
+    public static func saveInBackground(_ slab: ParameterSlab, optimizer: AdamW, state: State, runDirectory: String,
+                                        keep: Int) -> PendingWrite {
+        // Plain byte arrays copied now and handed over to the writer thread, not shared.
+        nonisolated(unsafe) let model = tensors(slab, from: slab.values, prefix: "")
+        nonisolated(unsafe) let moments = tensors(slab, from: optimizer.m, prefix: "m.") + tensors(slab, from: optimizer.v, prefix: "v.")
+        let config = ModelExport.configJSON(slab.config, dtype: .f32)
+        let pending = PendingWrite()
+        let t = Thread {
+            do {
+                try write(model: model, moments: moments, config: config, state: state, runDirectory: runDirectory, keep: keep)
+            } catch {
+                FileHandle.standardError.write(Data("checkpoint at step \(state.step) failed: \(error)\n".utf8))
+            }
+            pending.done.signal()
+        }
+        t.start()
+        return pending
+    }
+
+    static func write(model: [SafetensorsWriter.Tensor], moments: [SafetensorsWriter.Tensor], config: String, state: State,
+                      runDirectory: String, keep: Int) throws {
+        let fm = FileManager.default
+        let name = String(format: "step-%08d", state.step)
+        let final = (runDirectory as NSString).appendingPathComponent(name)
+        let temp = final + ".tmp"
+        try? fm.removeItem(atPath: temp)
+        try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
+        var w = SafetensorsWriter()
+        w.metadata = ["format": "pt"]
+        w.tensors = model
+        try w.write(to: (temp as NSString).appendingPathComponent("model.safetensors"))
+        var o = SafetensorsWriter()
+        o.tensors = moments
+        try o.write(to: (temp as NSString).appendingPathComponent("optimizer.safetensors"))
+        try writeAtomically(Data(config.utf8), to: (temp as NSString).appendingPathComponent("config.json"))
+        try writeAtomically(try JSONEncoder().encode(state), to: (temp as NSString).appendingPathComponent("state.json"))
+        try? fm.removeItem(atPath: final)
+        guard rename(temp, final) == 0 else { throw FormatError(file: final, message: "could not rename the checkpoint into place") }
+        let all = list(runDirectory)
+        for old in all.dropLast(max(keep, 1)) { try? fm.removeItem(atPath: old) }
+    }
+
+    /// Complete checkpoint folders of a run, oldest first.
+    public static func list(_ runDirectory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []
+        return names.filter { $0.hasPrefix("step-") && !$0.hasSuffix(".tmp") }.sorted()
+            .map { (runDirectory as NSString).appendingPathComponent($0) }
+    }
+
+    /// Loads parameters and moments into the slab and optimizer; returns the saved state.
+    public static func load(_ directory: String, into slab: ParameterSlab, optimizer: AdamW?) throws -> State {
+        let stateData = try Data(contentsOf: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("state.json")))
+        let state = try JSONDecoder().decode(State.self, from: stateData)
+        let model = try SafetensorsFile(path: (directory as NSString).appendingPathComponent("model.safetensors"))
+        try copy(model, prefix: "", into: slab.values, slab)
+        if let optimizer {
+            let moments = try SafetensorsFile(path: (directory as NSString).appendingPathComponent("optimizer.safetensors"))
+            try copy(moments, prefix: "m.", into: optimizer.m, slab)
+            try copy(moments, prefix: "v.", into: optimizer.v, slab)
+        }
+        return state
+    }
+
+    static func copy(_ file: SafetensorsFile, prefix: String, into base: UnsafeMutablePointer<Float>, _ slab: ParameterSlab) throws {
+        for t in slab.tensors {
+            guard let info = file[prefix + t.name], info.dtype == .f32, info.shape == t.shape else {
+                throw FormatError(file: file.path, field: prefix + t.name,
+                                  message: "missing, or not f32 \(t.shape): the checkpoint does not match this model's config")
+            }
+            let src = file.data(of: info)
+            UnsafeMutableRawPointer(base + t.offset).copyMemory(from: src.baseAddress!, byteCount: 4 * t.count)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import ArgumentParser
+import DSFormats
+import DSModel
+import DSTensor
+import DSTraining
+import Foundation
+
+/// `dsllm train`: pre-training with the paper's recipe (AdamW β 0.9/0.95, wd 0.1, clip 1.0, init std 0.006,
+/// multistep schedule), f32 for now, llm.c token shards in sequential order, background checkpoints, exact resume.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Pre-train a DeepSeek-architecture model on token shards (llm.c format, uint32 tokens).",
+        discussion: """
+            Writes into --out: metrics.jsonl (one object per optimizer step: step, loss, lr, grad_norm, tokens, seconds), \
+            checkpoints step-NNNNNNNN/ (model.safetensors + config.json, optimizer.safetensors, state.json), keeping the \
+            last --keep. --resume continues from the newest checkpoint in --out with identical results.
+            """)
+
+    @Option(help: "Model preset (deepseek-llm-7b, deepseek-llm-67b) — or use --config.") var preset: String?
+    @Option(help: "An HF config.json for the model shape.") var config: String?
+    @Option(parsing: .upToNextOption, help: "Token shard files (llm.c header, uint32 tokens).") var data: [String]
+    @Option(help: "Sequence length T.") var seqLen = 512
+    @Option(help: "Sequences per forward/backward (B).") var microBatch = 4
+    @Option(help: "Tokens per optimizer step (a multiple of micro-batch × seq-len; default one micro-batch).") var batchTokens: Int?
+    @Option(help: "Peak learning rate.") var maxLR: Float = 4.2e-4
+    @Option(help: "Optimizer steps.") var steps: Int?
+    @Option(help: "Tokens to train on (instead of --steps).") var tokens: Int?
+    @Option(help: "multistep (the paper's), cosine or constant.") var schedule = "multistep"
+    @Option(help: "Warmup steps.") var warmup = 2000
+    @Option(help: "Seed for the initial weights.") var seed: UInt64 = 1
+    @Option(help: "Precision: f32 (bf16 with AMX comes later).") var precision = "f32"
+    @Option(help: "Data order: sequential (llm.c's).") var dataOrder = "sequential"
+    @Option(help: "Start from these weights (an HF directory or GGUF) instead of a random init.") var initFrom: String?
+    @Option(help: "Run folder.") var out: String
+    @Option(help: "Checkpoint every N steps (0: only at the end).") var checkpointEvery = 0
+    @Option(help: "Checkpoints to keep.") var keep = 2
+    @Flag(help: "Continue from the newest checkpoint in --out.") var resume = false
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func modelConfig() throws -> ModelConfig {
+        if let preset {
+            guard let c = ModelConfig.presets[preset] else { throw CLIError("--preset \(preset): expected \(ModelConfig.presets.keys.sorted())") }
+            return c
+        }
+        guard let config else { throw CLIError("give --preset or --config") }
+        do { return try ModelConfig.load(configJSON: config) } catch { throw CLIError(error.description) }
+    }
+
+    func run() throws {
+        guard precision == "f32" else { throw CLIError("--precision \(precision): only f32 is implemented so far") }
+        guard dataOrder == "sequential" else { throw CLIError("--data-order \(dataOrder): only sequential is implemented so far") }
+        guard let sched = LearningRateSchedule(rawValue: schedule) else { throw CLIError("--schedule must be multistep, cosine or constant") }
+        let c = try modelConfig()
+        let perMicro = microBatch * seqLen
+        let stepTokens = batchTokens ?? perMicro
+        guard stepTokens % perMicro == 0, stepTokens > 0 else {
+            throw CLIError("--batch-tokens \(stepTokens) is not a multiple of micro-batch × seq-len (\(perMicro))")
+        }
+        let totalSteps = steps ?? tokens.map { max(1, $0 / stepTokens) } ?? 0
+        guard totalSteps > 0 else { throw CLIError("give --steps or --tokens") }
+        // Everything is checked before the first step: shards, vocabulary, config.
+        let stream: TokenStream
+        do { stream = try TokenStream(paths: data, vocabularySize: c.vocabularySize) } catch { throw CLIError(error.description) }
+        let batches: SequentialBatches
+        do { batches = try SequentialBatches(stream: stream, seq: seqLen) } catch { throw CLIError(error.description) }
+
+        var o = Trainer.Options()
+        o.microBatch = microBatch
+        o.microBatches = stepTokens / perMicro
+        o.seq = seqLen
+        o.steps = totalSteps
+        o.warmup = warmup
+        o.maxLR = maxLR
+        o.schedule = sched
+        if let threads { o.threads = threads }
+        let slab = ParameterSlab(config: c)
+        if let initFrom {
+            let w: ModelWeights
+            do { w = try ModelWeights.load(path: initFrom) } catch { throw CLIError(error.description) }
+            try copyWeights(w, into: slab)
+        } else {
+            slab.initialize(seed: seed)
+        }
+        let trainer = Trainer(slab: slab, data: batches, options: o)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let metricsPath = (out as NSString).appendingPathComponent("metrics.jsonl")
+        if resume, let last = Checkpoint.list(out).last {
+            let state: Checkpoint.State
+            do { state = try Checkpoint.load(last, into: slab, optimizer: trainer.optimizer) } catch { throw CLIError("\(error)") }
+            guard state.sequencesPerStep == o.sequencesPerStep, state.seq == seqLen else {
+                throw CLIError("\(last): checkpoint was made with \(state.sequencesPerStep) sequences × \(state.seq) tokens per step")
+            }
+            trainer.resume(atStep: state.step)
+            try truncateMetrics(metricsPath, toStep: state.step)
+            print("resumed from \(last) at step \(state.step)")
+        } else if !resume {
+            try? FileManager.default.removeItem(atPath: metricsPath)
+        }
+        if !FileManager.default.fileExists(atPath: metricsPath) { FileManager.default.createFile(atPath: metricsPath, contents: nil) }
+        let metrics = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
+        metrics.seekToEndOfFile()
+        var pending: Checkpoint.PendingWrite?
+        let start = Date()
+        let flopsPerToken = 6.0 * Double(c.parameterCount)
+        while trainer.step < totalSteps {
+            let r = trainer.trainStep()
+            let line = String(format: "{\"step\": %d, \"loss\": %.7f, \"lr\": %.9g, \"grad_norm\": %.7f, \"tokens\": %d, \"seconds\": %.4f}\n",
+                              r.step, r.loss, r.lr, r.gradNorm, r.tokens, r.seconds)
+            metrics.write(Data(line.utf8))
+            let rate = Double(stepTokens) / max(r.seconds, 1e-9)
+            let eta = Double(totalSteps - r.step) * Date().timeIntervalSince(start) / Double(max(r.step - (trainer.step - r.step), 1))
+            print(String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s  ETA %.0f s",
+                         r.step, totalSteps, r.loss, r.lr, r.gradNorm, rate, rate * flopsPerToken / 1e9, eta))
+            if (checkpointEvery > 0 && r.step % checkpointEvery == 0) || r.step == totalSteps {
+                pending?.wait()
+                pending = Checkpoint.saveInBackground(slab, optimizer: trainer.optimizer,
+                                                      state: .init(step: r.step, seed: seed, sequencesPerStep: o.sequencesPerStep, seq: seqLen),
+                                                      runDirectory: out, keep: keep)
+            }
+        }
+        pending?.wait()
+        try metrics.close()
+        print("done: \(totalSteps) steps; checkpoint \(Checkpoint.list(out).last ?? "-")")
+    }
+
+    func copyWeights(_ w: ModelWeights, into slab: ParameterSlab) throws {
+        guard w.config.hiddenSize == slab.config.hiddenSize, w.config.layerCount == slab.config.layerCount,
+              w.config.vocabularySize == slab.config.vocabularySize else {
+            throw CLIError("--init-from: the model's shape does not match the training config")
+        }
+        func put(_ name: String, _ m: WeightMatrix) { for r in 0..<m.rows { m.row(r, into: slab.value(name) + r * m.cols) } }
+        put("model.embed_tokens.weight", w.embedding)
+        put("lm_head.weight", w.output)
+        slab.value("model.norm.weight").update(from: w.finalNorm, count: w.finalNorm.count)
+        for (l, layer) in w.layers.enumerated() {
+            let p = "model.layers.\(l)."
+            slab.value(p + "input_layernorm.weight").update(from: layer.attentionNorm, count: layer.attentionNorm.count)
+            slab.value(p + "post_attention_layernorm.weight").update(from: layer.ffnNorm, count: layer.ffnNorm.count)
+            put(p + "self_attn.q_proj.weight", layer.wq)
+            put(p + "self_attn.k_proj.weight", layer.wk)
+            put(p + "self_attn.v_proj.weight", layer.wv)
+            put(p + "self_attn.o_proj.weight", layer.wo)
+            put(p + "mlp.gate_proj.weight", layer.wGate)
+            put(p + "mlp.up_proj.weight", layer.wUp)
+            put(p + "mlp.down_proj.weight", layer.wDown)
+        }
+        if w.ropeInterleaved { throw CLIError("--init-from a GGUF file is not supported yet (its q/k rows are permuted); use an HF directory") }
+    }
+
+    /// Drops metrics lines after `step` (a run killed after writing metrics but before its next checkpoint).
+    func truncateMetrics(_ path: String, toStep step: Int) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let r = line.range(of: "\"step\": "), let n = Int(line[r.upperBound...].prefix { $0.isNumber }) else { return false }
+            return n <= step
+        }
+        try writeAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
+    }
+}
