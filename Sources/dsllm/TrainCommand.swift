@@ -101,7 +101,7 @@ struct TrainCommand: ParsableCommand {
         let metrics = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
         metrics.seekToEndOfFile()
         var pending: Checkpoint.PendingWrite?
-        let start = Date()
+        let start = Date(), startStep = trainer.step
         let flopsPerToken = 6.0 * Double(c.parameterCount)
         while trainer.step < totalSteps {
             let r = trainer.trainStep()
@@ -109,8 +109,8 @@ struct TrainCommand: ParsableCommand {
                               r.step, r.loss, r.lr, r.gradNorm, r.tokens, r.seconds)
             metrics.write(Data(line.utf8))
             let rate = Double(stepTokens) / max(r.seconds, 1e-9)
-            let eta = Double(totalSteps - r.step) * Date().timeIntervalSince(start) / Double(max(r.step - (trainer.step - r.step), 1))
-            print(String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s  ETA %.0f s",
+            let eta = Double(totalSteps - r.step) * Date().timeIntervalSince(start) / Double(max(r.step - startStep, 1))
+            print(String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s (6·N·tokens)  ETA %.0f s",
                          r.step, totalSteps, r.loss, r.lr, r.gradNorm, rate, rate * flopsPerToken / 1e9, eta))
             if (checkpointEvery > 0 && r.step % checkpointEvery == 0) || r.step == totalSteps {
                 pending?.wait()

@@ -159,3 +159,37 @@ import Testing
         #expect(stream.count == 8 && stream[4] == 1 && stream[3] == 70)
     }
 }
+
+@Suite struct CheckpointTests {
+    /// A checkpoint is an HF directory the inference engine loads; its mean NLL on a sequence equals the training
+    /// forward's loss on the same tokens, and the optimizer state round-trips exactly.
+    @Test func checkpointLoadsForInferenceAndRoundTrips() throws {
+        let g = GradientTests.golden
+        let slab = ParameterSlab(config: g.config)
+        slab.initialize(seed: 3, std: 0.05)
+        let inputs = Array(g.ids("inputs").prefix(8)), targets = Array(g.ids("targets").prefix(8))
+        let model = TrainingModel(slab: slab, batch: 1, seq: 8, threads: 2)
+        let trainLoss = model.forwardBackward(inputs: inputs, targets: targets) / 8
+        let opt = AdamW(slab: slab)
+        opt.update(lr: 1e-3)
+        let after = TrainingModel(slab: slab, batch: 1, seq: 8, threads: 2).forwardBackward(inputs: inputs, targets: targets) / 8
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-ckpt-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        Checkpoint.saveInBackground(slab, optimizer: opt, state: .init(step: 1, seed: 3, sequencesPerStep: 1, seq: 8),
+                                    runDirectory: dir, keep: 1).wait()
+        let saved = try #require(Checkpoint.list(dir).last)
+        let weights = try ModelWeights.load(path: saved)
+        let nll = Transformer(weights: weights).meanNLL([inputs[0]] + targets)
+        #expect(abs(nll - after) < 1e-5 * after, "inference \(nll) vs training \(after)")
+        #expect(abs(after - trainLoss) > 0, "the update changed the model")
+        let restored = ParameterSlab(config: g.config)
+        let opt2 = AdamW(slab: restored)
+        let state = try Checkpoint.load(saved, into: restored, optimizer: opt2)
+        #expect(state.step == 1)
+        #expect((0..<slab.count).allSatisfy { slab.values[$0] == restored.values[$0] && opt.m[$0] == opt2.m[$0] && opt.v[$0] == opt2.v[$0] })
+        // A checkpoint for another shape is refused, naming the tensor.
+        let other = ParameterSlab(config: ModelConfig(vocabularySize: 64, hiddenSize: 64, intermediateSize: 48, layerCount: 2,
+                                                      headCount: 4, kvHeadCount: 2))
+        #expect(throws: FormatError.self) { try Checkpoint.load(saved, into: other, optimizer: nil) }
+    }
+}
