@@ -4,10 +4,10 @@
 Each engine is started on loopback, warmed up, then driven at 1, 4 and 16 concurrent streaming clients
 (/v1/completions, temperature 0, the same prompt text, max_tokens tokens; each client sends --requests
 requests back to back). Reported: aggregate generated tokens/s (streamed text chunks / wall time) and the
-p50/p99 time to first token. The llama.cpp anchor is llama-cpp-python's OpenAI server (`python3 -m
-llama_cpp.server`, pinned 0.3.36), which runs one request at a time; llama.cpp's C++ `llama-server` (with
-its own continuous batching) needs a source build and is not used here. Its server is started with
---interrupt_requests False so that concurrent requests queue instead of cancelling each other.
+p50/p99 time to first token. Anchors: llama.cpp's own C++ `llama-server` with continuous batching and as many
+slots as the highest concurrency (`--llama-server PATH`, built from the llama.cpp sources that llama-cpp-python
+0.3.36 vendors, portable AVX2 flags: see bench/server/run.sh), and llama-cpp-python's OpenAI server
+(`python3 -m llama_cpp.server --interrupt_requests False`, one request at a time).
 
 Usage: python3 bench/server/bench.py --dsllm .build/release/dsllm --model bench/out/ds-2l-q8_0.gguf
 """
@@ -118,6 +118,14 @@ def start_llama(model, port, threads):
                              "--model_alias", "dsllm", "--interrupt_requests", "False"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def start_llama_server(binary, model, port, threads, slots):
+    # -c is the total KV cache, shared by the slots: 1024 tokens each, as dsllm's --ctx.
+    return subprocess.Popen([binary, "-m", model, "--port", str(port), "-t", str(threads), "-tb", str(threads),
+                             "-np", str(slots), "-c", str(1024 * slots), "-cb", "--alias", "dsllm"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "LD_LIBRARY_PATH": os.path.dirname(binary)})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dsllm", required=True)
@@ -126,13 +134,19 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--requests", type=int, default=2, help="requests per client at each concurrency")
     ap.add_argument("--concurrency", default="1,4,16")
+    ap.add_argument("--llama-server", help="path to llama.cpp's llama-server binary (C++ server, continuous batching)")
     args = ap.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
     table = {}
-    for engine in ["llama.cpp", "dsllm"]:
+    engines = (["llama-server"] if args.llama_server else []) + ["llama-cpp-python", "dsllm"]
+    for engine in engines:
         port = free_port()
-        proc = (start_dsllm(args.dsllm, args.model, port, args.threads, max(levels)) if engine == "dsllm"
-                else start_llama(args.model, port, args.threads))
+        if engine == "dsllm":
+            proc = start_dsllm(args.dsllm, args.model, port, args.threads, max(levels))
+        elif engine == "llama-server":
+            proc = start_llama_server(args.llama_server, args.model, port, args.threads, max(levels))
+        else:
+            proc = start_llama(args.model, port, args.threads)
         try:
             wait_up(port, "/v1/models")
             one_request(port, 4)  # warm-up: page in the weights
@@ -148,12 +162,13 @@ def main():
                 proc.kill()
     print(f"\nmodel {os.path.basename(args.model)}, {args.threads} threads, {args.max_tokens} tokens per request, "
           f"{args.requests} requests per client")
-    print("| streams | engine | aggregate tok/s | TTFT p50 s | TTFT p99 s | dsllm / llama.cpp tok/s |")
+    anchor = engines[0]
+    print(f"| streams | engine | aggregate tok/s | TTFT p50 s | TTFT p99 s | dsllm / {anchor} tok/s |")
     print("|---:|---|---:|---:|---:|---:|")
     for c in levels:
-        for engine in ["llama.cpp", "dsllm"]:
+        for engine in engines:
             tps, p50, p99 = table[(engine, c)]
-            ratio = f"{tps / table[('llama.cpp', c)][0]:.2f}x" if engine == "dsllm" else ""
+            ratio = f"{tps / table[(anchor, c)][0]:.2f}x" if engine == "dsllm" else ""
             print(f"| {c} | {engine} | {tps:.2f} | {p50:.2f} | {p99:.2f} | {ratio} |")
 
 
