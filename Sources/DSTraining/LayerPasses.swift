@@ -1,3 +1,4 @@
+import DSTensor
 import Foundation
 
 /// Forward/backward pairs over raw row-major buffers (llm.c style). `n` rows of width `d` unless stated.
@@ -73,12 +74,15 @@ enum LayerPasses {
     /// o[b, t, h] = Σ_s≤t softmax_s(q·k_s / √hd) v_s; lse[(b·H + h)·T + t] saved for the backward.
     static func attentionForward(_ o: UnsafeMutablePointer<Float>, _ lse: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
                                  k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, seq: Int, heads: Int,
-                                 kvHeads: Int, headDim hd: Int) {
+                                 kvHeads: Int, headDim hd: Int, pool: WorkerPool) {
         let qw = heads * hd, kw = kvHeads * hd, groups = heads / kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        var scores = [Float](repeating: 0, count: seq)
-        for b in 0..<batch {
-            for h in 0..<heads {
+        nonisolated(unsafe) let (o, lse, q, k, v) = (o, lse, q, k, v)
+        // One task per (sequence, head): each writes its own columns of o and its own lse rows.
+        pool.run(tasks: batch * heads) { task in
+            let b = task / heads, h = task % heads
+            var scores = [Float](repeating: 0, count: seq)
+            do {
                 let kvh = h / groups
                 for t in 0..<seq {
                     let qi = q + (b * seq + t) * qw + h * hd
@@ -112,13 +116,16 @@ enum LayerPasses {
     /// dP_s = do·v_s, dS_s = P_s (dP_s − Σ_s' P_s' dP_s'), dq = Σ dS_s k_s / √hd, dk_s += dS_s q / √hd, dv_s += P_s do.
     static func attentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
                                   dout: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                                  lse: UnsafePointer<Float>, batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim hd: Int) {
+                                  lse: UnsafePointer<Float>, batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim hd: Int,
+                                  pool: WorkerPool) {
         let qw = heads * hd, kw = kvHeads * hd, groups = heads / kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        var p = [Float](repeating: 0, count: seq), dp = p
-        for b in 0..<batch {
-            for h in 0..<heads {
-                let kvh = h / groups
+        nonisolated(unsafe) let (dq, dk, dv, dout, q, k, v, lse) = (dq, dk, dv, dout, q, k, v, lse)
+        // One task per (sequence, KV head) with all the heads that share it, so dk and dv have one writer.
+        pool.run(tasks: batch * kvHeads) { task in
+            let b = task / kvHeads, kvh = task % kvHeads
+            var p = [Float](repeating: 0, count: seq), dp = p
+            for h in (kvh * groups)..<((kvh + 1) * groups) {
                 for t in 0..<seq {
                     let row = b * seq + t
                     let qi = q + row * qw + h * hd, doi = dout + row * qw + h * hd, dqi = dq + row * qw + h * hd

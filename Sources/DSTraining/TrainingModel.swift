@@ -9,6 +9,7 @@ public final class TrainingModel: @unchecked Sendable {
     public let slab: ParameterSlab
     public let batch: Int, seq: Int
     public var threads: Int
+    let pool: WorkerPool
     let c: ModelConfig
     let n: Int
     let ropeCos: [Float], ropeSin: [Float]
@@ -31,6 +32,7 @@ public final class TrainingModel: @unchecked Sendable {
         self.batch = batch
         self.seq = seq
         self.threads = threads
+        pool = WorkerPool(threads: max(1, threads))
         c = slab.config
         n = batch * seq
         (ropeCos, ropeSin) = LayerPasses.ropeTables(headDim: c.headDim, positions: seq, theta: c.ropeTheta)
@@ -98,7 +100,7 @@ public final class TrainingModel: @unchecked Sendable {
             linear(a.v, a.xn1, p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
             LayerPasses.rope(a.q, n: n, seq: seq, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
             LayerPasses.rope(a.k, n: n, seq: seq, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
-            LayerPasses.attentionForward(a.att, a.lse, q: a.q, k: a.k, v: a.v, batch: batch, seq: seq, heads: H, kvHeads: KH, headDim: hd)
+            LayerPasses.attentionForward(a.att, a.lse, q: a.q, k: a.k, v: a.v, batch: batch, seq: seq, heads: H, kvHeads: KH, headDim: hd, pool: pool)
             linear(a.x1, a.att, p(pre + "self_attn.o_proj.weight"), rows: n, inDim: qd, outDim: d)
             for i in 0..<(n * d) { a.x1[i] += a.x[i] }
             LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, p(pre + "post_attention_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
@@ -148,7 +150,7 @@ public final class TrainingModel: @unchecked Sendable {
             dk.update(repeating: 0, count: n * kd)
             dv.update(repeating: 0, count: n * kd)
             LayerPasses.attentionBackward(dq: dq, dk: dk, dv: dv, dout: datt, q: a.q, k: a.k, v: a.v, lse: a.lse, batch: batch,
-                                          seq: seq, heads: H, kvHeads: KH, headDim: hd)
+                                          seq: seq, heads: H, kvHeads: KH, headDim: hd, pool: pool)
             LayerPasses.rope(dq, n: n, seq: seq, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
             LayerPasses.rope(dk, n: n, seq: seq, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
             linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "self_attn.q_proj.weight"), dy: dq, x: a.xn1,
