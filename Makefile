@@ -38,6 +38,7 @@ bench: build
 	bash bench/tokenizer/run.sh
 	bash bench/inference/run.sh
 	bash bench/server/run.sh
+	python3 bench/train/bench.py --dsllm $(BIN)
 
 # Regenerate committed golden files (needs the Python anchors).
 golden: build
