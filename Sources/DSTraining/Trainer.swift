@@ -68,6 +68,16 @@ public final class Trainer: @unchecked Sendable {
                           tokens: step * o.tokensPerStep, seconds: Date().timeIntervalSince(t0))
     }
 
+    /// Mean token cross-entropy over the first `batches` micro-batches of a validation stream (same B and T).
+    public func validationLoss(_ data: SequentialBatches, batches: Int) -> Double {
+        var total = 0.0
+        for m in 0..<batches {
+            let (x, y) = data.batch(first: m * options.microBatch, count: options.microBatch)
+            total += model.loss(inputs: x, targets: y)
+        }
+        return total / Double(batches * options.microBatch * options.seq)
+    }
+
     /// Restores the step counter after loading a checkpoint (data position follows from it).
     public func resume(atStep s: Int) {
         step = s

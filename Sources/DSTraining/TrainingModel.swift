@@ -84,8 +84,13 @@ public final class TrainingModel: @unchecked Sendable {
 
     /// Forward and backward for one micro-batch; gradients are added to the slab's (scaled by `lossScale`, e.g.
     /// 1 / micro-batches for accumulation). Returns the sum of token cross-entropies (divide by tokens for the mean).
+    /// Sum of token cross-entropies without touching the gradients (validation).
+    public func loss(inputs: [Int32], targets: [Int32]) -> Double {
+        forwardBackward(inputs: inputs, targets: targets, lossScale: 1, backward: false)
+    }
+
     @discardableResult
-    public func forwardBackward(inputs: [Int32], targets: [Int32], lossScale: Float = 1) -> Double {
+    public func forwardBackward(inputs: [Int32], targets: [Int32], lossScale: Float = 1, backward: Bool = true) -> Double {
         precondition(inputs.count == n && targets.count == n)
         let (d, qd, kd, f, V) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize, c.vocabularySize)
         let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
@@ -122,11 +127,12 @@ public final class TrainingModel: @unchecked Sendable {
                 let rows = min(headChunk, n - r0)
                 linear(logitChunk, xnFinal + r0 * d, head, rows: rows, inDim: d, outDim: V)
                 loss += LayerPasses.crossEntropy(logitChunk, targets: tg.baseAddress! + r0, rows: rows, vocab: V, scale: scale)
-                linearBackward(dx: dtmp + r0 * d, accumulate: false, dw: dHead, dy: logitChunk, x: xnFinal + r0 * d, w: head,
-                               rows: rows, inDim: d, outDim: V)
+                if backward { linearBackward(dx: dtmp + r0 * d, accumulate: false, dw: dHead, dy: logitChunk, x: xnFinal + r0 * d, w: head,
+                               rows: rows, inDim: d, outDim: V) }
                 r0 += rows
             }
         }
+        if !backward { return loss }
         dx.update(repeating: 0, count: n * d)
         LayerPasses.rmsNormBackward(dx, g("model.norm.weight"), dtmp, xFinal, p("model.norm.weight"), rstdFinal, n: n, d: d)
         // Backward through the layers; dx holds d(loss)/d(layer output) on entry to each.

@@ -14,7 +14,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Writes into --out: metrics.jsonl (one object per optimizer step: step, loss, lr, grad_norm, tokens, seconds), \
             checkpoints step-NNNNNNNN/ (model.safetensors + config.json, optimizer.safetensors, state.json), keeping the \
-            last --keep. --resume continues from the newest checkpoint in --out with identical results.
+            last --keep, and loss.svg (the loss curve, validation dashed). --resume continues from the newest checkpoint \
+            in --out with identical results.
             """)
 
     @Option(help: "Model preset (deepseek-llm-7b, deepseek-llm-67b) — or use --config.") var preset: String?
@@ -32,6 +33,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Precision: f32 (bf16 with AMX comes later).") var precision = "f32"
     @Option(help: "Data order: sequential (llm.c's).") var dataOrder = "sequential"
     @Option(help: "Start from these weights (an HF directory or GGUF) instead of a random init.") var initFrom: String?
+    @Option(parsing: .upToNextOption, help: "Validation shards (same format).") var valData: [String] = []
+    @Option(help: "Validation loss every K steps (0: never; needs --val-data).") var valEvery = 0
+    @Option(help: "Micro-batches per validation.") var valBatches = 4
     @Option(help: "Run folder.") var out: String
     @Option(help: "Checkpoint every N steps (0: only at the end).") var checkpointEvery = 0
     @Option(help: "Checkpoints to keep.") var keep = 2
@@ -83,6 +87,12 @@ struct TrainCommand: ParsableCommand {
             slab.initialize(seed: seed)
         }
         let trainer = Trainer(slab: slab, data: batches, options: o)
+        var validation: SequentialBatches?
+        if !valData.isEmpty {
+            do { validation = try SequentialBatches(stream: TokenStream(paths: valData, vocabularySize: c.vocabularySize), seq: seqLen) } catch {
+                throw CLIError(error.description)
+            }
+        }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let metricsPath = (out as NSString).appendingPathComponent("metrics.jsonl")
         if resume, let last = Checkpoint.list(out).last {
@@ -105,14 +115,21 @@ struct TrainCommand: ParsableCommand {
         let flopsPerToken = 6.0 * Double(c.parameterCount)
         while trainer.step < totalSteps {
             let r = trainer.trainStep()
-            let line = String(format: "{\"step\": %d, \"loss\": %.7f, \"lr\": %.9g, \"grad_norm\": %.7f, \"tokens\": %d, \"seconds\": %.4f}\n",
+            var line = String(format: "{\"step\": %d, \"loss\": %.7f, \"lr\": %.9g, \"grad_norm\": %.7f, \"tokens\": %d, \"seconds\": %.4f",
                               r.step, r.loss, r.lr, r.gradNorm, r.tokens, r.seconds)
+            if let validation, valEvery > 0, r.step % valEvery == 0 || r.step == totalSteps {
+                let v = trainer.validationLoss(validation, batches: valBatches)
+                line += String(format: ", \"val_loss\": %.7f", v)
+                print(String(format: "step %d  validation loss %.4f", r.step, v))
+            }
+            line += "}\n"
             metrics.write(Data(line.utf8))
             let rate = Double(stepTokens) / max(r.seconds, 1e-9)
             let eta = Double(totalSteps - r.step) * Date().timeIntervalSince(start) / Double(max(r.step - startStep, 1))
             print(String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s (6·N·tokens)  ETA %.0f s",
                          r.step, totalSteps, r.loss, r.lr, r.gradNorm, rate, rate * flopsPerToken / 1e9, eta))
             if (checkpointEvery > 0 && r.step % checkpointEvery == 0) || r.step == totalSteps {
+                try? LossCurve.write(metrics: metricsPath, title: "dsllm train — \(out)")
                 pending?.wait()
                 pending = Checkpoint.saveInBackground(slab, optimizer: trainer.optimizer,
                                                       state: .init(step: r.step, seed: seed, sequencesPerStep: o.sequencesPerStep, seq: seqLen),

@@ -17,6 +17,10 @@ import Testing
         }
     }
 
+    static func strip(_ text: String) -> String {
+        text.replacingOccurrences(of: #""seconds": [0-9.]+"#, with: "", options: .regularExpression)
+    }
+
     @Test func killNineAndResumeReproduceTheLossCurve() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-resume-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -40,7 +44,8 @@ import Testing
         try data.write(to: shard)
         func args(_ out: URL) -> [String] {
             ["train", "--config", config.path, "--data", shard.path, "--seq-len", "32", "--micro-batch", "2", "--batch-tokens", "128",
-             "--steps", "300", "--warmup", "20", "--max-lr", "3e-3", "--out", out.path, "--checkpoint-every", "25", "--threads", "1"]
+             "--steps", "300", "--warmup", "20", "--max-lr", "3e-3", "--out", out.path, "--checkpoint-every", "25", "--threads", "1",
+             "--val-data", shard.path, "--val-every", "50", "--val-batches", "2"]
         }
         func run(_ a: [String]) throws -> Process {
             let p = Process()
@@ -58,6 +63,10 @@ import Testing
         let reference = try Self.losses(full)
         #expect(reference.count == 300)
         #expect(Double(reference.last!)! < Double(reference.first!)! * 0.5, "the loss falls")
+        let metrics = try String(contentsOf: full.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        #expect(metrics.components(separatedBy: "\"val_loss\"").count - 1 == 6, "validation every 50 steps")
+        let svg = try String(contentsOf: full.appendingPathComponent("loss.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("polyline"))
 
         // Same run, killed with SIGKILL once it is past a few checkpoints, then resumed.
         let killed = dir.appendingPathComponent("killed")
@@ -75,6 +84,9 @@ import Testing
         c.waitUntilExit()
         #expect(c.terminationStatus == 0)
         #expect(try Self.losses(killed) == reference)
+        let resumed = try String(contentsOf: killed.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        // Every field but the wall-clock "seconds" is identical, validation losses included.
+        #expect(Self.strip(resumed) == Self.strip(metrics))
     }
 
     @Test func badDataAndConfigFailBeforeAnyStep() throws {
