@@ -159,21 +159,28 @@ enum LayerPasses {
 
     // MARK: SwiGLU — h = silu(g) ⊙ u
 
-    static func swigluForward(_ h: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            h[i] = g / (1 + expf(-g)) * up[i]
+    static func swigluForward(_ h: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int,
+                              pool: WorkerPool) {
+        nonisolated(unsafe) let (h, gate, up) = (h, gate, up)
+        pool.parallelFor(count, minimumChunk: 1 << 14) { range in
+            for i in range {
+                let g = gate[i]
+                h[i] = g / (1 + expf(-g)) * up[i]
+            }
         }
     }
 
     /// dgate = dh · u · σ(g)(1 + g(1 − σ(g))), dup = dh · silu(g).
     static func swigluBackward(dgate: UnsafeMutablePointer<Float>, dup: UnsafeMutablePointer<Float>, dh: UnsafePointer<Float>,
-                               gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            let sg = 1 / (1 + expf(-g))
-            dgate[i] = dh[i] * up[i] * sg * (1 + g * (1 - sg))
-            dup[i] = dh[i] * g * sg
+                               gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, pool: WorkerPool) {
+        nonisolated(unsafe) let (dgate, dup, dh, gate, up) = (dgate, dup, dh, gate, up)
+        pool.parallelFor(count, minimumChunk: 1 << 14) { range in
+            for i in range {
+                let g = gate[i]
+                let sg = 1 / (1 + expf(-g))
+                dgate[i] = dh[i] * up[i] * sg * (1 + g * (1 - sg))
+                dup[i] = dh[i] * g * sg
+            }
         }
     }
 
@@ -181,13 +188,22 @@ enum LayerPasses {
 
     /// Turns logits into dlogits = (softmax − onehot) · scale and returns Σ −log p(target) over the rows.
     static func crossEntropy(_ logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, rows: Int, vocab: Int,
-                             scale: Float) -> Double {
+                             scale: Float, pool: WorkerPool) -> Double {
+        // Rows are independent; each task sums its own rows' losses, added in row order afterwards (deterministic).
+        let perRow = UnsafeMutablePointer<Double>.allocate(capacity: rows)
+        defer { perRow.deallocate() }
+        nonisolated(unsafe) let (logits, targets, out) = (logits, targets, perRow)
+        pool.run(tasks: rows) { r in out[r] = crossEntropyRow(logits + r * vocab, target: Int(targets[r]), vocab: vocab, scale: scale) }
         var total = 0.0
-        for r in 0..<rows {
-            let l = logits + r * vocab
+        for r in 0..<rows { total += perRow[r] }
+        return total
+    }
+
+    static func crossEntropyRow(_ l: UnsafeMutablePointer<Float>, target t: Int, vocab: Int, scale: Float) -> Double {
+        var total = 0.0
+        do {
             var mx = -Float.infinity
             for j in 0..<vocab { mx = max(mx, l[j]) }
-            let t = Int(targets[r])
             let target = l[t] - mx
             var sum: Float = 0
             for j in 0..<vocab {

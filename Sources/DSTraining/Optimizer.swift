@@ -1,3 +1,4 @@
+import DSTensor
 import Foundation
 
 /// torch.optim.AdamW semantics over the slab: decoupled weight decay (param ·= 1 − lr·wd) on 2-D matrices
@@ -18,7 +19,10 @@ public final class AdamW: @unchecked Sendable {
     func setStep(_ s: Int) { step = s }
     private let decayMask: [Bool]  // per tensor
 
-    public init(slab: ParameterSlab, options: Options = Options()) {
+    let pool: WorkerPool
+
+    public init(slab: ParameterSlab, options: Options = Options(), pool: WorkerPool = .shared) {
+        self.pool = pool
         self.slab = slab
         self.options = options
         m = .allocate(capacity: slab.count)
@@ -40,15 +44,19 @@ public final class AdamW: @unchecked Sendable {
         let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))
         let stepSize = lr / bc1
         let bc2Sqrt = bc2.squareRoot()
-        let p = slab.values, g = slab.grads
+        nonisolated(unsafe) let (p, g, m, v) = (slab.values, slab.grads, m, v)
         for (ti, t) in slab.tensors.enumerated() {
             let decay: Float = decayMask[ti] ? 1 - lr * options.weightDecay : 1
-            for i in t.offset..<(t.offset + t.count) {
-                p[i] *= decay
-                m[i] = b1 * m[i] + (1 - b1) * g[i]
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                let denom = v[i].squareRoot() / bc2Sqrt + eps
-                p[i] -= stepSize * (m[i] / denom)
+            let base = t.offset
+            // Elementwise and independent: split each tensor across the pool (small ones stay on one thread).
+            pool.parallelFor(t.count, minimumChunk: 1 << 15) { range in
+                for i in (base + range.lowerBound)..<(base + range.upperBound) {
+                    p[i] *= decay
+                    m[i] = b1 * m[i] + (1 - b1) * g[i]
+                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                    let denom = v[i].squareRoot() / bc2Sqrt + eps
+                    p[i] -= stepSize * (m[i] / denom)
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
 import DSModel
+import DSTensor
 import Foundation
 
 /// The training loop: micro-batches accumulated into one optimizer step, clipping, the schedule, AdamW, and
@@ -44,7 +45,7 @@ public final class Trainer: @unchecked Sendable {
         self.options = options
         self.slab = slab
         self.data = data
-        optimizer = AdamW(slab: slab, options: options.adamw)
+        optimizer = AdamW(slab: slab, options: options.adamw, pool: WorkerPool(threads: max(1, options.threads)))
         model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads)
     }
 

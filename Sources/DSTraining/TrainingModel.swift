@@ -111,7 +111,7 @@ public final class TrainingModel: @unchecked Sendable {
             LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, p(pre + "post_attention_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
             linear(a.gate, a.xn2, p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
             linear(a.up, a.xn2, p(pre + "mlp.up_proj.weight"), rows: n, inDim: d, outDim: f)
-            LayerPasses.swigluForward(a.h, gate: a.gate, up: a.up, count: n * f)
+            LayerPasses.swigluForward(a.h, gate: a.gate, up: a.up, count: n * f, pool: pool)
             let next = l + 1 < c.layerCount ? acts[l + 1].x : xFinal
             linear(next, a.h, p(pre + "mlp.down_proj.weight"), rows: n, inDim: f, outDim: d)
             for i in 0..<(n * d) { next[i] += a.x1[i] }
@@ -126,7 +126,7 @@ public final class TrainingModel: @unchecked Sendable {
             while r0 < n {
                 let rows = min(headChunk, n - r0)
                 linear(logitChunk, xnFinal + r0 * d, head, rows: rows, inDim: d, outDim: V)
-                loss += LayerPasses.crossEntropy(logitChunk, targets: tg.baseAddress! + r0, rows: rows, vocab: V, scale: scale)
+                loss += LayerPasses.crossEntropy(logitChunk, targets: tg.baseAddress! + r0, rows: rows, vocab: V, scale: scale, pool: pool)
                 if backward { linearBackward(dx: dtmp + r0 * d, accumulate: false, dw: dHead, dy: logitChunk, x: xnFinal + r0 * d, w: head,
                                rows: rows, inDim: d, outDim: V) }
                 r0 += rows
@@ -141,7 +141,7 @@ public final class TrainingModel: @unchecked Sendable {
             // MLP: out = x1 + down(h)
             linearBackward(dx: dh, accumulate: false, dw: g(pre + "mlp.down_proj.weight"), dy: dx, x: a.h, w: p(pre + "mlp.down_proj.weight"),
                            rows: n, inDim: f, outDim: d)
-            LayerPasses.swigluBackward(dgate: dgate, dup: dup, dh: dh, gate: a.gate, up: a.up, count: n * f)
+            LayerPasses.swigluBackward(dgate: dgate, dup: dup, dh: dh, gate: a.gate, up: a.up, count: n * f, pool: pool)
             linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "mlp.gate_proj.weight"), dy: dgate, x: a.xn2,
                            w: p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
             linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "mlp.up_proj.weight"), dy: dup, x: a.xn2,
