@@ -53,11 +53,11 @@ public final class Job: @unchecked Sendable {
     var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
 }
 
-/// Continuous batching over N slots, on its own thread (never on the event loop). Each step: every slot that
-/// is decoding advances one token in one batched forward pass (`Transformer.decodeBatch`), then one slot that
-/// is still reading its prompt prefills a chunk of at most `prefillChunk` tokens — so a long prompt delays the
-/// others by one chunk per step, not by its whole length. Jobs join free slots between steps and leave when
-/// they finish or are cancelled.
+/// Continuous batching over N slots, on its own thread (never on the event loop). Each step is one forward pass
+/// (`Transformer.forwardMixed`) over every generating slot's next token plus chunks of the prompts still being
+/// read (at most `prefillChunk` prompt tokens per step in all) — so the weights are read once per step for
+/// everyone, and a long prompt delays the others by one chunk per step, not by its whole length. Jobs join free
+/// slots between steps and leave when they finish or are cancelled.
 public final class Scheduler: @unchecked Sendable {
     public struct Options: Sendable {
         public var slots = 4
@@ -180,17 +180,33 @@ public final class Scheduler: @unchecked Sendable {
     private func step() {
         if stepDelayForTesting > 0 { Thread.sleep(forTimeInterval: stepDelayForTesting) }
         for s in slots where s.job?.isCancelled == true { finish(s, .cancelled) }
-        // 1. One decode step for every slot with a token to feed, in one batched pass.
-        let decoding = slots.filter { $0.job != nil && $0.pending != nil }
-        if !decoding.isEmpty {
-            let logits = Transformer.decodeBatch(decoding.map(\.model), tokens: decoding.map { $0.pending! })
-            for (s, l) in zip(decoding, logits) {
-                s.pending = nil
+        // One forward pass for everything that can share it: every generating slot's next token, plus prompt
+        // chunks of slots still reading their prompts, up to `prefillChunk` prompt tokens per step in all.
+        var batch: [(Slot, [Int32], prefill: Bool)] = slots.filter { $0.job != nil && $0.pending != nil }.map { ($0, [$0.pending!], false) }
+        var budget = options.prefillChunk
+        for s in slots where budget > 0 {
+            guard let job = s.job, s.pending == nil, s.fed < job.request.prompt.count, !job.request.promptLogprobs else { continue }
+            let take = min(budget, job.request.prompt.count - s.fed)
+            batch.append((s, Array(job.request.prompt[s.fed..<(s.fed + take)]), true))
+            budget -= take
+        }
+        if !batch.isEmpty {
+            let logits = Transformer.forwardMixed(batch.map(\.0.model), tokens: batch.map(\.1), buffersFrom: slots[0].model)
+            for ((s, tokens, isPrefill), l) in zip(batch, logits) {
+                if isPrefill {
+                    s.fed += tokens.count
+                    guard let job = s.job, s.fed == job.request.prompt.count else { continue }
+                    metrics.addPromptTokens(job.request.prompt.count)
+                    if job.request.parameters.maxTokens == 0 { finish(s, .length); continue }
+                } else {
+                    s.pending = nil
+                }
                 sampleAndEmit(s, l)
             }
         }
-        // 2. One prefill chunk for the first slot still reading its prompt.
-        if let s = slots.first(where: { $0.job != nil && $0.pending == nil && $0.fed < $0.job!.request.prompt.count }) {
+        // Prompts whose log-probabilities are wanted (echo) need logits at every position: their own pass.
+        if let s = slots.first(where: { $0.job != nil && $0.pending == nil && $0.fed < $0.job!.request.prompt.count
+                                        && $0.job!.request.promptLogprobs }) {
             prefillChunk(s)
         }
     }

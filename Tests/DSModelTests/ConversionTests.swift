@@ -139,3 +139,20 @@ import Testing
         #expect(together.map(\.length) == [7, 10, 5])
     }
 }
+
+@Suite struct MixedBatchTests {
+    /// Prompt chunks of some sequences and single decode tokens of others in one pass equal running each alone.
+    @Test func mixedPrefillAndDecodeEqualSeparatePasses() throws {
+        let w = try ModelWeights.load(path: TransformersGoldenTests.directory.appendingPathComponent("gqa-odd-ropeparams").path)
+        let starts: [[Int32]] = [[1, 2, 3], [], [7, 8]]
+        let feeds: [[Int32]] = [[11], [40, 50, 60, 70], [9, 10, 12]]   // decode one, prefill from scratch, prefill more
+        let together = starts.map { p -> Transformer in let t = Transformer(weights: w); if !p.isEmpty { t.prefill(p) }; return t }
+        let mixed = Transformer.forwardMixed(together, tokens: feeds, buffersFrom: Transformer(weights: w)).map { Array($0) }
+        for i in 0..<3 {
+            let t = Transformer(weights: w)
+            let single = Array(t.prefill(starts[i] + feeds[i]))
+            #expect(zip(single, mixed[i]).map { abs($0 - $1) }.max()! < 1e-4 * single.map { abs($0) }.max()!, "sequence \(i)")
+            #expect(together[i].length == starts[i].count + feeds[i].count)
+        }
+    }
+}
