@@ -12,8 +12,9 @@ deps:
 build: deps
 	$(SWIFT) build $(FLAGS) --product dsllm
 
-# The most complete job that exists today: the tokenizer on the embedded DeepSeek LLM vocabulary and the
-# model engine (safetensors → generate → GGUF Q8_0) on a small random DeepSeek-architecture model.
+# The most complete job that exists today: the tokenizer on the embedded DeepSeek LLM vocabulary, the model
+# engine (safetensors → generate → GGUF Q8_0) on a small random model, and a tiny pre-training run on the demo
+# text whose checkpoint the engine then generates from.
 run: build
 	$(BIN) demo
 
