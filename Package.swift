@@ -38,7 +38,7 @@ let package = Package(
         // LLaMA-style model: config, weights from safetensors/GGUF, forward pass with KV cache.
         .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: hotLoopSettings),
         // Sampling (GenerateParameters, LogitProcessor chain, Sampler), stop strings, TokenIterator.
-        .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer"], swiftSettings: hotLoopSettings),
+        .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer", "DSTensor"], swiftSettings: hotLoopSettings),
         // Pre-training: parameter slab, forward/backward pairs, AdamW, schedules.
         .target(name: "DSTraining", dependencies: ["DSModel", "DSTensor"], swiftSettings: hotLoopSettings),
         // OpenAI-compatible HTTP server: routes, continuous-batching scheduler, metrics, chat page.

@@ -70,19 +70,6 @@ void dsllm_gemm_set_threads(int threads) {
     if (set_threads && threads > 0) set_threads(threads);
 }
 
-int dsllm_sgemm_nt(long M, long N, long K, const float *A, long lda, const float *B, long ldb, float *C, long ldc) {
-    if (dnnl_sgemm) {
-        // oneDNN's sgemm takes row-major matrices (unlike Fortran BLAS).
-        return dnnl_sgemm('N', 'T', M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc) == 0 ? 0 : -1;
-    }
-    if (cblas_sgemm) {
-        cblas_sgemm(101 /*RowMajor*/, 111 /*NoTrans*/, 112 /*Trans*/, (int)M, (int)N, (int)K, 1.0f, A, (int)lda, B,
-                    (int)ldb, 0.0f, C, (int)ldc);
-        return 0;
-    }
-    return -1;
-}
-
 int dsllm_sgemm(char transA, char transB, long M, long N, long K, float alpha, const float *A, long lda,
                 const float *B, long ldb, float beta, float *C, long ldc) {
     if (dnnl_sgemm) return dnnl_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0 ? 0 : -1;

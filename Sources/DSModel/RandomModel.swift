@@ -15,15 +15,8 @@ public enum RandomModel {
     /// Writes the model into `directory` (created if needed); weights uniform in ±scale.
     public static func write(_ c: ModelConfig, to directory: String, seed: UInt64 = 1, scale: Float = 0.1) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var state = seed
-        func nextUnit() -> Float {  // SplitMix64 → [-1, 1)
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return Float(z >> 40) * 0x1p-23 - 1
-        }
+        var bits = SplitMix64(seed: seed)
+        func nextUnit() -> Float { Float(bits.next() >> 40) * 0x1p-23 - 1 }  // [-1, 1)
         func matrix(_ name: String, _ rows: Int, _ cols: Int) -> SafetensorsWriter.Tensor {
             var data = [UInt8](repeating: 0, count: rows * cols * 2)
             for i in 0..<(rows * cols) {

@@ -46,7 +46,7 @@ struct ResponseBuilder {
     }
 
     /// The legacy completions logprobs object; with echo the prompt's tokens come first (the first has no logprob).
-    func completionLogprobs(_ c: Choice, prompt: [Int32]?, promptText: String, top: Int) -> JSONOut {
+    func completionLogprobs(_ c: Choice, prompt: [Int32]?, top: Int) -> JSONOut {
         var tokens: [JSONOut] = [], lps: [JSONOut] = [], tops: [JSONOut] = [], offsets: [JSONOut] = []
         var offset = 0
         func add(_ id: Int32, _ lp: TokenLogprob?) {
@@ -102,7 +102,7 @@ struct ResponseBuilder {
             }
             let p = promptOf(c.index)
             let text = (r.echo ? r.promptTexts[p] : "") + c.text
-            let lp: JSONOut = r.logprobs.map { completionLogprobs(c, prompt: r.echo ? r.prompts[p] : nil, promptText: r.promptTexts[p], top: $0) } ?? .null
+            let lp: JSONOut = r.logprobs.map { completionLogprobs(c, prompt: r.echo ? r.prompts[p] : nil, top: $0) } ?? .null
             return .object([("text", .string(text)), ("index", .int(c.index)), ("logprobs", lp),
                             ("finish_reason", finishReasonJSON(c.finishReason))])
         }

@@ -115,7 +115,7 @@ extension InferenceServer {
                     } else {
                         var c = ResponseBuilder.Choice(index: choice)
                         c.logprobs = [lp]
-                        let o = builder.completionLogprobs(c, prompt: nil, promptText: "", top: top)
+                        let o = builder.completionLogprobs(c, prompt: nil, top: top)
                         lpJSON = Self.shiftOffsets(o, by: offsets[choice, default: 0])
                     }
                 }

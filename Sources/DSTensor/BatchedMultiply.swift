@@ -65,8 +65,8 @@ extension WeightMatrix {
     func multiplyWithGemm(batch x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
                           pool: WorkerPool, threads: Int) {
         if type == .f32 {
-            Gemm.multiplyNT(m: count, n: rows, k: cols, a: x, lda: cols,
-                            b: base.assumingMemoryBound(to: Float.self), ldb: cols, c: y, ldc: rows, threads: threads)
+            Gemm.multiply(transposeA: false, transposeB: true, m: count, n: rows, k: cols, a: x, lda: cols,
+                          b: base.assumingMemoryBound(to: Float.self), ldb: cols, beta: 0, c: y, ldc: rows, threads: threads)
             return
         }
         let panelRows = max(16, min(rows, WeightMatrix.gemmPanelFloats / cols))
@@ -81,8 +81,8 @@ extension WeightMatrix {
             pool.parallelFor(n, threads: threads, minimumChunk: 8) { range in
                 for r in range { m.row(first + r, into: p + r * m.cols) }
             }
-            Gemm.multiplyNT(m: count, n: n, k: cols, a: x, lda: cols, b: panel, ldb: cols,
-                            c: y + first, ldc: rows, threads: threads)
+            Gemm.multiply(transposeA: false, transposeB: true, m: count, n: n, k: cols, a: x, lda: cols, b: panel, ldb: cols,
+                          beta: 0, c: y + first, ldc: rows, threads: threads)
             r0 += n
         }
     }

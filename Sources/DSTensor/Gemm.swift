@@ -2,8 +2,8 @@ import CGemm
 import Foundation
 
 /// Matrix multiply through a system BLAS (oneDNN first, as PyTorch's CPU path; OpenBLAS second), loaded
-/// at run time by the CGemm shim. Without either library dsllm falls back to its own Swift tiles, so the
-/// libraries speed prefill up but are never needed for correctness.
+/// at run time by the CGemm shim. Without either library dsllm falls back to its own Swift code, so the
+/// libraries speed prefill and training up but are never needed for correctness.
 public enum Gemm {
     /// "onednn", "openblas" or "none". `DSLLM_GEMM=onednn|openblas|none` chooses; the default takes
     /// the first that loads.
@@ -17,23 +17,6 @@ public enum Gemm {
     nonisolated(unsafe) static var lastThreads = 0
     static let lock = NSLock()
 
-    /// C[m × n] = A[m × k] · B[n × k]ᵀ, row-major with leading dimensions. False when no backend is loaded.
-    @discardableResult
-    public static func multiplyNT(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                                  b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                  threads: Int) -> Bool {
-        guard isAvailable else { return false }
-        lock.lock()
-        defer { lock.unlock() }
-        if threads != lastThreads {
-            dsllm_gemm_set_threads(Int32(threads))
-            lastThreads = threads
-        }
-        return dsllm_sgemm_nt(m, n, k, a, lda, b, ldb, c, ldc) == 0
-    }
-}
-
-extension Gemm {
     /// C = alpha·op(A)·op(B) + beta·C (row-major; op transposes when the flag is set), through the system BLAS,
     /// or a plain Swift loop when none is loaded (correct, slow: tests on machines without oneDNN/OpenBLAS).
     public static func multiply(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,

@@ -32,18 +32,20 @@ public enum LossCurve {
         return s
     }
 
+    /// A number field of one metrics.jsonl line (the trainer writes them flat: `"key": value`).
+    public static func field(_ key: String, in line: Substring) -> Double? {
+        guard let r = line.range(of: "\"\(key)\": ") else { return nil }
+        return Double(line[r.upperBound...].prefix { $0 != "," && $0 != "}" })
+    }
+
     /// Reads metrics.jsonl (step, loss, and val_loss where present) and writes loss.svg beside it.
     public static func write(metrics path: String, title: String) throws {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         var train: [(Int, Double)] = [], val: [(Int, Double)] = []
-        func number(_ line: Substring, _ key: String) -> Double? {
-            guard let r = line.range(of: "\"\(key)\": ") else { return nil }
-            return Double(line[r.upperBound...].prefix { $0 != "," && $0 != "}" })
-        }
         for line in text.split(separator: "\n") {
-            guard let step = number(line, "step") else { continue }
-            if let l = number(line, "loss") { train.append((Int(step), l)) }
-            if let v = number(line, "val_loss") { val.append((Int(step), v)) }
+            guard let step = field("step", in: line) else { continue }
+            if let l = field("loss", in: line) { train.append((Int(step), l)) }
+            if let v = field("val_loss", in: line) { val.append((Int(step), v)) }
         }
         let out = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("loss.svg")
         try Data(svg(train: train, validation: val, title: title).utf8).write(to: URL(fileURLWithPath: out), options: .atomic)

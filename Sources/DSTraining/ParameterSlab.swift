@@ -1,4 +1,5 @@
 import DSModel
+import DSTensor
 import Foundation
 
 /// All trainable parameters in one f32 slab and their gradients in another (llm.c's layout): the optimizer and
@@ -64,15 +65,8 @@ public final class ParameterSlab: @unchecked Sendable {
 
     /// The paper's init: matrices normal(0, std), RMSNorm gains 1; Box–Muller over a seeded generator.
     public func initialize(seed: UInt64, std: Float = 0.006) {
-        var state = seed
-        func next() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return (Double(z >> 11) + 0.5) * 0x1p-53
-        }
+        var bits = SplitMix64(seed: seed)
+        func next() -> Double { (Double(bits.next() >> 11) + 0.5) * 0x1p-53 }  // (0, 1), never 0 for the log
         for t in tensors {
             let p = values + t.offset
             if t.isMatrix {

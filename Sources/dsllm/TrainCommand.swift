@@ -146,6 +146,7 @@ struct TrainCommand: ParsableCommand {
               w.config.vocabularySize == slab.config.vocabularySize else {
             throw CLIError("--init-from: the model's shape does not match the training config")
         }
+        if w.ropeInterleaved { throw CLIError("--init-from a GGUF file is not supported yet (its q/k rows are permuted); use an HF directory") }
         func put(_ name: String, _ m: WeightMatrix) { for r in 0..<m.rows { m.row(r, into: slab.value(name) + r * m.cols) } }
         put("model.embed_tokens.weight", w.embedding)
         put("lm_head.weight", w.output)
@@ -162,15 +163,14 @@ struct TrainCommand: ParsableCommand {
             put(p + "mlp.up_proj.weight", layer.wUp)
             put(p + "mlp.down_proj.weight", layer.wDown)
         }
-        if w.ropeInterleaved { throw CLIError("--init-from a GGUF file is not supported yet (its q/k rows are permuted); use an HF directory") }
     }
 
     /// Drops metrics lines after `step` (a run killed after writing metrics but before its next checkpoint).
     func truncateMetrics(_ path: String, toStep step: Int) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
         let kept = text.split(separator: "\n").filter { line in
-            guard let r = line.range(of: "\"step\": "), let n = Int(line[r.upperBound...].prefix { $0.isNumber }) else { return false }
-            return n <= step
+            guard let n = LossCurve.field("step", in: line) else { return false }
+            return Int(n) <= step
         }
         try writeAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
     }

@@ -11,10 +11,6 @@ const char *dsllm_gemm_backend(const char *preference);
 /// Threads the backend may use (OpenMP for oneDNN, OpenBLAS's own pool).
 void dsllm_gemm_set_threads(int threads);
 
-/// C[M x N] = A[M x K] * B[N x K]^T, all row-major f32 with leading dimensions lda, ldb, ldc.
-/// Returns 0 on success, -1 when no backend is loaded or the backend reported an error.
-int dsllm_sgemm_nt(long M, long N, long K, const float *A, long lda, const float *B, long ldb, float *C, long ldc);
-
 /// General row-major C = alpha·op(A)·op(B) + beta·C, op = transpose when transA/transB is 'T' (training needs
 /// all three shapes: X·Wᵀ forward, dY·W and dYᵀ·X backward). Returns 0 on success, -1 without a backend.
 int dsllm_sgemm(char transA, char transB, long M, long N, long K, float alpha, const float *A, long lda,
