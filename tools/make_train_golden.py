@@ -13,7 +13,11 @@ data order (sequence k = tokens[k·T ..< k·T + T + 1], global batch g = sequenc
 of B=2 per step, mean token cross-entropy over the global batch, clipping at 1.0, the paper's multistep schedule
 (max lr 1e-2, warmup 5 of 30 steps), AdamW as above. Per-step loss (before the update), lr and grad norm.
 
-Usage: python3 tools/make_train_golden.py   (writes Tests/DSTrainingTests/Golden/train-golden.json)
+bf16 (`--precision bf16`): the same model, weights and batch with every nn.Linear replaced by a product whose
+operands are rounded to bfloat16 (round to nearest even) with f32 accumulation and output — forward x·Wᵀ, backward
+dY·W and dYᵀ·x — and everything else in f32. Loss and every gradient go to train-golden-bf16.json.
+
+Usage: python3 tools/make_train_golden.py   (writes Tests/DSTrainingTests/Golden/train-golden.json and train-golden-bf16.json)
 """
 import json
 import os
@@ -73,6 +77,41 @@ def training_run(weights, cfg, steps=30, warmup=5, max_lr=1e-2, B=2, T=8, micro=
             "tokens": stream.tolist(), "losses": losses, "lrs": lrs, "grad_norms": norms}
 
 
+def bf(t):
+    return t.to(torch.bfloat16).to(torch.float32)
+
+
+class BF16Linear(torch.autograd.Function):
+    """y = bf(x)·bf(W)ᵀ; dx = bf(dy)·bf(W); dW = bf(dy)ᵀ·bf(x): mixed precision as on AMX, f32 accumulation."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return bf(x) @ bf(w).T
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, w = ctx.saved_tensors
+        dyb = bf(dy)
+        return dyb @ bf(w), dyb.reshape(-1, dy.shape[-1]).T @ bf(x).reshape(-1, x.shape[-1])
+
+
+def bf16_gradients(weights, cfg, inputs, targets):
+    original = torch.nn.Linear.forward
+    torch.nn.Linear.forward = lambda self, x: BF16Linear.apply(x, self.weight)
+    try:
+        model = LlamaForCausalLM(cfg).float()
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                p.copy_(weights[n])
+        logits = model(input_ids=inputs).logits
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, cfg.vocab_size), targets.reshape(-1))
+        loss.backward()
+        return loss.item(), {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+    finally:
+        torch.nn.Linear.forward = original
+
+
 def main():
     torch.manual_seed(20261129)
     cfg = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
@@ -118,6 +157,10 @@ def main():
         "adamw": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1, "clip": 1.0},
         "run": run,
     }
+    bf_loss, bf_grads = bf16_gradients(weights, cfg, inputs, targets)
+    with open(OUT.replace(".json", "-bf16.json"), "w") as f:
+        json.dump({"loss": bf_loss, "grads": {n: flat(g) for n, g in bf_grads.items()}}, f)
+    print(f"bf16: loss {bf_loss:.6f} (f32 {float(loss):.6f})")
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         json.dump(out, f)

@@ -9,12 +9,15 @@ typedef int (*dnnl_sgemm_fn)(char, char, long, long, long, float, const float *,
                              float, float *, long);
 typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int,
                                float, float *, int);
+typedef int (*dnnl_bf16_fn)(char, char, long, long, long, float, const unsigned short *, long, const unsigned short *,
+                            long, float, float *, long);
 typedef void (*set_threads_fn)(int);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char wanted[16];
 static const char *backend = "none";
 static dnnl_sgemm_fn dnnl_sgemm;
+static dnnl_bf16_fn dnnl_bf16;
 static cblas_sgemm_fn cblas_sgemm;
 static set_threads_fn set_threads;
 
@@ -35,6 +38,8 @@ static int load_onednn(void) {
     if (!h) return 0;
     dnnl_sgemm = (dnnl_sgemm_fn)dlsym(h, "dnnl_sgemm");
     if (!dnnl_sgemm) return 0;
+    // Exported by every oneDNN since 1.x; returns dnnl_unimplemented (3) on CPUs without AVX512-BF16/AMX.
+    dnnl_bf16 = (dnnl_bf16_fn)dlsym(h, "dnnl_gemm_bf16bf16f32");
     static const char *const omp[] = {"libgomp.so.1", "libiomp5.so", "libomp.so", NULL};
     void *o = open_first(omp);
     if (o) set_threads = (set_threads_fn)dlsym(o, "omp_set_num_threads");
@@ -79,4 +84,10 @@ int dsllm_sgemm(char transA, char transB, long M, long N, long K, float alpha, c
         return 0;
     }
     return -1;
+}
+
+int dsllm_gemm_bf16(char transA, char transB, long M, long N, long K, float alpha, const unsigned short *A, long lda,
+                    const unsigned short *B, long ldb, float beta, float *C, long ldc) {
+    if (!dnnl_bf16) return -1;
+    return dnnl_bf16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0 ? 0 : -1;
 }

@@ -44,7 +44,7 @@ public enum ModelExport {
         return h * headDim + (w % 2) * (headDim / 2) + w / 2
     }
 
-    static func ggufRow(forHFRow r: Int, headDim: Int) -> Int {
+    public static func ggufRow(forHFRow r: Int, headDim: Int) -> Int {
         let h = r / headDim, w = r % headDim
         let half = headDim / 2
         return h * headDim + 2 * (w % half) + w / half

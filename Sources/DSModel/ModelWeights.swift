@@ -90,6 +90,15 @@ public final class ModelWeights: @unchecked Sendable {
                             output: output, ropeInterleaved: ropeInterleaved, source: source, storage: storage)
     }
 
+    /// Weights that point into f32 memory owned by someone else — a training run's parameter slab, so samples
+    /// during training need no copy. HF names and shapes; `owner` is kept alive with the weights.
+    public static func borrowing(config c: ModelConfig, source: String, owner: AnyObject,
+                                 tensor: (String) -> UnsafePointer<Float>) -> ModelWeights {
+        try! assemble(c, .hf, hasOutput: true, ropeInterleaved: false, source: source, storage: [owner],
+                      matrix: { name, rows, cols in WeightMatrix(type: .f32, rows: rows, cols: cols, base: UnsafeRawPointer(tensor(name))) },
+                      vector: { name, n in Array(UnsafeBufferPointer(start: tensor(name), count: n)) })
+    }
+
     // MARK: safetensors (HF names, [out, in] shapes)
 
     public static func loadSafetensors(directory: String) throws(FormatError) -> ModelWeights {

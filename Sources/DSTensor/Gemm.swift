@@ -44,4 +44,28 @@ public enum Gemm {
             }
         }
     }
+
+    /// Whether oneDNN's bf16 GEMM runs on this CPU (AMX or AVX512-BF16): probed once with a 1×1×1 product.
+    public static let hasNativeBF16: Bool = {
+        guard isAvailable else { return false }
+        var one: UInt16 = 0x3f80, out: Float = 0
+        let rc = dsllm_gemm_bf16(78, 78, 1, 1, 1, 1, &one, 1, &one, 1, 0, &out, 1)
+        return rc == 0 && out == 1
+    }()
+
+    /// C = alpha·op(A)·op(B) + beta·C with bfloat16 operands, f32 accumulation and output (oneDNN on AMX /
+    /// AVX512-BF16). Returns false where that is not available; callers then use `multiply` on operands
+    /// rounded to bf16 in f32, which gives the same products.
+    public static func multiplyBF16(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                                    a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int, beta: Float,
+                                    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) -> Bool {
+        guard hasNativeBF16 else { return false }
+        lock.lock()
+        defer { lock.unlock() }
+        if threads != lastThreads {
+            dsllm_gemm_set_threads(Int32(threads))
+            lastThreads = threads
+        }
+        return dsllm_gemm_bf16(transposeA ? 84 : 78, transposeB ? 84 : 78, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0
+    }
 }

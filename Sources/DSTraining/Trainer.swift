@@ -16,6 +16,7 @@ public final class Trainer: @unchecked Sendable {
         public var clip: Float = 1.0
         public var adamw = AdamW.Options()
         public var threads = ProcessInfo.processInfo.activeProcessorCount
+        public var precision = TrainingPrecision.f32
         public init() {}
         /// Sequences per optimizer step (G) and tokens per step.
         public var sequencesPerStep: Int { microBatch * microBatches }
@@ -46,7 +47,8 @@ public final class Trainer: @unchecked Sendable {
         self.slab = slab
         self.data = data
         optimizer = AdamW(slab: slab, options: options.adamw, pool: WorkerPool(threads: max(1, options.threads)))
-        model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads)
+        model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads,
+                              precision: options.precision)
     }
 
     /// Runs optimizer step `step + 1`.
@@ -64,6 +66,7 @@ public final class Trainer: @unchecked Sendable {
         let norm = GradientClipping.clip(slab, maxNorm: o.clip)
         let lr = o.schedule.rate(step: step, total: o.steps, warmup: o.warmup, maxLR: o.maxLR)
         optimizer.update(lr: lr)
+        model.weightsDidChange()
         step += 1
         return StepRecord(step: step, loss: lossSum / Double(o.tokensPerStep), lr: lr, gradNorm: norm,
                           tokens: step * o.tokensPerStep, seconds: Date().timeIntervalSince(t0))
@@ -82,6 +85,7 @@ public final class Trainer: @unchecked Sendable {
     /// Restores the step counter after loading a checkpoint (data position follows from it).
     public func resume(atStep s: Int) {
         step = s
+        model.weightsDidChange()
         optimizer.restore(step: s)
     }
 }

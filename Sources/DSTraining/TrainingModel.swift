@@ -13,6 +13,10 @@ public final class TrainingModel: @unchecked Sendable {
     let c: ModelConfig
     let n: Int
     let ropeCos: [Float], ropeSin: [Float]
+    public let precision: TrainingPrecision
+    /// bf16 mode: the weights rounded once per optimizer step, and the activation / gradient operands.
+    let bf16Weights, bf16X, bf16DY: BF16Operands?
+    var bf16WeightsStale = true
     /// Rows of logits computed at once in the head (at most 256: the chunk buffer is sized for that).
     public var headChunk = 256 { didSet { headChunk = max(1, min(headChunk, 256)) } }
 
@@ -27,8 +31,10 @@ public final class TrainingModel: @unchecked Sendable {
     let dx, dtmp, dq, dk, dv, datt, dgate, dup, dh, logitChunk: UnsafeMutablePointer<Float>
     private var allocations: [UnsafeMutablePointer<Float>] = []
 
-    public init(slab: ParameterSlab, batch: Int, seq: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(slab: ParameterSlab, batch: Int, seq: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                precision: TrainingPrecision = .f32) {
         self.slab = slab
+        self.precision = precision
         self.batch = batch
         self.seq = seq
         self.threads = threads
@@ -58,12 +64,25 @@ public final class TrainingModel: @unchecked Sendable {
         dgate = buf(n * f); dup = buf(n * f); dh = buf(n * f)
         logitChunk = buf(min(256, n) * config.vocabularySize)
         allocations = allocs
+        if precision == .bf16 {
+            let native = Gemm.hasNativeBF16, widest = rows * max(d, qd, f)
+            bf16Weights = BF16Operands(capacity: slab.count, native: native)
+            bf16X = BF16Operands(capacity: widest, native: native)
+            bf16DY = BF16Operands(capacity: max(widest, min(256, rows) * config.vocabularySize), native: native)
+        } else {
+            (bf16Weights, bf16X, bf16DY) = (nil, nil, nil)
+        }
     }
 
     deinit { for p in allocations { p.deallocate() } }
 
+    /// Tells a bf16 model that the f32 master weights changed (after an optimizer step or a load), so the
+    /// rounded copy is refreshed before the next product.
+    public func weightsDidChange() { bf16WeightsStale = true }
+
     /// out[n × o] = x[n × i] · Wᵀ (W is [o × i]).
     func linear(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
+        if precision == .bf16 { return linearBF16(out, x, w, rows: rows, inDim: inDim, outDim: outDim) }
         Gemm.multiply(transposeA: false, transposeB: true, m: rows, n: outDim, k: inDim, a: x, lda: inDim, b: w, ldb: inDim,
                       beta: 0, c: out, ldc: outDim, threads: threads)
     }
@@ -71,6 +90,9 @@ public final class TrainingModel: @unchecked Sendable {
     /// dW[o × i] += dy[n × o]ᵀ · x[n × i]; dx[n × i] (+)= dy · W.
     func linearBackward(dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dw: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                         x: UnsafePointer<Float>, w: UnsafePointer<Float>, rows: Int, inDim: Int, outDim: Int) {
+        if precision == .bf16 {
+            return linearBackwardBF16(dx: dx, accumulate: accumulate, dw: dw, dy: dy, x: x, w: w, rows: rows, inDim: inDim, outDim: outDim)
+        }
         Gemm.multiply(transposeA: true, transposeB: false, m: outDim, n: inDim, k: rows, a: dy, lda: outDim, b: x, ldb: inDim,
                       beta: 1, c: dw, ldc: inDim, threads: threads)
         if let dx {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import DSFormats
+import DSGeneration
 import DSModel
 import DSTensor
+import DSTokenizer
 import DSTraining
 import Foundation
 
@@ -30,12 +32,16 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "multistep (the paper's), cosine or constant.") var schedule = "multistep"
     @Option(help: "Warmup steps.") var warmup = 2000
     @Option(help: "Seed for the initial weights.") var seed: UInt64 = 1
-    @Option(help: "Precision: f32 (bf16 with AMX comes later).") var precision = "f32"
+    @Option(help: "Matrix-product precision: f32, or bf16 (operands rounded to bf16, f32 accumulation and master weights; oneDNN's bf16 GEMM on AMX / AVX512-BF16 CPUs).") var precision = "f32"
     @Option(help: "Data order: sequential (llm.c's).") var dataOrder = "sequential"
     @Option(help: "Start from these weights (an HF directory or GGUF) instead of a random init.") var initFrom: String?
     @Option(parsing: .upToNextOption, help: "Validation shards (same format).") var valData: [String] = []
     @Option(help: "Validation loss every K steps (0: never; needs --val-data).") var valEvery = 0
     @Option(help: "Micro-batches per validation.") var valBatches = 4
+    @Option(help: "Print a greedy sample every K steps and append it to samples.jsonl (0: never).") var sampleEvery = 0
+    @Option(help: "Prompt of the samples.") var samplePrompt = "The"
+    @Option(help: "Tokens per sample.") var sampleTokens = 32
+    @OptionGroup var tokenizerOption: TokenizerOption
     @Option(help: "Run folder.") var out: String
     @Option(help: "Checkpoint every N steps (0: only at the end).") var checkpointEvery = 0
     @Option(help: "Checkpoints to keep.") var keep = 2
@@ -52,7 +58,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard precision == "f32" else { throw CLIError("--precision \(precision): only f32 is implemented so far") }
+        guard let prec = TrainingPrecision(rawValue: precision) else { throw CLIError("--precision must be f32 or bf16") }
         guard dataOrder == "sequential" else { throw CLIError("--data-order \(dataOrder): only sequential is implemented so far") }
         guard let sched = LearningRateSchedule(rawValue: schedule) else { throw CLIError("--schedule must be multistep, cosine or constant") }
         let c = try modelConfig()
@@ -69,6 +75,15 @@ struct TrainCommand: ParsableCommand {
         let batches: SequentialBatches
         do { batches = try SequentialBatches(stream: stream, seq: seqLen) } catch { throw CLIError(error.description) }
 
+        var sampler: (Tokenizer, [Int32])?
+        if sampleEvery > 0 {
+            let tok = try tokenizerOption.load()
+            let ids = tok.encode(samplePrompt)
+            guard !ids.isEmpty, let big = ids.max(), Int(big) < c.vocabularySize else {
+                throw CLIError("--sample-prompt: its tokens (\(tok.source)) do not fit the model's vocabulary of \(c.vocabularySize)")
+            }
+            sampler = (tok, ids)
+        }
         var o = Trainer.Options()
         o.microBatch = microBatch
         o.microBatches = stepTokens / perMicro
@@ -77,6 +92,11 @@ struct TrainCommand: ParsableCommand {
         o.warmup = warmup
         o.maxLR = maxLR
         o.schedule = sched
+        o.precision = prec
+        if prec == .bf16 {
+            print(Gemm.hasNativeBF16 ? "bf16 products on oneDNN's bf16 GEMM"
+                  : "bf16 products: this CPU has no bf16 GEMM (AMX / AVX512-BF16), so bf16-rounded operands run through the f32 GEMM (same numbers, no speed-up)")
+        }
         if let threads { o.threads = threads }
         let slab = ParameterSlab(config: c)
         if let initFrom {
@@ -128,6 +148,12 @@ struct TrainCommand: ParsableCommand {
             let eta = Double(totalSteps - r.step) * Date().timeIntervalSince(start) / Double(max(r.step - startStep, 1))
             print(String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s (6·N·tokens)  ETA %.0f s",
                          r.step, totalSteps, r.loss, r.lr, r.gradNorm, rate, rate * flopsPerToken / 1e9, eta))
+            if let (tok, ids) = sampler, r.step % sampleEvery == 0 || r.step == totalSteps {
+                let text = sample(slab, tok, ids)
+                print("step \(r.step) sample: \(samplePrompt)\(text.replacingOccurrences(of: "\n", with: "\\n"))")
+                appendLine("{\"step\": \(r.step), \"prompt\": \(jsonQuoted(samplePrompt)), \"text\": \(jsonQuoted(text))}\n",
+                           to: (out as NSString).appendingPathComponent("samples.jsonl"))
+            }
             if (checkpointEvery > 0 && r.step % checkpointEvery == 0) || r.step == totalSteps {
                 try? LossCurve.write(metrics: metricsPath, title: "dsllm train — \(out)")
                 pending?.wait()
@@ -142,12 +168,17 @@ struct TrainCommand: ParsableCommand {
     }
 
     func copyWeights(_ w: ModelWeights, into slab: ParameterSlab) throws {
-        guard w.config.hiddenSize == slab.config.hiddenSize, w.config.layerCount == slab.config.layerCount,
-              w.config.vocabularySize == slab.config.vocabularySize else {
-            throw CLIError("--init-from: the model's shape does not match the training config")
+        let (a, b) = (w.config, slab.config)
+        let have = [a.vocabularySize, a.hiddenSize, a.intermediateSize, a.layerCount, a.headCount, a.kvHeadCount]
+        let want = [b.vocabularySize, b.hiddenSize, b.intermediateSize, b.layerCount, b.headCount, b.kvHeadCount]
+        guard have == want else {
+            throw CLIError("--init-from \(w.source): shape (vocab, hidden, ffn, layers, heads, kv heads) \(have) does not match the training config's \(want)")
         }
-        if w.ropeInterleaved { throw CLIError("--init-from a GGUF file is not supported yet (its q/k rows are permuted); use an HF directory") }
-        func put(_ name: String, _ m: WeightMatrix) { for r in 0..<m.rows { m.row(r, into: slab.value(name) + r * m.cols) } }
+        // GGUF stores q/k rows in llama.cpp's interleaved RoPE order; training uses transformers' rotate-half order.
+        let hd = w.config.headDim
+        func put(_ name: String, _ m: WeightMatrix, qk: Bool = false) {
+            for r in 0..<m.rows { m.row(qk && w.ropeInterleaved ? ModelExport.ggufRow(forHFRow: r, headDim: hd) : r, into: slab.value(name) + r * m.cols) }
+        }
         put("model.embed_tokens.weight", w.embedding)
         put("lm_head.weight", w.output)
         slab.value("model.norm.weight").update(from: w.finalNorm, count: w.finalNorm.count)
@@ -155,14 +186,34 @@ struct TrainCommand: ParsableCommand {
             let p = "model.layers.\(l)."
             slab.value(p + "input_layernorm.weight").update(from: layer.attentionNorm, count: layer.attentionNorm.count)
             slab.value(p + "post_attention_layernorm.weight").update(from: layer.ffnNorm, count: layer.ffnNorm.count)
-            put(p + "self_attn.q_proj.weight", layer.wq)
-            put(p + "self_attn.k_proj.weight", layer.wk)
+            put(p + "self_attn.q_proj.weight", layer.wq, qk: true)
+            put(p + "self_attn.k_proj.weight", layer.wk, qk: true)
             put(p + "self_attn.v_proj.weight", layer.wv)
             put(p + "self_attn.o_proj.weight", layer.wo)
             put(p + "mlp.gate_proj.weight", layer.wGate)
             put(p + "mlp.up_proj.weight", layer.wUp)
             put(p + "mlp.down_proj.weight", layer.wDown)
         }
+    }
+
+    /// A greedy continuation by the inference engine, reading the f32 master weights in place.
+    func sample(_ slab: ParameterSlab, _ tok: Tokenizer, _ prompt: [Int32]) -> String {
+        let weights = ModelWeights.borrowing(config: slab.config, source: "training", owner: slab) { UnsafePointer(slab.value($0)) }
+        let model = Transformer(weights: weights, maxSequence: min(slab.config.maxPositions, prompt.count + sampleTokens), threads: threads)
+        var params = GenerateParameters.greedy(maxTokens: sampleTokens)
+        if let eos = tok.eosID { params.stopIDs = [eos] }
+        let it = TokenIterator(model: model, tokenizer: tok, prompt: prompt, parameters: params)
+        var text = ""
+        for t in it { text += t.text }
+        return text + it.flush()
+    }
+
+    func appendLine(_ line: String, to path: String) {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: path) else { return }
+        h.seekToEndOfFile()
+        h.write(Data(line.utf8))
+        try? h.close()
     }
 
     /// Drops metrics lines after `step` (a run killed after writing metrics but before its next checkpoint).

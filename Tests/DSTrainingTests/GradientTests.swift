@@ -24,7 +24,12 @@ import Testing
         return Golden(json: try! JSONValue.parse(Array(try! Data(contentsOf: url))))
     }()
 
-    func loaded() -> (ParameterSlab, TrainingModel) {
+    static let bf16Golden: JSONValue = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/train-golden-bf16.json")
+        return try! JSONValue.parse(Array(try! Data(contentsOf: url)))
+    }()
+
+    func loaded(precision: TrainingPrecision = .f32) -> (ParameterSlab, TrainingModel) {
         let g = Self.golden
         let slab = ParameterSlab(config: g.config)
         for t in slab.tensors {
@@ -32,7 +37,7 @@ import Testing
             precondition(w.count == t.count, "\(t.name): \(w.count) vs \(t.count)")
             slab.value(t.name).update(from: w, count: t.count)
         }
-        return (slab, TrainingModel(slab: slab, batch: g.json["batch"]!.int!, seq: g.json["seq"]!.int!, threads: 2))
+        return (slab, TrainingModel(slab: slab, batch: g.json["batch"]!.int!, seq: g.json["seq"]!.int!, threads: 2, precision: precision))
     }
 
     static func relativeError(_ a: UnsafePointer<Float>, _ b: [Float]) -> Float {
@@ -53,6 +58,26 @@ import Testing
             let err = Self.relativeError(slab.grad(t.name), g.floats("grads", t.name))
             #expect(err < 1e-4, "\(t.name): relative error \(err)")
         }
+    }
+
+    /// bf16 products (operands rounded to bf16, f32 accumulation) against a PyTorch replica whose every Linear
+    /// rounds the same operands. The bf16 golden differs from the f32 one by far more than the tolerance, so the
+    /// test tells the two modes apart.
+    @Test func bf16LossAndGradientsMatchPyTorchReplica() {
+        let g = Self.golden, b = Self.bf16Golden
+        let (slab, model) = loaded(precision: .bf16)
+        model.headChunk = 5
+        let inputs = g.ids("inputs"), targets = g.ids("targets")
+        let loss = model.forwardBackward(inputs: inputs, targets: targets) / Double(inputs.count)
+        #expect(abs(loss - b["loss"]!.double!) < 1e-5 * b["loss"]!.double!, "bf16 loss \(loss) vs \(b["loss"]!.double!)")
+        var worstVsF32: Float = 0
+        for t in slab.tensors {
+            let expected = b["grads"]![t.name]!.array!.map { Float($0.double!) }
+            let err = Self.relativeError(slab.grad(t.name), expected)
+            #expect(err < 2e-3, "\(t.name): relative error \(err) against the bf16 replica")
+            worstVsF32 = max(worstVsF32, Self.relativeError(slab.grad(t.name), g.floats("grads", t.name)))
+        }
+        #expect(worstVsF32 > 5e-3, "bf16 gradients should differ from f32 ones (worst \(worstVsF32))")
     }
 
     @Test func clippingAndOneAdamWStepMatchTorch() {

@@ -16,4 +16,10 @@ void dsllm_gemm_set_threads(int threads);
 int dsllm_sgemm(char transA, char transB, long M, long N, long K, float alpha, const float *A, long lda,
                 const float *B, long ldb, float beta, float *C, long ldc);
 
+/// The same with bfloat16 operands and f32 accumulation/output (oneDNN's dnnl_gemm_bf16bf16f32: AMX or
+/// AVX512-BF16). Returns -1 when oneDNN is not loaded or the CPU has no bf16 instructions (callers then
+/// round the operands to bf16 in f32 and use dsllm_sgemm: the same numbers, without the speed).
+int dsllm_gemm_bf16(char transA, char transB, long M, long N, long K, float alpha, const unsigned short *A, long lda,
+                    const unsigned short *B, long ldb, float beta, float *C, long ldc);
+
 #endif
