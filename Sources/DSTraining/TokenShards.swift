@@ -1,26 +1,6 @@
 import DSFormats
 import Foundation
 
-/// Token shards in llm.c's format: a 256 × int32 header (magic 20240801, version 7, token count) followed by
-/// uint32 tokens (DeepSeek's 102400 ids do not fit llm.c's original uint16 shards). Documents are separated by EOS.
-public enum TokenShard {
-    public static let magic: Int32 = 20240801
-    public static let version: Int32 = 7
-    public static let headerBytes = 256 * 4
-
-    /// Writes a shard atomically (temp file + rename).
-    public static func write(_ tokens: [UInt32], to path: String) throws {
-        var header = [Int32](repeating: 0, count: 256)
-        header[0] = magic
-        header[1] = version
-        header[2] = Int32(truncatingIfNeeded: tokens.count)
-        var data = Data(capacity: headerBytes + 4 * tokens.count)
-        header.withUnsafeBytes { data.append(contentsOf: $0) }
-        tokens.withUnsafeBytes { data.append(contentsOf: $0) }
-        try writeAtomically(data, to: path)
-    }
-}
-
 /// One or more shards, memory-mapped and read as one token stream (shard boundaries are invisible), checked
 /// up front: header fields, sizes, and every token below the vocabulary size — so a bad shard fails before
 /// any training step runs.

@@ -98,12 +98,16 @@ def main():
     print(f"f32 GEMM peak (torch.mm 4096^3, {args.threads} threads): {peak:.1f} GFLOP/s")
     results = {}
     out = os.path.join(tmp, "run")
-    _, rss = run_measured([args.dsllm, "train", "--config", cfg, "--data", shard, "--seq-len", str(args.seq), "--micro-batch", "1",
-                           "--steps", str(args.steps), "--warmup", "1", "--threads", str(args.threads), "--out", out])
-    steps = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
-    results["dsllm (f32)"] = (statistics.median(s["seconds"] for s in steps[1:]), rss)
+    for precision in ("f32", "bf16"):
+        _, rss = run_measured([args.dsllm, "train", "--config", cfg, "--data", shard, "--seq-len", str(args.seq), "--micro-batch", "1",
+                               "--steps", str(args.steps), "--warmup", "1", "--threads", str(args.threads), "--out", out + precision,
+                               "--precision", precision])
+        steps = [json.loads(l) for l in open(os.path.join(out + precision, "metrics.jsonl"))]
+        results[f"dsllm ({precision})"] = (statistics.median(s["seconds"] for s in steps[1:]), rss)
     params = None
     flags = open("/proc/cpuinfo").read()
+    if "avx512_bf16" not in flags and "amx_bf16" not in flags:
+        print("dsllm (bf16) here: bf16-rounded operands through the f32 GEMM (no bf16 GEMM on this CPU): same numbers, no speed-up")
     modes = ["f32"]
     if "avx512_bf16" in flags or "amx_bf16" in flags:
         modes.append("bf16")
