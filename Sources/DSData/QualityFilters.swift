@@ -189,12 +189,19 @@ public struct GopherRepetition: Sendable {
         let (ld, lc) = Self.duplicates(lines)
         if on("dup_line_frac"), Double(ld) / Double(lines.count) > dupLineFrac { return "dup_line_frac" }
         if on("dup_line_char_frac"), Double(lc) / length > dupLineCharFrac { return "dup_line_char_frac" }
+        // Words as small integers (equal ids ⟺ equal words) and as UTF-8, with their lengths in code points.
+        var ids = [Int32](), vocabulary: [String: Int32] = [:]
+        ids.reserveCapacity(words.count)
+        for w in words {
+            if let i = vocabulary[w] { ids.append(i) } else { let i = Int32(vocabulary.count); vocabulary[w] = i; ids.append(i) }
+        }
         let lengths = words.map { $0.unicodeScalars.count }
         for (n, frac) in topNGrams where words.count >= n {
-            // Counter.most_common(1): the highest count, ties to the earliest first occurrence.
-            var counts: [ArraySlice<String>: (count: Int, first: Int)] = [:]
+            // Counter.most_common(1): the highest count, ties to the earliest first occurrence. Words hold no spaces,
+            // so n-grams joined with " " are equal exactly when their word ids are.
+            var counts: [NGramKey: (count: Int, first: Int)] = [:]
             for i in 0...(words.count - n) {
-                let key = words[i..<(i + n)]
+                let key = NGramKey(ids, at: i, n: n)
                 if let c = counts[key] { counts[key] = (c.count + 1, c.first) } else { counts[key] = (1, i) }
             }
             var best: (count: Int, first: Int) = (0, Int.max)
@@ -202,23 +209,56 @@ public struct GopherRepetition: Sendable {
             let chars = (best.first..<(best.first + n)).reduce(n - 1) { $0 + lengths[$1] }
             if on("top_\(n)_gram"), Double(chars * best.count) / length > frac { return "top_\(n)_gram" }
         }
-        for (n, frac) in dupNGrams {
-            // find_all_duplicate: n-grams joined without separator; a repeat skips n words.
-            var seen = Set<String>()
+        // find_all_duplicate joins n-grams WITHOUT a separator ("ab"+"c" equals "a"+"bc"), so n-grams are compared
+        // by their concatenated bytes: a polynomial hash of the bytes (composable word by word, independent of where
+        // the words split), confirmed byte for byte when it repeats.
+        let utf8 = words.map { Array($0.utf8) }
+        let base: UInt64 = 0x100_0000_01b3
+        var wordHash = [UInt64](repeating: 0, count: words.count), wordPower = [UInt64](repeating: 1, count: words.count)
+        for (i, bytes) in utf8.enumerated() {
+            var h: UInt64 = 0, p: UInt64 = 1
+            for b in bytes { h = h &* base &+ UInt64(b) &+ 1; p = p &* base }
+            (wordHash[i], wordPower[i]) = (h, p)
+        }
+        func sameConcatenation(_ x: Int, _ y: Int, _ n: Int) -> Bool {
+            var a: [UInt8] = [], b: [UInt8] = []
+            for k in 0..<n { a += utf8[x + k]; b += utf8[y + k] }
+            return a == b
+        }
+        for (n, frac) in dupNGrams where on("duplicated_\(n)_n_grams") {
+            var first: [UInt64: Int32] = [:], others: [UInt64: [Int32]] = [:]   // `others`: hash collisions only
             var repeated = 0, i = 0
+            first.reserveCapacity(words.count)
             while i < words.count - n + 1 {
-                let gram = words[i..<(i + n)].joined()
-                if seen.contains(gram) {
-                    repeated += gram.unicodeScalars.count
+                var h: UInt64 = 0
+                for k in i..<(i + n) { h = h &* wordPower[k] &+ wordHash[k] }
+                var found = false
+                if let s = first[h] {
+                    found = sameConcatenation(Int(s), i, n) || (others[h] ?? []).contains { sameConcatenation(Int($0), i, n) }
+                    if !found { others[h, default: []].append(Int32(i)) }
+                } else {
+                    first[h] = Int32(i)
+                }
+                if found {
+                    repeated += (i..<(i + n)).reduce(0) { $0 + lengths[$1] }
                     i += n
                 } else {
-                    seen.insert(gram)
                     i += 1
                 }
             }
-            if on("duplicated_\(n)_n_grams"), Double(repeated) / length > frac { return "duplicated_\(n)_n_grams" }
+            if Double(repeated) / length > frac { return "duplicated_\(n)_n_grams" }
         }
         return nil
+    }
+}
+
+/// Up to 4 word ids, exact (top n-grams use n ≤ 4).
+struct NGramKey: Hashable {
+    let a: UInt64, b: UInt64
+    init(_ ids: [Int32], at i: Int, n: Int) {
+        func id(_ k: Int) -> UInt64 { k < n ? UInt64(UInt32(bitPattern: ids[i + k])) : 0xFFFF_FFFF }
+        a = id(0) << 32 | id(1)
+        b = id(2) << 32 | id(3)
     }
 }
 
