@@ -14,8 +14,17 @@ struct ModelOption: ParsableArguments {
         do { return try ModelWeights.load(path: model) } catch { throw CLIError(error.description) }
     }
 
-    /// The model's tokenizer, if it ships one (tokenizer.json beside the weights, or GGUF tokenizer metadata).
-    func loadTokenizer() -> Tokenizer? { try? Tokenizer.load(path: model) }
+    @Option(help: ArgumentHelp("Tokenizer (.gguf, tokenizer.json or a directory) when the model ships none.", valueName: "path"))
+    var tokenizer: String?
+
+    /// --tokenizer; else the model's own (tokenizer.json beside the weights, or GGUF tokenizer metadata); else, for a
+    /// model over DeepSeek's 102400-id vocabulary (e.g. a `dsllm train` checkpoint), the embedded DeepSeek tokenizer.
+    func loadTokenizer() -> Tokenizer? {
+        if let tokenizer { return try? Tokenizer.load(path: tokenizer) }
+        if let t = try? Tokenizer.load(path: model) { return t }
+        if let w = try? ModelWeights.load(path: model), w.config.vocabularySize == 102400 { return try? Tokenizer.embeddedDeepSeek() }
+        return nil
+    }
 }
 
 func parseIDList(_ text: String, option: String) throws -> [Int32] {
