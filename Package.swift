@@ -40,7 +40,9 @@ let package = Package(
         // Sampling (GenerateParameters, LogitProcessor chain, Sampler), stop strings, TokenIterator.
         .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer", "DSTensor"], swiftSettings: hotLoopSettings),
         // Pre-training: parameter slab, forward/backward pairs, AdamW, schedules.
-        .target(name: "DSTraining", dependencies: ["DSModel", "DSTensor"], swiftSettings: hotLoopSettings),
+        .target(name: "DSTraining", dependencies: ["DSModel", "DSTensor", "CMPI"], swiftSettings: hotLoopSettings),
+        // The one file that calls MPI (Open MPI's libmpi opened at run time, only under mpirun).
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl")]),
         // OpenAI-compatible HTTP server: routes, continuous-batching scheduler, metrics, chat page.
         .target(
             name: "DSServer",
@@ -82,6 +84,6 @@ let package = Package(
         ),
         .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats"], resources: [.copy("Golden")]),
-        .testTarget(name: "CLITests", dependencies: ["dsllm"]),
+        .testTarget(name: "CLITests", dependencies: ["dsllm", "DSFormats"]),
     ]
 )

@@ -5,7 +5,8 @@ set -euo pipefail
 
 # Debian packages dsllm uses: oneDNN (f32 GEMM for prefill and scoring) and OpenBLAS (the fallback). Both
 # are opened at run time (dlopen), so a machine without them still builds and runs, only slower in prefill.
-APT_PACKAGES=(libdnnl-dev libopenblas-dev)
+# Open MPI (mpirun + libmpi, also opened with dlopen) for data-parallel `mpirun -np N dsllm train`.
+APT_PACKAGES=(libdnnl-dev libopenblas-dev openmpi-bin)
 
 if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
     echo "error: the Swift toolchain is missing (expected on PATH or at /opt/swift/usr/bin/swift)" >&2

@@ -95,8 +95,18 @@ public enum Checkpoint {
         try copy(model, prefix: "", into: slab.values, slab)
         if let optimizer {
             let moments = try SafetensorsFile(path: (directory as NSString).appendingPathComponent("optimizer.safetensors"))
-            try copy(moments, prefix: "m.", into: optimizer.m, slab)
-            try copy(moments, prefix: "v.", into: optimizer.v, slab)
+            if optimizer.range == 0..<slab.count {
+                try copy(moments, prefix: "m.", into: optimizer.m, slab)
+                try copy(moments, prefix: "v.", into: optimizer.v, slab)
+            } else {
+                // A sharded optimizer (data parallel) takes its range of the full moments: resuming with any rank count works.
+                let full = UnsafeMutablePointer<Float>.allocate(capacity: slab.count)
+                defer { full.deallocate() }
+                for (prefix, dst) in [("m.", optimizer.m), ("v.", optimizer.v)] {
+                    try copy(moments, prefix: prefix, into: full, slab)
+                    dst.update(from: full + optimizer.range.lowerBound, count: optimizer.range.count)
+                }
+            }
         }
         return state
     }

@@ -2,7 +2,8 @@ import DSTensor
 import Foundation
 
 /// torch.optim.AdamW semantics over the slab: decoupled weight decay (param ·= 1 − lr·wd) on 2-D matrices
-/// only, bias-corrected moments, denominator √v̂ + ε. State (m, v, step) is one flat pair of slabs.
+/// only, bias-corrected moments, denominator √v̂ + ε. State (m, v, step) is one flat pair of slabs — or, under
+/// data parallelism (ZeRO-1), of this rank's `range` of the flat slab only: m[i − range.lowerBound].
 public final class AdamW: @unchecked Sendable {
     public struct Options: Sendable, Equatable {
         public var beta1: Float = 0.9
@@ -17,18 +18,22 @@ public final class AdamW: @unchecked Sendable {
     public let m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
     public private(set) var step = 0
     func setStep(_ s: Int) { step = s }
+    /// The part of the flat slab this optimizer owns and updates (all of it without sharding).
+    public let range: Range<Int>
     private let decayMask: [Bool]  // per tensor
 
     let pool: WorkerPool
 
-    public init(slab: ParameterSlab, options: Options = Options(), pool: WorkerPool = .shared) {
+    public init(slab: ParameterSlab, options: Options = Options(), pool: WorkerPool = .shared, range: Range<Int>? = nil) {
         self.pool = pool
         self.slab = slab
         self.options = options
-        m = .allocate(capacity: slab.count)
-        m.initialize(repeating: 0, count: slab.count)
-        v = .allocate(capacity: slab.count)
-        v.initialize(repeating: 0, count: slab.count)
+        self.range = range ?? 0..<slab.count
+        let n = max(self.range.count, 1)
+        m = .allocate(capacity: n)
+        m.initialize(repeating: 0, count: n)
+        v = .allocate(capacity: n)
+        v.initialize(repeating: 0, count: n)
         decayMask = slab.tensors.map(\.isMatrix)
     }
 
@@ -44,13 +49,15 @@ public final class AdamW: @unchecked Sendable {
         let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))
         let stepSize = lr / bc1
         let bc2Sqrt = bc2.squareRoot()
-        nonisolated(unsafe) let (p, g, m, v) = (slab.values, slab.grads, m, v)
+        let owned = range
+        nonisolated(unsafe) let (p, g, m, v) = (slab.values, slab.grads, m - owned.lowerBound, v - owned.lowerBound)
         for (ti, t) in slab.tensors.enumerated() {
             let decay: Float = decayMask[ti] ? 1 - lr * options.weightDecay : 1
-            let base = t.offset
+            let lo = max(t.offset, owned.lowerBound), hi = min(t.offset + t.count, owned.upperBound)
+            guard lo < hi else { continue }
             // Elementwise and independent: split each tensor across the pool (small ones stay on one thread).
-            pool.parallelFor(t.count, minimumChunk: 1 << 15) { range in
-                for i in (base + range.lowerBound)..<(base + range.upperBound) {
+            pool.parallelFor(hi - lo, minimumChunk: 1 << 15) { range in
+                for i in (lo + range.lowerBound)..<(lo + range.upperBound) {
                     p[i] *= decay
                     m[i] = b1 * m[i] + (1 - b1) * g[i]
                     v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
@@ -67,11 +74,17 @@ public enum GradientClipping {
     /// torch.nn.utils.clip_grad_norm_: coefficient maxNorm / (norm + 1e-6), clamped to 1.
     @discardableResult
     public static func clip(_ slab: ParameterSlab, maxNorm: Float) -> Float {
+        clip(slab, maxNorm: maxNorm, range: 0..<slab.count) { $0 }
+    }
+
+    /// The same over this rank's `range` of the gradients; `sumAcrossRanks` turns the local sum of squares into
+    /// the global one (an MPI all-reduce under data parallelism).
+    public static func clip(_ slab: ParameterSlab, maxNorm: Float, range: Range<Int>, sumAcrossRanks: (Double) -> Double) -> Float {
         var ss = 0.0
-        for i in 0..<slab.count { ss += Double(slab.grads[i]) * Double(slab.grads[i]) }
-        let norm = Float(ss.squareRoot())
+        for i in range { ss += Double(slab.grads[i]) * Double(slab.grads[i]) }
+        let norm = Float(sumAcrossRanks(ss).squareRoot())
         let coef = min(1, maxNorm / (norm + 1e-6))
-        if coef < 1 { for i in 0..<slab.count { slab.grads[i] *= coef } }
+        if coef < 1 { for i in range { slab.grads[i] *= coef } }
         return norm
     }
 }

@@ -38,15 +38,20 @@ public final class Trainer: @unchecked Sendable {
     public let optimizer: AdamW
     public let data: SequentialBatches
     let model: TrainingModel
+    /// Data parallelism (one rank without mpirun): which micro-batches are ours, and which part of the optimizer.
+    public let parallel: DataParallel
     /// Optimizer steps done (the next step is `step + 1`).
     public private(set) var step = 0
 
-    public init(slab: ParameterSlab, data: SequentialBatches, options: Options) {
+    public init(slab: ParameterSlab, data: SequentialBatches, options: Options, parallel: DataParallel = .single) {
         precondition(data.seq == options.seq)
+        precondition(options.microBatches % parallel.size == 0, "micro-batches per step must divide among the ranks")
         self.options = options
         self.slab = slab
         self.data = data
-        optimizer = AdamW(slab: slab, options: options.adamw, pool: WorkerPool(threads: max(1, options.threads)))
+        self.parallel = parallel
+        optimizer = AdamW(slab: slab, options: options.adamw, pool: WorkerPool(threads: max(1, options.threads)),
+                          range: parallel.shard(of: slab.count))
         model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads,
                               precision: options.precision)
     }
@@ -58,14 +63,19 @@ public final class Trainer: @unchecked Sendable {
         slab.zeroGrads()
         var lossSum = 0.0
         let scale = 1 / Float(o.microBatches)
-        for m in 0..<o.microBatches {
+        // This rank's contiguous share of the global batch's micro-batches (all of them on one rank).
+        let perRank = o.microBatches / parallel.size
+        for m in (parallel.rank * perRank)..<((parallel.rank + 1) * perRank) {
             let first = step * o.sequencesPerStep + m * o.microBatch
             let (x, y) = data.batch(first: first, count: o.microBatch)
             lossSum += model.forwardBackward(inputs: x, targets: y, lossScale: scale)
         }
-        let norm = GradientClipping.clip(slab, maxNorm: o.clip)
+        lossSum = parallel.sum(lossSum)
+        parallel.reduceScatterSum(slab.grads, count: slab.count)
+        let norm = GradientClipping.clip(slab, maxNorm: o.clip, range: optimizer.range) { parallel.sum($0) }
         let lr = o.schedule.rate(step: step, total: o.steps, warmup: o.warmup, maxLR: o.maxLR)
         optimizer.update(lr: lr)
+        parallel.allGather(slab.values, count: slab.count)
         model.weightsDidChange()
         step += 1
         return StepRecord(step: step, loss: lossSum / Double(o.tokensPerStep), lr: lr, gradNorm: norm,

@@ -58,6 +58,21 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        let parallel: DataParallel
+        do { parallel = try DataParallel.start() } catch { throw CLIError("\(error)") }
+        do {
+            try train(parallel)
+        } catch {
+            guard parallel.size > 1 else { throw error }
+            // One rank failing alone would leave the others blocked in a collective: stop the whole job.
+            FileHandle.standardError.write(Data("rank \(parallel.rank): \(error)\n".utf8))
+            parallel.abort(1)
+        }
+        parallel.finish()
+    }
+
+    func train(_ parallel: DataParallel) throws {
+        let main = parallel.isMain
         guard let prec = TrainingPrecision(rawValue: precision) else { throw CLIError("--precision must be f32 or bf16") }
         guard dataOrder == "sequential" else { throw CLIError("--data-order \(dataOrder): only sequential is implemented so far") }
         guard let sched = LearningRateSchedule(rawValue: schedule) else { throw CLIError("--schedule must be multistep, cosine or constant") }
@@ -93,7 +108,13 @@ struct TrainCommand: ParsableCommand {
         o.maxLR = maxLR
         o.schedule = sched
         o.precision = prec
-        if prec == .bf16 {
+        guard o.microBatches % parallel.size == 0 else {
+            throw CLIError("\(o.microBatches) micro-batches per step do not divide among \(parallel.size) ranks (raise --batch-tokens)")
+        }
+        if parallel.size > 1 && main {
+            print("data parallel: \(parallel.size) ranks × \(o.microBatches / parallel.size) micro-batches per step, optimizer state sharded (ZeRO-1)")
+        }
+        if prec == .bf16 && main {
             print(Gemm.hasNativeBF16 ? "bf16 products on oneDNN's bf16 GEMM"
                   : "bf16 products: this CPU has no bf16 GEMM (AMX / AVX512-BF16), so bf16-rounded operands run through the f32 GEMM (same numbers, no speed-up)")
         }
@@ -106,7 +127,7 @@ struct TrainCommand: ParsableCommand {
         } else {
             slab.initialize(seed: seed)
         }
-        let trainer = Trainer(slab: slab, data: batches, options: o)
+        let trainer = Trainer(slab: slab, data: batches, options: o, parallel: parallel)
         var validation: SequentialBatches?
         if !valData.isEmpty {
             do { validation = try SequentialBatches(stream: TokenStream(paths: valData, vocabularySize: c.vocabularySize), seq: seqLen) } catch {
@@ -122,19 +143,30 @@ struct TrainCommand: ParsableCommand {
                 throw CLIError("\(last): checkpoint was made with \(state.sequencesPerStep) sequences × \(state.seq) tokens per step")
             }
             trainer.resume(atStep: state.step)
-            try truncateMetrics(metricsPath, toStep: state.step)
-            print("resumed from \(last) at step \(state.step)")
-        } else if !resume {
+            if main {
+                try truncateMetrics(metricsPath, toStep: state.step)
+                print("resumed from \(last) at step \(state.step)")
+            }
+        } else if !resume && main {
             try? FileManager.default.removeItem(atPath: metricsPath)
         }
-        if !FileManager.default.fileExists(atPath: metricsPath) { FileManager.default.createFile(atPath: metricsPath, contents: nil) }
-        let metrics = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
-        metrics.seekToEndOfFile()
+        // Rank 0 logs and writes; the other ranks only compute.
+        var metrics: FileHandle?
+        if main {
+            if !FileManager.default.fileExists(atPath: metricsPath) { FileManager.default.createFile(atPath: metricsPath, contents: nil) }
+            metrics = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
+            metrics?.seekToEndOfFile()
+        }
         var pending: Checkpoint.PendingWrite?
         let start = Date(), startStep = trainer.step
         let flopsPerToken = 6.0 * Double(c.parameterCount)
         while trainer.step < totalSteps {
             let r = trainer.trainStep()
+            let checkpointNow = (checkpointEvery > 0 && r.step % checkpointEvery == 0) || r.step == totalSteps
+            guard main else {
+                if checkpointNow { _ = parallel.gatherMoments(trainer.optimizer) }  // a collective: every rank takes part
+                continue
+            }
             var line = String(format: "{\"step\": %d, \"loss\": %.7f, \"lr\": %.9g, \"grad_norm\": %.7f, \"tokens\": %d, \"seconds\": %.4f",
                               r.step, r.loss, r.lr, r.gradNorm, r.tokens, r.seconds)
             if let validation, valEvery > 0, r.step % valEvery == 0 || r.step == totalSteps {
@@ -143,7 +175,7 @@ struct TrainCommand: ParsableCommand {
                 print(String(format: "step %d  validation loss %.4f", r.step, v))
             }
             line += "}\n"
-            metrics.write(Data(line.utf8))
+            metrics?.write(Data(line.utf8))
             let rate = Double(stepTokens) / max(r.seconds, 1e-9)
             let eta = Double(totalSteps - r.step) * Date().timeIntervalSince(start) / Double(max(r.step - startStep, 1))
             print(String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s (6·N·tokens)  ETA %.0f s",
@@ -154,17 +186,18 @@ struct TrainCommand: ParsableCommand {
                 appendLine("{\"step\": \(r.step), \"prompt\": \(jsonQuoted(samplePrompt)), \"text\": \(jsonQuoted(text))}\n",
                            to: (out as NSString).appendingPathComponent("samples.jsonl"))
             }
-            if (checkpointEvery > 0 && r.step % checkpointEvery == 0) || r.step == totalSteps {
+            if checkpointNow {
                 try? LossCurve.write(metrics: metricsPath, title: "dsllm train — \(out)")
+                let moments = parallel.size > 1 ? parallel.gatherMoments(trainer.optimizer) : trainer.optimizer
                 pending?.wait()
-                pending = Checkpoint.saveInBackground(slab, optimizer: trainer.optimizer,
+                pending = Checkpoint.saveInBackground(slab, optimizer: moments,
                                                       state: .init(step: r.step, seed: seed, sequencesPerStep: o.sequencesPerStep, seq: seqLen),
                                                       runDirectory: out, keep: keep)
             }
         }
         pending?.wait()
-        try metrics.close()
-        print("done: \(totalSteps) steps; checkpoint \(Checkpoint.list(out).last ?? "-")")
+        try metrics?.close()
+        if main { print("done: \(totalSteps) steps; checkpoint \(Checkpoint.list(out).last ?? "-")") }
     }
 
     func copyWeights(_ w: ModelWeights, into slab: ParameterSlab) throws {
