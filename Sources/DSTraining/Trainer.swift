@@ -31,6 +31,7 @@ public final class Trainer: @unchecked Sendable {
         public var gradNorm: Float      // before clipping
         public var tokens: Int          // tokens trained on so far
         public var seconds: Double
+        public var communicationSeconds = 0.0   // in MPI collectives (data parallel only)
     }
 
     public let options: Options
@@ -70,16 +71,22 @@ public final class Trainer: @unchecked Sendable {
             let (x, y) = data.batch(first: first, count: o.microBatch)
             lossSum += model.forwardBackward(inputs: x, targets: y, lossScale: scale)
         }
-        lossSum = parallel.sum(lossSum)
-        parallel.reduceScatterSum(slab.grads, count: slab.count)
-        let norm = GradientClipping.clip(slab, maxNorm: o.clip, range: optimizer.range) { parallel.sum($0) }
+        var comm = 0.0
+        func timed<T>(_ body: () -> T) -> T {
+            let t = Date()
+            defer { comm += Date().timeIntervalSince(t) }
+            return body()
+        }
+        lossSum = timed { parallel.sum(lossSum) }
+        timed { parallel.reduceScatterSum(slab.grads, count: slab.count) }
+        let norm = GradientClipping.clip(slab, maxNorm: o.clip, range: optimizer.range) { x in timed { parallel.sum(x) } }
         let lr = o.schedule.rate(step: step, total: o.steps, warmup: o.warmup, maxLR: o.maxLR)
         optimizer.update(lr: lr)
-        parallel.allGather(slab.values, count: slab.count)
+        timed { parallel.allGather(slab.values, count: slab.count) }
         model.weightsDidChange()
         step += 1
         return StepRecord(step: step, loss: lossSum / Double(o.tokensPerStep), lr: lr, gradNorm: norm,
-                          tokens: step * o.tokensPerStep, seconds: Date().timeIntervalSince(t0))
+                          tokens: step * o.tokensPerStep, seconds: Date().timeIntervalSince(t0), communicationSeconds: comm)
     }
 
     /// Mean token cross-entropy over the first `batches` micro-batches of a validation stream (same B and T).

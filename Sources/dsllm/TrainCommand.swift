@@ -169,6 +169,7 @@ struct TrainCommand: ParsableCommand {
             }
             var line = String(format: "{\"step\": %d, \"loss\": %.7f, \"lr\": %.9g, \"grad_norm\": %.7f, \"tokens\": %d, \"seconds\": %.4f",
                               r.step, r.loss, r.lr, r.gradNorm, r.tokens, r.seconds)
+            if parallel.size > 1 { line += String(format: ", \"comm_seconds\": %.4f", r.communicationSeconds) }
             if let validation, valEvery > 0, r.step % valEvery == 0 || r.step == totalSteps {
                 let v = trainer.validationLoss(validation, batches: valBatches)
                 line += String(format: ", \"val_loss\": %.7f", v)
