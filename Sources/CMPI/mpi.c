@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 static void *comm_world, *type_float, *type_double, *op_sum;
-static int (*p_init)(int *, char ***);
+static int (*p_init_thread)(int *, char ***, int, int *);
 static int (*p_rank)(void *, int *);
 static int (*p_size)(void *, int *);
 static int (*p_allreduce)(const void *, void *, int, void *, void *, void *);
@@ -22,7 +22,7 @@ int dsllm_mpi_init(int *rank, int *size, const char **error) {
     void *h = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
     if (!h) h = dlopen("libmpi.so", RTLD_NOW | RTLD_GLOBAL);
     if (!h) { *error = "launched by mpirun but libmpi.so.40 (Open MPI) cannot be loaded"; return -1; }
-    p_init = dlsym(h, "MPI_Init");
+    p_init_thread = dlsym(h, "MPI_Init_thread");
     p_rank = dlsym(h, "MPI_Comm_rank");
     p_size = dlsym(h, "MPI_Comm_size");
     p_allreduce = dlsym(h, "MPI_Allreduce");
@@ -35,12 +35,16 @@ int dsllm_mpi_init(int *rank, int *size, const char **error) {
     type_float = dlsym(h, "ompi_mpi_float");
     type_double = dlsym(h, "ompi_mpi_double");
     op_sum = dlsym(h, "ompi_mpi_op_sum");
-    if (!p_init || !p_rank || !p_size || !p_allreduce || !p_reduce_scatter || !p_allgatherv || !p_barrier || !p_abort ||
+    if (!p_init_thread || !p_rank || !p_size || !p_allreduce || !p_reduce_scatter || !p_allgatherv || !p_barrier || !p_abort ||
         !p_finalize || !comm_world || !type_float || !type_double || !op_sum) {
         *error = "libmpi lacks Open MPI's symbols (dsllm supports Open MPI)";
         return -1;
     }
-    if (p_init(NULL, NULL) != 0) { *error = "MPI_Init failed"; return -1; }
+    // MPI_THREAD_SERIALIZED (2): collectives run on a communication thread while the backward computes, never
+    // two threads in MPI at once.
+    int provided = 0;
+    if (p_init_thread(NULL, NULL, 2, &provided) != 0) { *error = "MPI_Init_thread failed"; return -1; }
+    if (provided < 2) { *error = "this MPI does not provide MPI_THREAD_SERIALIZED"; return -1; }
     p_rank(comm_world, rank);
     p_size(comm_world, size);
     active = 1;

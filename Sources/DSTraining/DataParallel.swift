@@ -57,11 +57,16 @@ public final class DataParallel: @unchecked Sendable {
 
     /// After this, elements of this rank's shard hold the sum of every rank's values (others are scratch).
     public func reduceScatterSum(_ data: UnsafeMutablePointer<Float>, count: Int) {
+        reduceScatterSum(data, count: count, range: 0..<count)
+    }
+
+    /// The same for `range` of the flat array only (a layer whose backward has finished), in buckets.
+    public func reduceScatterSum(_ data: UnsafeMutablePointer<Float>, count: Int, range: Range<Int>) {
         guard size > 1 else { return }
         let mine = shard(of: count)
-        var lo = 0
-        while lo < count {
-            let hi = min(count, lo + bucketElements)
+        var lo = range.lowerBound
+        while lo < range.upperBound {
+            let hi = min(range.upperBound, lo + bucketElements)
             let (counts, displs) = pieces(lo, hi, total: count)
             _ = dsllm_mpi_reduce_scatter_sum_float(data + lo, counts)
             // MPI_IN_PLACE puts this rank's piece at the start of the bucket: move it home.
@@ -92,6 +97,33 @@ public final class DataParallel: @unchecked Sendable {
             allGather(dst, count: o.slab.count)
         }
         return full
+    }
+
+    /// Reduce-scatters gradient ranges on a communication thread while the backward goes on (the paper's overlap
+    /// of the last micro-batch's backward with ZeRO-1's reduce-scatter). Ranges must be enqueued in the same
+    /// order on every rank (they are: the backward visits the layers in the same order everywhere).
+    public final class OverlappedReduceScatter: @unchecked Sendable {
+        let parallel: DataParallel
+        let data: UnsafeMutablePointer<Float>
+        let count: Int
+        let queue = DispatchQueue(label: "dsllm.reduce-scatter")
+        public private(set) var covered = 0
+
+        public init(_ parallel: DataParallel, data: UnsafeMutablePointer<Float>, count: Int) {
+            self.parallel = parallel
+            self.data = data
+            self.count = count
+        }
+
+        public func enqueue(_ range: Range<Int>) {
+            covered += range.count
+            nonisolated(unsafe) let data = data
+            let (parallel, count) = (parallel, count)
+            queue.async { parallel.reduceScatterSum(data, count: count, range: range) }
+        }
+
+        /// Blocks until every enqueued range is reduced.
+        public func wait() { queue.sync {} }
     }
 
     public func barrier() { _ = dsllm_mpi_barrier() }

@@ -66,10 +66,14 @@ public final class Trainer: @unchecked Sendable {
         let scale = 1 / Float(o.microBatches)
         // This rank's contiguous share of the global batch's micro-batches (all of them on one rank).
         let perRank = o.microBatches / parallel.size
+        // Data parallel: the last micro-batch's backward hands each finished layer to the reduce-scatter thread.
+        let overlap = parallel.size > 1 ? DataParallel.OverlappedReduceScatter(parallel, data: slab.grads, count: slab.count) : nil
         for m in (parallel.rank * perRank)..<((parallel.rank + 1) * perRank) {
             let first = step * o.sequencesPerStep + m * o.microBatch
             let (x, y) = data.batch(first: first, count: o.microBatch)
-            lossSum += model.forwardBackward(inputs: x, targets: y, lossScale: scale)
+            let last = m == (parallel.rank + 1) * perRank - 1
+            lossSum += model.forwardBackward(inputs: x, targets: y, lossScale: scale,
+                                             gradientsReady: last ? overlap.map { o in { o.enqueue($0) } } : nil)
         }
         var comm = 0.0
         func timed<T>(_ body: () -> T) -> T {
@@ -77,8 +81,10 @@ public final class Trainer: @unchecked Sendable {
             defer { comm += Date().timeIntervalSince(t) }
             return body()
         }
+        // What is left of the reduce-scatter after the backward is the exposed communication.
+        timed { overlap?.wait() }
+        if let overlap { precondition(overlap.covered == slab.count, "the backward reported \(overlap.covered) of \(slab.count) gradients") }
         lossSum = timed { parallel.sum(lossSum) }
-        timed { parallel.reduceScatterSum(slab.grads, count: slab.count) }
         let norm = GradientClipping.clip(slab, maxNorm: o.clip, range: optimizer.range) { x in timed { parallel.sum(x) } }
         let lr = o.schedule.rate(step: step, total: o.steps, warmup: o.warmup, maxLR: o.maxLR)
         optimizer.update(lr: lr)

@@ -111,8 +111,12 @@ public final class TrainingModel: @unchecked Sendable {
         forwardBackward(inputs: inputs, targets: targets, lossScale: 1, backward: false)
     }
 
+    /// `gradientsReady` is called with each flat range of the gradient slab as soon as the backward has finished it:
+    /// LM head + final norm, then layers from last to first, then the embedding (data parallel overlaps the
+    /// reduce-scatter with the rest of the backward).
     @discardableResult
-    public func forwardBackward(inputs: [Int32], targets: [Int32], lossScale: Float = 1, backward: Bool = true) -> Double {
+    public func forwardBackward(inputs: [Int32], targets: [Int32], lossScale: Float = 1, backward: Bool = true,
+                                gradientsReady: ((Range<Int>) -> Void)? = nil) -> Double {
         precondition(inputs.count == n && targets.count == n)
         let (d, qd, kd, f, V) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize, c.vocabularySize)
         let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
@@ -157,6 +161,8 @@ public final class TrainingModel: @unchecked Sendable {
         if !backward { return loss }
         dx.update(repeating: 0, count: n * d)
         LayerPasses.rmsNormBackward(dx, g("model.norm.weight"), dtmp, xFinal, p("model.norm.weight"), rstdFinal, n: n, d: d)
+        func offset(_ name: String) -> Int { slab.tensor(name)!.offset }
+        gradientsReady?(offset("model.norm.weight")..<slab.count)
         // Backward through the layers; dx holds d(loss)/d(layer output) on entry to each.
         for l in stride(from: c.layerCount - 1, through: 0, by: -1) {
             let a = acts[l], pre = "model.layers.\(l)."
@@ -189,12 +195,15 @@ public final class TrainingModel: @unchecked Sendable {
                            w: p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
             LayerPasses.rmsNormBackward(dx, g(pre + "input_layernorm.weight"), dtmp, a.x, p(pre + "input_layernorm.weight"), a.rstd1,
                                         n: n, d: d)
+            let end = l + 1 < c.layerCount ? offset("model.layers.\(l + 1).input_layernorm.weight") : offset("model.norm.weight")
+            gradientsReady?(offset(pre + "input_layernorm.weight")..<end)
         }
         let dEmbed = g("model.embed_tokens.weight")
         for (i, t) in inputs.enumerated() {
             let row = dEmbed + Int(t) * d, src = dx + i * d
             for j in 0..<d { row[j] += src[j] }
         }
+        gradientsReady?(0..<offset("model.layers.0.input_layernorm.weight"))
         return loss
     }
 }
