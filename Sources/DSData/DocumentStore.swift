@@ -126,4 +126,24 @@ public enum DocumentStore {
             try writeAtomically(Data(json.utf8), to: (directory as NSString).appendingPathComponent(DocumentStore.manifestName))
         }
     }
+
+    /// The frame of a document-to-document stage: streams `input` in batches through `body` (which appends what it
+    /// keeps to the writer), with a progress line, then finishes the output store. Returns documents in and out.
+    @discardableResult
+    public static func stream(_ input: String, to output: String, stage: String, showProgress: Bool, batchSize: Int = 4096,
+                              _ body: ([Document], Writer) throws -> Void) throws -> (documentsIn: Int, documentsOut: Int) {
+        let m = try manifest(input)
+        let writer = try Writer(directory: output, stage: stage)
+        let progress = ProgressLine(stage, total: m.documents)
+        progress.enabled = showProgress
+        var done = 0
+        try forEachBatch(input, batchSize: batchSize) { batch in
+            try body(batch, writer)
+            done += batch.count
+            progress.update(done)
+        }
+        try writer.finish()
+        progress.finish(done)
+        return (done, writer.documents)
+    }
 }

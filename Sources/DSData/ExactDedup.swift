@@ -8,15 +8,10 @@ public enum ExactDedup {
     public static func run(input: String, output: String, showProgress: Bool = true) throws -> StageReport {
         let start = Date()
         var report = StageReport(stage: "dedup --exact")
-        let m = try DocumentStore.manifest(input)
         var seen: [TextHash.Key: UInt64] = [:]
         var dumps = DumpIndex()
         var perDump: [Int: Int] = [:]
-        let writer = try DocumentStore.Writer(directory: output, stage: "dedup-exact")
-        let progress = ProgressLine("dedup --exact", total: m.documents)
-        progress.enabled = showProgress
-        var done = 0
-        try DocumentStore.forEachBatch(input) { batch in
+        let counts = try DocumentStore.stream(input, to: output, stage: "dedup-exact", showProgress: showProgress) { batch, writer in
             let keys = parallelMap(batch, chunk: 64) { TextHash.key(TextNormalizer.simplify($0.text)) }
             for (d, key) in zip(batch, keys) {
                 let dump = dumps.id(d.dump)
@@ -31,13 +26,8 @@ public enum ExactDedup {
                     try writer.append(d)
                 }
             }
-            done += batch.count
-            progress.update(done)
         }
-        try writer.finish()
-        progress.finish(done)
-        report["documents_in"] = done
-        report["documents_out"] = writer.documents
+        (report["documents_in"], report["documents_out"]) = counts
         report["distinct_texts"] = seen.count
         report["index_bytes_estimate"] = seen.count * 40
         report.tables.append(dumps.table(documentsPerDump: perDump) { prefix in

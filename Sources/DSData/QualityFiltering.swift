@@ -37,13 +37,9 @@ public enum QualityFiltering {
                            showProgress: Bool = true) throws -> StageReport {
         let start = Date()
         var report = StageReport(stage: "filter")
-        let m = try DocumentStore.manifest(input)
-        let writer = try DocumentStore.Writer(directory: output, stage: "filter")
-        let progress = ProgressLine("filter", total: m.documents)
-        progress.enabled = showProgress
-        var done = 0, rewritten = 0
+        var rewritten = 0
         var drops: [String: Int] = [:], lineDrops: [String: Int] = [:]
-        try DocumentStore.forEachBatch(input, batchSize: 2048) { batch in
+        let counts = try DocumentStore.stream(input, to: output, stage: "filter", showProgress: showProgress, batchSize: 2048) { batch, writer in
             let decisions = parallelMap(batch, chunk: 8) { decide($0.text, filters: filters, disabled: disabled) }
             for (doc, d) in zip(batch, decisions) {
                 for (k, v) in d.lineDrops { lineDrops[k, default: 0] += v }
@@ -56,13 +52,9 @@ public enum QualityFiltering {
                     try writer.append(e)
                 }
             }
-            done += batch.count
-            progress.update(done)
         }
-        try writer.finish()
-        progress.finish(done)
-        report["documents_in"] = done
-        report["documents_out"] = writer.documents
+        (report["documents_in"], report["documents_out"]) = counts
+        let done = report["documents_in"]
         report["documents_rewritten_by_c4"] = rewritten
         var rows: [[String]] = []
         for f in filters {

@@ -51,12 +51,8 @@ public enum Remix {
         let total = Double(totalBytes ?? listedBytes), sum = weights.values.reduce(0, +)
         var factor: [String: Double] = [:]
         for (name, w) in weights { factor[name] = sizes[name]!.bytes > 0 ? total * w / sum / Double(sizes[name]!.bytes) : 0 }
-        let writer = try DocumentStore.Writer(directory: output, stage: "remix")
         var outSizes: [String: (documents: Int, bytes: Int)] = [:]
-        var done = 0
-        let progress = ProgressLine("remix", total: sizes.values.reduce(0) { $0 + $1.documents })
-        progress.enabled = showProgress
-        try DocumentStore.forEachBatch(input) { batch in
+        let counts = try DocumentStore.stream(input, to: output, stage: "remix", showProgress: showProgress) { batch, writer in
             for d in batch {
                 guard let f = factor[d.domain] else {
                     report.add("dropped_unlisted_domain")
@@ -72,13 +68,8 @@ public enum Remix {
                 let s = outSizes[d.domain, default: (0, 0)]
                 outSizes[d.domain] = (s.documents + copies, s.bytes + copies * d.text.utf8.count)
             }
-            done += batch.count
-            progress.update(done)
         }
-        try writer.finish()
-        progress.finish(done)
-        report["documents_in"] = done
-        report["documents_out"] = writer.documents
+        (report["documents_in"], report["documents_out"]) = counts
         report["seed"] = Int(truncatingIfNeeded: seed)
         let outTotal = max(1, outSizes.values.reduce(0) { $0 + $1.bytes })
         let inTotal = max(1, sizes.values.reduce(0) { $0 + $1.bytes })

@@ -1,3 +1,4 @@
+import DSFormats
 import Foundation
 import Testing
 
@@ -33,13 +34,8 @@ import Testing
             """.utf8).write(to: config)
         let phrase: [UInt32] = [549, 2103, 11, 1414, 895, 100001, 37, 4011, 13, 77, 50000, 12]
         let tokens = (0..<4000).map { phrase[$0 % phrase.count] }
-        var header = [Int32](repeating: 0, count: 256)
-        header[0] = 20240801; header[1] = 7; header[2] = Int32(tokens.count)
-        var data = Data()
-        header.withUnsafeBytes { data.append(contentsOf: $0) }
-        tokens.withUnsafeBytes { data.append(contentsOf: $0) }
         let shard = dir.appendingPathComponent("train.bin")
-        try data.write(to: shard)
+        try TokenShard.write(tokens, to: shard.path)
         return (config.path, shard.path)
     }
 

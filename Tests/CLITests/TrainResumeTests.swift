@@ -1,3 +1,4 @@
+import DSFormats
 import Foundation
 import Testing
 
@@ -35,13 +36,8 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         let phrase = (0..<53).map { _ in UInt32.random(in: 0..<512, using: &rng) }
         let tokens = (0..<20000).map { phrase[$0 % phrase.count] }
-        var header = [Int32](repeating: 0, count: 256)
-        header[0] = 20240801; header[1] = 7; header[2] = Int32(tokens.count)
-        var data = Data()
-        header.withUnsafeBytes { data.append(contentsOf: $0) }
-        tokens.withUnsafeBytes { data.append(contentsOf: $0) }
         let shard = dir.appendingPathComponent("train.bin")
-        try data.write(to: shard)
+        try TokenShard.write(tokens, to: shard.path)
         func args(_ out: URL) -> [String] {
             ["train", "--config", config.path, "--data", shard.path, "--seq-len", "32", "--micro-batch", "2", "--batch-tokens", "128",
              "--steps", "300", "--warmup", "20", "--max-lr", "3e-3", "--out", out.path, "--checkpoint-every", "25", "--threads", "1",
