@@ -52,6 +52,8 @@ let package = Package(
         .target(name: "CCompress", linkerSettings: [.linkedLibrary("dl")]),
         // Pre-training data: document store, ingest, exact/near dedup, quality filters, remix, tokenize to shards.
         .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "CCompress"], swiftSettings: hotLoopSettings),
+        // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits.
+        .target(name: "DSScaling", dependencies: ["DSModel"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
@@ -62,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "dsllm",
             dependencies: [
-                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer", "DSTraining", "DSData",
+                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer", "DSTraining", "DSData", "DSScaling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: hotLoopSettings
@@ -83,6 +85,7 @@ let package = Package(
             dependencies: ["DSServer", "DSModel", "DSTokenizer", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
         .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
+        .testTarget(name: "DSScalingTests", dependencies: ["DSScaling", "DSModel"]),
         .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(name: "CLITests", dependencies: ["dsllm", "DSFormats"]),
     ]

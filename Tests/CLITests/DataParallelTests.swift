@@ -123,4 +123,42 @@ import Testing
         let text = try String(contentsOf: log, encoding: .utf8)
         #expect(text.contains("signal 9") || text.contains("Killed") || text.contains("exited on signal"), "\(text.suffix(800))")
     }
+
+    /// Whether this machine lets us create network namespaces (root with CAP_NET_ADMIN, `ip` installed).
+    static let canCreateNamespaces: Bool = {
+        guard mpirun != nil, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+        else { return false }
+        let name = "dsllm-probe-\(getpid())"
+        func ip(_ args: [String]) -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["ip"] + args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            guard (try? p.run()) != nil else { return -1 }
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        guard ip(["netns", "add", name]) == 0 else { return false }
+        _ = ip(["netns", "del", name])
+        return true
+    }()
+
+    /// Two "hosts": ranks in two network namespaces joined by a veth pair, TCP only (tests/mpi/two-namespaces.sh).
+    @Test(.enabled(if: canCreateNamespaces, "needs root with CAP_NET_ADMIN to create network namespaces"))
+    func ranksInTwoNetworkNamespacesMatchOneProcess() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-netns-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [root.appendingPathComponent("tests/mpi/two-namespaces.sh").path, TrainResumeTests.binary().path, work.path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0 && out.contains("losses equal to one process"), "\(out.suffix(1500))")
+    }
 }

@@ -90,6 +90,7 @@ import Testing
             rows.append((target, Double(found) / Double(trials), expected / Double(trials)))
         }
         for r in rows {
+            print(String(format: "LSH curve: target J %.2f  measured candidate rate %.3f  theory %.3f", r.target, r.measured, r.expected))
             // 60 trials: binomial standard deviation ≤ 0.065; allow 3σ.
             #expect(abs(r.measured - r.expected) < 0.2, "J≈\(r.target): measured \(r.measured), theory \(r.expected)")
         }
