@@ -9,7 +9,7 @@ struct ScalingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scaling",
         abstract: "DeepSeek LLM scaling laws: FLOPs per token, optimal hyperparameters and allocation, fits.",
-        subcommands: [ScalingFlops.self, ScalingHparams.self, ScalingAllocate.self, ScalingFitCommand.self])
+        subcommands: [ScalingFlops.self, ScalingHparams.self, ScalingAllocate.self, ScalingSweep.self, ScalingFitCommand.self, ScalingPlot.self])
 }
 
 func scientific(_ x: Double) -> String { String(format: "%.3g", x) }
@@ -80,7 +80,10 @@ struct ScalingFitCommand: ParsableCommand {
             guard let v = try? JSONValue.parse(Array(line.utf8)), let c = v["compute"]?.double, let l = v["loss"]?.double else {
                 throw CLIError("\(runs):\(i + 1): expected {\"compute\", \"loss\", ...}")
             }
-            rows.append((c, v["m"]?.double ?? 0, l, v["lr"]?.double, v["batch"]?.double))
+            // Sweep results tag their grid: IsoFLOP runs ("isoflop") feed the allocation fit, the others the hyperparameter fit.
+            let kind = v["kind"]?.string
+            rows.append((c, kind == "hparams" ? 0 : v["m"]?.double ?? 0, l, kind == "isoflop" ? nil : v["lr"]?.double,
+                         kind == "isoflop" ? nil : v["batch"]?.double))
         }
         let budgets = Set(rows.map(\.c)).sorted()
         var minima: [(c: Double, m: Double, loss: Double)] = []
@@ -88,9 +91,16 @@ struct ScalingFitCommand: ParsableCommand {
         for c in budgets {
             let here = rows.filter { $0.c == c }
             let ms = here.filter { $0.m > 0 }
-            if Set(ms.map(\.m)).count >= 3, let v = ScalingFit.isoFLOPMinimum(ms.map(\.m), loss: ms.map(\.loss)) {
-                minima.append((c, v.x, v.loss))
-                print("C = \(scientific(c)): IsoFLOP minimum at M = \(scientific(v.x)) (loss \(String(format: "%.4f", v.loss)))")
+            if Set(ms.map(\.m)).count >= 3 {
+                let lo = ms.map(\.m).min()!, hi = ms.map(\.m).max()!
+                if let v = ScalingFit.isoFLOPMinimum(ms.map(\.m), loss: ms.map(\.loss)), v.x >= lo, v.x <= hi {
+                    minima.append((c, v.x, v.loss))
+                    print("C = \(scientific(c)): IsoFLOP minimum at M = \(scientific(v.x)) (loss \(String(format: "%.4f", v.loss)))")
+                } else {
+                    // A vertex outside the grid (or a concave fit) is an extrapolation, not a measured optimum.
+                    let best = ms.min { $0.loss < $1.loss }!
+                    print("C = \(scientific(c)): no interior IsoFLOP minimum (best run at M = \(scientific(best.m)), \(best.m == lo ? "the smallest in the" : best.m == hi ? "the largest in the" : "inside the") grid): excluded from the fit; widen the grid")
+                }
             }
             let grid = here.compactMap { r in r.lr.flatMap { lr in r.batch.map { ((lr, $0), r.loss) } } }
             let near = ScalingFit.nearOptimal(grid)

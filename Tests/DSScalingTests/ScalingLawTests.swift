@@ -58,4 +58,19 @@ import Testing
         #expect(abs(log10(v.x) - 9) < 0.05 && abs(v.loss - 3) < 0.01)
         #expect(ScalingFit.nearOptimal([("a", 3.0), ("b", 3.007), ("c", 3.01)]) == ["a", "b"])
     }
+
+    @Test func figuresDrawEveryBudgetAndTheFits() {
+        var runs: [ScalingPlots.Run] = []
+        for c in [1e12, 1e13] {
+            for m in [1e5, 3e5, 1e6, 3e6] { runs.append(.init(compute: c, m: m, loss: 3 + pow(log10(m) - 5.8, 2) - log10(c) / 10)) }
+        }
+        let iso = ScalingPlots.isoFLOP(runs)
+        #expect(iso.hasPrefix("<svg") && iso.contains("C = 1e+12") && iso.contains("C = 1e+13"))
+        #expect(iso.components(separatedBy: "<circle").count - 1 == 8 && iso.components(separatedBy: "<polyline").count - 1 == 2)
+        let lc = ScalingPlots.lossVersusCompute(runs)
+        #expect(lc.contains("·C^") && lc.contains("<polyline"))
+        let hp = ScalingPlots.hyperparameters([.init(compute: 1e12, m: 1e5, loss: 3, lr: 1e-3, batch: 512),
+                                               .init(compute: 1e12, m: 1e5, loss: 2.9, lr: 3e-3, batch: 512)])
+        #expect(hp.contains("batch 512 tok"))
+    }
 }
