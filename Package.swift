@@ -53,7 +53,7 @@ let package = Package(
         // Pre-training data: document store, ingest, exact/near dedup, quality filters, remix, tokenize to shards.
         .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "CCompress"], swiftSettings: hotLoopSettings),
         // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits.
-        .target(name: "DSScaling", dependencies: ["DSModel"], swiftSettings: hotLoopSettings),
+        .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
@@ -86,7 +86,7 @@ let package = Package(
         ),
         .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(name: "DSScalingTests", dependencies: ["DSScaling", "DSModel"]),
-        .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats"], resources: [.copy("Golden")]),
+        .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "CLITests", dependencies: ["dsllm", "DSFormats"]),
     ]
 )

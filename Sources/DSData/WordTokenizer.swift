@@ -43,11 +43,11 @@ public final class EnglishWordTokenizer: @unchecked Sendable {
     private let hyphenInfixes: [[UInt32]]
 
     // Phrase-matcher patterns (2+ tokens), indexed by the hash of their first token.
-    private let patterns: [[[UInt32]]]
-    private let patternsByFirst: [UInt64: [Int]]
-    private let maxFirstLen: Int
-    private let maxSecondLen: Int
-    private let pairBits: [UInt64]  // 2^16-bit filter on (last scalar of token 1, first scalar of token 2)
+    let patterns: [[[UInt32]]]
+    let patternsByFirst: [UInt64: [Int]]
+    let maxFirstLen: Int
+    let maxSecondLen: Int
+    let pairBits: [UInt64]  // 2^16-bit filter on (last scalar of token 1, first scalar of token 2)
 
     init() {
         // --- classes
@@ -271,12 +271,12 @@ public final class EnglishWordTokenizer: @unchecked Sendable {
         return Int((x ^ (x >> 15)) & 0xFFFF)
     }
 
-    @inline(__always) private static func pairBit(_ last: UInt32, _ first: UInt32) -> Int {
+    @inline(__always) static func pairBit(_ last: UInt32, _ first: UInt32) -> Int {
         let x = last &* 0x85EB_CA6B ^ first &* 0xC2B2_AE35
         return Int((x ^ (x >> 16)) & 0xFFFF)
     }
 
-    private static func hash(_ s: Buf, _ a: Int, _ b: Int) -> UInt64 {
+    static func hash(_ s: Buf, _ a: Int, _ b: Int) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(b - a)
         for k in a..<b { h = (h ^ UInt64(s[k])) &* 0x100_0000_01b3 }
         return h ^ (h >> 29)
@@ -319,7 +319,7 @@ public final class EnglishWordTokenizer: @unchecked Sendable {
     }
 
     /// Index of the special case whose key is s[a..<b], or -1.
-    @inline(__always) private func special(_ s: Buf, _ a: Int, _ b: Int) -> Int {
+    @inline(__always) func special(_ s: Buf, _ a: Int, _ b: Int) -> Int {
         let len = b - a
         if len == 0 || len > specMaxLen { return -1 }
         let bit = Self.bloomBit(len, s[a], s[b - 1])
@@ -343,7 +343,7 @@ public final class EnglishWordTokenizer: @unchecked Sendable {
     }
 
     /// Appends the tokens of special case `e` laid over the text starting at scalar `at`.
-    private func emitSpecial(_ e: Int, at: Int, into toks: inout [Tok]) {
+    func emitSpecial(_ e: Int, at: Int, into toks: inout [Tok]) {
         let sp = specials[e]
         var p = at
         for k in Int(sp.splitStart)..<Int(sp.splitStart + sp.splitCount) {
@@ -562,71 +562,5 @@ extension EnglishWordTokenizer {
             return 1
         }
         return 0
-    }
-}
-
-// MARK: - Special cases after tokenization
-
-extension EnglishWordTokenizer {
-    /// `_apply_special_cases` (faster_heuristics): find every token span equal to a phrase-matcher pattern, keep the
-    /// longest ones first (ties: leftmost first) unless their first or last token was covered by a span looked at
-    /// before, and replace each kept span by its special case when the span's text (whitespace included) is a key.
-    fileprivate func applySpecialCases(_ s: Buf, _ toks: inout [Tok]) {
-        let n = toks.count
-        if n < 2 { return }
-        var matches: [(start: Int, end: Int)] = []
-        for i in 0..<(n - 1) {
-            let t1 = toks[i + 1]
-            if t1.len > maxSecondLen { continue }
-            let t0 = toks[i]
-            let bit = Self.pairBit(s[Int(t0.end) - 1], s[Int(t1.start)])
-            if pairBits[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { continue }
-            if t0.len > maxFirstLen { continue }
-            guard let ids = patternsByFirst[Self.hash(s, Int(t0.start), Int(t0.end))] else { continue }
-            for id in ids {
-                let pat = patterns[id]
-                if i + pat.count > n { continue }
-                var ok = true
-                for (j, ptok) in pat.enumerated() {
-                    let t = toks[i + j]
-                    if t.len != ptok.count { ok = false; break }
-                    var k = 0
-                    while k < ptok.count && s[Int(t.start) + k] == ptok[k] { k += 1 }
-                    if k != ptok.count { ok = false; break }
-                }
-                if ok { matches.append((i, i + pat.count)) }
-            }
-        }
-        if matches.isEmpty { return }
-        // visit longest first, equal length: smaller start first
-        matches.sort { ($0.end - $0.start, $1.start) > ($1.end - $1.start, $0.start) }
-        var covered = [Bool](repeating: false, count: n)
-        var kept: [(start: Int, end: Int)] = []
-        for m in matches {
-            if !covered[m.start] && !covered[m.end - 1] { kept.append(m) }
-            for k in m.start..<m.end { covered[k] = true }
-        }
-        kept.sort { $0.start < $1.start }
-        var out: [Tok] = []
-        out.reserveCapacity(n)
-        var i = 0
-        var ki = 0
-        while i < n {
-            if ki < kept.count && kept[ki].start == i {
-                let (a, b) = kept[ki]
-                ki += 1
-                let e = special(s, Int(toks[a].start), Int(toks[b - 1].end))
-                if e >= 0 {
-                    emitSpecial(e, at: Int(toks[a].start), into: &out)
-                } else {
-                    out += toks[a..<b]
-                }
-                i = b
-            } else {
-                out.append(toks[i])
-                i += 1
-            }
-        }
-        toks = out
     }
 }

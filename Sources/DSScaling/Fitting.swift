@@ -1,3 +1,4 @@
+import DSTensor
 import Foundation
 
 /// Least-squares fits used by the scaling study: power laws in log space, IsoFLOP parabolas, bootstrap intervals.
@@ -60,14 +61,8 @@ public enum ScalingFit {
     /// Percentile bootstrap interval of a power-law exponent (resampling the points with replacement, seeded).
     public static func bootstrapExponent(_ x: [Double], _ y: [Double], samples: Int = 1000, level: Double = 0.95,
                                          seed: UInt64 = 1) -> (low: Double, high: Double) {
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
+        var bits = SplitMix64(seed: seed)
+        func next() -> UInt64 { bits.next() }
         var exps: [Double] = []
         for _ in 0..<samples {
             var xs: [Double] = [], ys: [Double] = []

@@ -1,6 +1,7 @@
 @testable import DSData
 import Foundation
 import Testing
+import TestSupport
 
 /// MinHash near-dedup against datatrove 0.10.1, step by step (hash, normalization, tokens, shingles, signature)
 /// and decision by decision on the golden corpus.
@@ -65,7 +66,7 @@ import Testing
 
     /// Planted near copies at known Jaccard levels: the measured candidate rate follows 1 − (1 − J^8)^14.
     @Test func plantedNearCopiesFollowTheLSHCurve() {
-        var rng = SplitMix(seed: 42)
+        var rng = SeededRandom(seed: 42)
         // Letters only: digits would all normalize to "0".
         let vocabulary = (0..<5000).map { n in String((0..<4).map { k in Character(Unicode.Scalar(97 + (n / [1, 26, 676, 17576][k]) % 26)!) }) }
         let config = MinHashConfig()
@@ -97,17 +98,5 @@ import Testing
         // Precision at the default setting: distinct documents never pair.
         let distinct = (0..<200).map { _ in (0..<200).map { _ in vocabulary[Int(rng.next() % 5000)] }.joined(separator: " ") }
         #expect(NearDedup.clusters(texts: distinct, config: config).pairs.isEmpty)
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }
