@@ -13,9 +13,11 @@ struct ScalingSweep: ParsableCommand {
               {"data": ["shards/train-000000.bin"], "val_data": ["shards/val-000000.bin"], "vocab_size": 2048,
                "seq_len": 128, "val_batches": 8, "out": "sweep",
                "isoflop": {"budgets": [1e12, 3e12, 1e13], "shapes": [[1, 64], [2, 64], [2, 128], [4, 128]]},
+               "lr_law": [0.0711, -0.125],
                "hparams": {"budget": 3e12, "shape": [2, 96], "lrs": [3e-3, 1e-2, 3e-2], "batch_tokens": [1024, 4096]}}
             Each run: a DeepSeek-shaped model (layers, width; heads of 32; FFN 8/3·width), tokens = C / M, batch and
-            learning rate from the paper's laws (unless on the grid), multistep schedule; its final validation loss
+            learning rate from the paper's laws (unless on the grid, or "lr_law": [k, e] gives η = k·C^e), multistep
+            schedule; "isoflop" may also be a list of {budgets, shapes} groups. Each run's final validation loss
             goes to OUT/results.jsonl. Runs already in results.jsonl are skipped.
             """)
     @Option(help: "The plan file.") var plan: String
@@ -42,12 +44,20 @@ struct ScalingSweep: ParsableCommand {
             return (l, w)
         }
         func batch(_ c: Double) -> Int { max(seq, Int(ScalingLaws.optimalBatchTokens(compute: c) / Double(seq)) * seq) }
-        if let iso = p["isoflop"] {
+        // The learning rate of IsoFLOP runs: the paper's η_opt(C) unless the plan gives its own law, "lr_law":
+        // [coefficient, exponent] — the paper's method is to fit η_opt at small scale first and use that fit (§3.2).
+        var lrLaw: (Double) -> Double = { ScalingLaws.optimalLearningRate(compute: $0) }
+        if let law = p["lr_law"] {
+            guard let a = law.array?.compactMap(\.double), a.count == 2, a[0] > 0 else { throw CLIError("\(plan): lr_law is [coefficient, exponent]") }
+            lrLaw = { a[0] * pow($0, a[1]) }
+        }
+        // "isoflop" is one {budgets, shapes} grid or a list of them (larger budgets need not rerun the smallest shapes).
+        let groups = p["isoflop"].map { $0.array ?? [$0] } ?? []
+        for iso in groups {
             for c in iso["budgets"]?.array?.compactMap(\.double) ?? [] {
                 for s in iso["shapes"]?.array ?? [] {
                     guard let (l, w) = shape(s) else { throw CLIError("\(plan): isoflop shapes are [layers, width] with width a multiple of 32") }
-                    specs.append(RunSpec(kind: "isoflop", compute: c, layers: l, width: w, lr: ScalingLaws.optimalLearningRate(compute: c),
-                                         batchTokens: batch(c)))
+                    specs.append(RunSpec(kind: "isoflop", compute: c, layers: l, width: w, lr: lrLaw(c), batchTokens: batch(c)))
                 }
             }
         }
