@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "DSGeneration", targets: ["DSGeneration"]),
         .library(name: "DSServer", targets: ["DSServer"]),
         .library(name: "DSTraining", targets: ["DSTraining"]),
+        .library(name: "DSAlignment", targets: ["DSAlignment"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,6 +55,8 @@ let package = Package(
         .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "CCompress"], swiftSettings: hotLoopSettings),
         // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits.
         .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor"], swiftSettings: hotLoopSettings),
+        // SFT and DPO on the training engine: chat/preference JSONL → masked, packed rows.
+        .target(name: "DSAlignment", dependencies: ["DSTraining", "DSTokenizer", "DSData", "DSFormats", "DSTensor"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
@@ -64,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "dsllm",
             dependencies: [
-                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer", "DSTraining", "DSData", "DSScaling",
+                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer", "DSTraining", "DSData", "DSScaling", "DSAlignment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: hotLoopSettings
@@ -86,6 +89,8 @@ let package = Package(
         ),
         .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(name: "DSScalingTests", dependencies: ["DSScaling", "DSModel"]),
+        .testTarget(name: "DSAlignmentTests", dependencies: ["DSAlignment", "DSTraining", "DSTokenizer", "DSModel", "DSFormats", "TestSupport"],
+                    resources: [.copy("Golden")]),
         .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "CLITests", dependencies: ["dsllm", "DSFormats"]),
     ]

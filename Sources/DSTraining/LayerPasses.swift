@@ -50,13 +50,13 @@ enum LayerPasses {
         return (c, s)
     }
 
-    /// Rotates every head of n rows (row r at position r % seq) by +angle, or by −angle for the backward pass
-    /// (the rotation is orthogonal, so its gradient is the inverse rotation).
-    static func rope(_ x: UnsafeMutablePointer<Float>, n: Int, seq: Int, heads: Int, headDim hd: Int,
+    /// Rotates every head of n rows (row r at position `positions[r]`: r % seq, or its offset in a packed document)
+    /// by +angle, or by −angle for the backward pass (the rotation is orthogonal: its gradient is the inverse rotation).
+    static func rope(_ x: UnsafeMutablePointer<Float>, n: Int, positions: UnsafePointer<Int32>, heads: Int, headDim hd: Int,
                      cos: [Float], sin: [Float], inverse: Bool) {
         let half = hd / 2, width = heads * hd
         for r in 0..<n {
-            let pos = r % seq
+            let pos = Int(positions[r])
             for h in 0..<heads {
                 let v = x + r * width + h * hd
                 for i in 0..<half {
@@ -71,13 +71,14 @@ enum LayerPasses {
 
     // MARK: Causal GQA attention, f32; the backward recomputes probabilities from q, k and the saved log-sum-exp
 
-    /// o[b, t, h] = Σ_s≤t softmax_s(q·k_s / √hd) v_s; lse[(b·H + h)·T + t] saved for the backward.
+    /// o[b, t, h] = Σ_{t−pos(t) ≤ s ≤ t} softmax_s(q·k_s / √hd) v_s; lse[(b·H + h)·T + t] saved for the backward.
+    /// A row attends back to the start of its document (position 0): packed documents never see each other.
     static func attentionForward(_ o: UnsafeMutablePointer<Float>, _ lse: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
-                                 k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, seq: Int, heads: Int,
-                                 kvHeads: Int, headDim hd: Int, pool: WorkerPool) {
+                                 k: UnsafePointer<Float>, v: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int, seq: Int,
+                                 heads: Int, kvHeads: Int, headDim hd: Int, pool: WorkerPool) {
         let qw = heads * hd, kw = kvHeads * hd, groups = heads / kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        nonisolated(unsafe) let (o, lse, q, k, v) = (o, lse, q, k, v)
+        nonisolated(unsafe) let (o, lse, q, k, v, positions) = (o, lse, q, k, v, positions)
         // One task per (sequence, head): each writes its own columns of o and its own lse rows.
         pool.run(tasks: batch * heads) { task in
             let b = task / heads, h = task % heads
@@ -86,8 +87,9 @@ enum LayerPasses {
                 let kvh = h / groups
                 for t in 0..<seq {
                     let qi = q + (b * seq + t) * qw + h * hd
+                    let first = t - Int(positions[b * seq + t])
                     var mx = -Float.infinity
-                    for s in 0...t {
+                    for s in first...t {
                         let ks = k + (b * seq + s) * kw + kvh * hd
                         var dot: Float = 0
                         for i in 0..<hd { dot += qi[i] * ks[i] }
@@ -95,14 +97,14 @@ enum LayerPasses {
                         mx = max(mx, scores[s])
                     }
                     var sum: Float = 0
-                    for s in 0...t {
+                    for s in first...t {
                         scores[s] = expf(scores[s] - mx)
                         sum += scores[s]
                     }
                     lse[(b * heads + h) * seq + t] = mx + logf(sum)
                     let oi = o + (b * seq + t) * qw + h * hd
                     for i in 0..<hd { oi[i] = 0 }
-                    for s in 0...t {
+                    for s in first...t {
                         let p = scores[s] / sum
                         let vs = v + (b * seq + s) * kw + kvh * hd
                         for i in 0..<hd { oi[i] += p * vs[i] }
@@ -116,11 +118,11 @@ enum LayerPasses {
     /// dP_s = do·v_s, dS_s = P_s (dP_s − Σ_s' P_s' dP_s'), dq = Σ dS_s k_s / √hd, dk_s += dS_s q / √hd, dv_s += P_s do.
     static func attentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
                                   dout: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                                  lse: UnsafePointer<Float>, batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim hd: Int,
-                                  pool: WorkerPool) {
+                                  lse: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int, seq: Int, heads: Int,
+                                  kvHeads: Int, headDim hd: Int, pool: WorkerPool) {
         let qw = heads * hd, kw = kvHeads * hd, groups = heads / kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        nonisolated(unsafe) let (dq, dk, dv, dout, q, k, v, lse) = (dq, dk, dv, dout, q, k, v, lse)
+        nonisolated(unsafe) let (dq, dk, dv, dout, q, k, v, lse, positions) = (dq, dk, dv, dout, q, k, v, lse, positions)
         // One task per (sequence, KV head) with all the heads that share it, so dk and dv have one writer.
         pool.run(tasks: batch * kvHeads) { task in
             let b = task / kvHeads, kvh = task % kvHeads
@@ -130,8 +132,9 @@ enum LayerPasses {
                     let row = b * seq + t
                     let qi = q + row * qw + h * hd, doi = dout + row * qw + h * hd, dqi = dq + row * qw + h * hd
                     let l = lse[(b * heads + h) * seq + t]
+                    let first = t - Int(positions[row])
                     var sumPdP: Float = 0
-                    for s in 0...t {
+                    for s in first...t {
                         let ks = k + (b * seq + s) * kw + kvh * hd, vs = v + (b * seq + s) * kw + kvh * hd
                         var dot: Float = 0, dov: Float = 0
                         for i in 0..<hd {
@@ -142,7 +145,7 @@ enum LayerPasses {
                         dp[s] = dov
                         sumPdP += p[s] * dov
                     }
-                    for s in 0...t {
+                    for s in first...t {
                         let ds = p[s] * (dp[s] - sumPdP) * scale
                         let off = (b * seq + s) * kw + kvh * hd
                         let ks = k + off, dks = dk + off, dvs = dv + off
@@ -186,14 +189,25 @@ enum LayerPasses {
 
     // MARK: Softmax cross-entropy, in place on a chunk of logit rows
 
-    /// Turns logits into dlogits = (softmax − onehot) · scale and returns Σ −log p(target) over the rows.
+    /// Turns logits into dlogits = (softmax − onehot) · scale · weight[r] and returns Σ −log p(target) over the rows.
+    /// A negative target is ignored (HF's -100): no loss, zero dlogits. `rowLoss` receives each row's −log p.
     static func crossEntropy(_ logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, rows: Int, vocab: Int,
-                             scale: Float, pool: WorkerPool) -> Double {
+                             scale: Float, weights: UnsafePointer<Float>? = nil, rowLoss: UnsafeMutablePointer<Float>? = nil,
+                             pool: WorkerPool) -> Double {
         // Rows are independent; each task sums its own rows' losses, added in row order afterwards (deterministic).
         let perRow = UnsafeMutablePointer<Double>.allocate(capacity: rows)
         defer { perRow.deallocate() }
-        nonisolated(unsafe) let (logits, targets, out) = (logits, targets, perRow)
-        pool.run(tasks: rows) { r in out[r] = crossEntropyRow(logits + r * vocab, target: Int(targets[r]), vocab: vocab, scale: scale) }
+        nonisolated(unsafe) let (logits, targets, out, weights, rowLoss) = (logits, targets, perRow, weights, rowLoss)
+        pool.run(tasks: rows) { r in
+            let t = Int(targets[r])
+            if t < 0 {
+                (logits + r * vocab).update(repeating: 0, count: vocab)
+                out[r] = 0
+            } else {
+                out[r] = crossEntropyRow(logits + r * vocab, target: t, vocab: vocab, scale: scale * (weights?[r] ?? 1))
+            }
+            rowLoss?[r] = Float(out[r])
+        }
         var total = 0.0
         for r in 0..<rows { total += perRow[r] }
         return total

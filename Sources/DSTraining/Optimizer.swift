@@ -18,6 +18,8 @@ public final class AdamW: @unchecked Sendable {
     public let m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
     public private(set) var step = 0
     func setStep(_ s: Int) { step = s }
+    /// After loading m and v from a checkpoint: the number of steps they have seen (bias correction).
+    public func restoreStep(_ s: Int) { step = s }
     /// The part of the flat slab this optimizer owns and updates (all of it without sharding).
     public let range: Range<Int>
     private let decayMask: [Bool]  // per tensor

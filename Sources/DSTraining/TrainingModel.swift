@@ -30,6 +30,8 @@ public final class TrainingModel: @unchecked Sendable {
     // Scratch for the backward (one layer at a time).
     let dx, dtmp, dq, dk, dv, datt, dgate, dup, dh, logitChunk: UnsafeMutablePointer<Float>
     private var allocations: [UnsafeMutablePointer<Float>] = []
+    /// The last forward's tokens, targets and positions (the backward and the head's recomputation read them).
+    var savedInputs: [Int32] = [], savedTargets: [Int32] = [], savedPositions: [Int32]
 
     public init(slab: ParameterSlab, batch: Int, seq: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 precision: TrainingPrecision = .f32) {
@@ -41,6 +43,7 @@ public final class TrainingModel: @unchecked Sendable {
         pool = WorkerPool(threads: max(1, threads))
         c = slab.config
         n = batch * seq
+        savedPositions = (0..<(batch * seq)).map { Int32($0 % seq) }
         (ropeCos, ropeSin) = LayerPasses.ropeTables(headDim: c.headDim, positions: seq, theta: c.ropeTheta)
         var allocs: [UnsafeMutablePointer<Float>] = []
         func buf(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -104,106 +107,171 @@ public final class TrainingModel: @unchecked Sendable {
     func p(_ name: String) -> UnsafeMutablePointer<Float> { slab.value(name) }
     func g(_ name: String) -> UnsafeMutablePointer<Float> { slab.grad(name) }
 
-    /// Forward and backward for one micro-batch; gradients are added to the slab's (scaled by `lossScale`, e.g.
-    /// 1 / micro-batches for accumulation). Returns the sum of token cross-entropies (divide by tokens for the mean).
     /// Sum of token cross-entropies without touching the gradients (validation).
-    public func loss(inputs: [Int32], targets: [Int32]) -> Double {
-        forwardBackward(inputs: inputs, targets: targets, lossScale: 1, backward: false)
+    public func loss(inputs: [Int32], targets: [Int32], positions: [Int32]? = nil) -> Double {
+        forwardBackward(inputs: inputs, targets: targets, positions: positions, lossScale: 1, backward: false)
     }
 
-    /// `gradientsReady` is called with each flat range of the gradient slab as soon as the backward has finished it:
-    /// LM head + final norm, then layers from last to first, then the embedding (data parallel overlaps the
-    /// reduce-scatter with the rest of the backward).
+    /// Forward and backward for one micro-batch; gradients are added to the slab's. Returns the sum of token
+    /// cross-entropies over rows whose target is not negative (a negative target is ignored, as HF's -100).
+    ///
+    /// - `positions`: each row's position inside its document (default r % seq). Packed documents restart at 0:
+    ///   RoPE uses the position and attention reaches back only to the document's first row.
+    /// - `rowWeights`: the gradient of the returned sum's rows is scaled by `lossScale · rowWeights[r]`; without it
+    ///   every row gets `lossScale / rows` (the mean over the micro-batch, 1 / micro-batches for accumulation).
+    /// - `gradientsReady` is called with each flat range of the gradient slab as soon as the backward has finished
+    ///   it: LM head + final norm, then layers from last to first, then the embedding (data parallel overlaps the
+    ///   reduce-scatter with the rest of the backward).
     @discardableResult
-    public func forwardBackward(inputs: [Int32], targets: [Int32], lossScale: Float = 1, backward: Bool = true,
-                                gradientsReady: ((Range<Int>) -> Void)? = nil) -> Double {
+    public func forwardBackward(inputs: [Int32], targets: [Int32], positions: [Int32]? = nil, rowWeights: [Float]? = nil,
+                                lossScale: Float = 1, backward: Bool = true, gradientsReady: ((Range<Int>) -> Void)? = nil) -> Double {
+        forwardLayers(inputs: inputs, targets: targets, positions: positions)
+        let loss = head(weights: rowWeights, lossScale: lossScale, backward: backward, rowLosses: nil)
+        if backward { backwardLayers(gradientsReady: gradientsReady) }
+        return loss
+    }
+
+    /// The forward alone, keeping every activation for a later `backward`: each row's −log p(target) goes to
+    /// `rowLosses` (0 where the target is ignored). For losses that are functions of per-sequence log-probabilities
+    /// (DPO), whose row weights are only known after the forward.
+    @discardableResult
+    public func forward(inputs: [Int32], targets: [Int32], positions: [Int32]? = nil, rowLosses: inout [Float]) -> Double {
+        precondition(rowLosses.count == n)
+        forwardLayers(inputs: inputs, targets: targets, positions: positions)
+        return rowLosses.withUnsafeMutableBufferPointer { head(weights: nil, lossScale: 1, backward: false, rowLosses: $0.baseAddress) }
+    }
+
+    /// The backward of the last `forward`, with d(objective)/d(row's cross-entropy) = `rowWeights[r]`. The head's
+    /// logits are recomputed in chunks (they were never held).
+    public func backward(rowWeights: [Float], gradientsReady: ((Range<Int>) -> Void)? = nil) {
+        precondition(rowWeights.count == n)
+        _ = head(weights: rowWeights, lossScale: 1, backward: true, rowLosses: nil)
+        backwardLayers(gradientsReady: gradientsReady)
+    }
+
+    private func forwardLayers(inputs: [Int32], targets: [Int32], positions: [Int32]?) {
         precondition(inputs.count == n && targets.count == n)
-        let (d, qd, kd, f, V) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize, c.vocabularySize)
+        savedInputs = inputs
+        savedTargets = targets
+        if let positions {
+            precondition(positions.count == n && positions.indices.allSatisfy { positions[$0] >= 0 && Int(positions[$0]) <= $0 % seq })
+            savedPositions = positions
+        } else {
+            for r in 0..<n { savedPositions[r] = Int32(r % seq) }
+        }
+        let (d, qd, kd, f) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize)
         let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
         let embed = p("model.embed_tokens.weight")
         for (i, t) in inputs.enumerated() { (acts[0].x + i * d).update(from: embed + Int(t) * d, count: d) }
-        // Forward.
-        for l in 0..<c.layerCount {
-            let a = acts[l], pre = "model.layers.\(l)."
-            LayerPasses.rmsNormForward(a.xn1, a.rstd1, a.x, p(pre + "input_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
-            linear(a.q, a.xn1, p(pre + "self_attn.q_proj.weight"), rows: n, inDim: d, outDim: qd)
-            linear(a.k, a.xn1, p(pre + "self_attn.k_proj.weight"), rows: n, inDim: d, outDim: kd)
-            linear(a.v, a.xn1, p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
-            LayerPasses.rope(a.q, n: n, seq: seq, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
-            LayerPasses.rope(a.k, n: n, seq: seq, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
-            LayerPasses.attentionForward(a.att, a.lse, q: a.q, k: a.k, v: a.v, batch: batch, seq: seq, heads: H, kvHeads: KH, headDim: hd, pool: pool)
-            linear(a.x1, a.att, p(pre + "self_attn.o_proj.weight"), rows: n, inDim: qd, outDim: d)
-            for i in 0..<(n * d) { a.x1[i] += a.x[i] }
-            LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, p(pre + "post_attention_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
-            linear(a.gate, a.xn2, p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
-            linear(a.up, a.xn2, p(pre + "mlp.up_proj.weight"), rows: n, inDim: d, outDim: f)
-            LayerPasses.swigluForward(a.h, gate: a.gate, up: a.up, count: n * f, pool: pool)
-            let next = l + 1 < c.layerCount ? acts[l + 1].x : xFinal
-            linear(next, a.h, p(pre + "mlp.down_proj.weight"), rows: n, inDim: f, outDim: d)
-            for i in 0..<(n * d) { next[i] += a.x1[i] }
+        savedPositions.withUnsafeBufferPointer { pos in
+            let pos = pos.baseAddress!
+            for l in 0..<c.layerCount {
+                let a = acts[l], pre = "model.layers.\(l)."
+                LayerPasses.rmsNormForward(a.xn1, a.rstd1, a.x, p(pre + "input_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
+                linear(a.q, a.xn1, p(pre + "self_attn.q_proj.weight"), rows: n, inDim: d, outDim: qd)
+                linear(a.k, a.xn1, p(pre + "self_attn.k_proj.weight"), rows: n, inDim: d, outDim: kd)
+                linear(a.v, a.xn1, p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
+                LayerPasses.rope(a.q, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
+                LayerPasses.rope(a.k, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
+                LayerPasses.attentionForward(a.att, a.lse, q: a.q, k: a.k, v: a.v, positions: pos, batch: batch, seq: seq, heads: H,
+                                             kvHeads: KH, headDim: hd, pool: pool)
+                linear(a.x1, a.att, p(pre + "self_attn.o_proj.weight"), rows: n, inDim: qd, outDim: d)
+                for i in 0..<(n * d) { a.x1[i] += a.x[i] }
+                LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, p(pre + "post_attention_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
+                linear(a.gate, a.xn2, p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
+                linear(a.up, a.xn2, p(pre + "mlp.up_proj.weight"), rows: n, inDim: d, outDim: f)
+                LayerPasses.swigluForward(a.h, gate: a.gate, up: a.up, count: n * f, pool: pool)
+                let next = l + 1 < c.layerCount ? acts[l + 1].x : xFinal
+                linear(next, a.h, p(pre + "mlp.down_proj.weight"), rows: n, inDim: f, outDim: d)
+                for i in 0..<(n * d) { next[i] += a.x1[i] }
+            }
         }
         LayerPasses.rmsNormForward(xnFinal, rstdFinal, xFinal, p("model.norm.weight"), n: n, d: d, eps: c.rmsNormEps)
-        // Head + cross-entropy in chunks; dxn (in dtmp) accumulates dlogits · W_head.
+    }
+
+    /// LM head + cross-entropy in chunks of rows; with `backward`, dxn (in dtmp) accumulates dlogits · W_head and the
+    /// head's gradient is added.
+    private func head(weights: [Float]?, lossScale: Float, backward: Bool, rowLosses: UnsafeMutablePointer<Float>?) -> Double {
+        let (d, V) = (c.hiddenSize, c.vocabularySize)
         let head = p("lm_head.weight"), dHead = g("lm_head.weight")
         var loss = 0.0
-        let scale = lossScale / Float(n)
+        let scale = weights == nil ? lossScale / Float(n) : lossScale
         var r0 = 0
-        targets.withUnsafeBufferPointer { tg in
+        savedTargets.withUnsafeBufferPointer { tg in
             while r0 < n {
                 let rows = min(headChunk, n - r0)
                 linear(logitChunk, xnFinal + r0 * d, head, rows: rows, inDim: d, outDim: V)
-                loss += LayerPasses.crossEntropy(logitChunk, targets: tg.baseAddress! + r0, rows: rows, vocab: V, scale: scale, pool: pool)
+                loss += weights.withOptionalPointer { w in
+                    LayerPasses.crossEntropy(logitChunk, targets: tg.baseAddress! + r0, rows: rows, vocab: V, scale: scale,
+                                             weights: w.map { $0 + r0 }, rowLoss: rowLosses.map { $0 + r0 }, pool: pool)
+                }
                 if backward { linearBackward(dx: dtmp + r0 * d, accumulate: false, dw: dHead, dy: logitChunk, x: xnFinal + r0 * d, w: head,
                                rows: rows, inDim: d, outDim: V) }
                 r0 += rows
             }
         }
-        if !backward { return loss }
+        return loss
+    }
+
+    /// Backward through the final norm, the layers and the embedding, from dxn in dtmp.
+    private func backwardLayers(gradientsReady: ((Range<Int>) -> Void)?) {
+        let (d, qd, kd, f) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize)
+        let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
         dx.update(repeating: 0, count: n * d)
         LayerPasses.rmsNormBackward(dx, g("model.norm.weight"), dtmp, xFinal, p("model.norm.weight"), rstdFinal, n: n, d: d)
         func offset(_ name: String) -> Int { slab.tensor(name)!.offset }
         gradientsReady?(offset("model.norm.weight")..<slab.count)
         // Backward through the layers; dx holds d(loss)/d(layer output) on entry to each.
-        for l in stride(from: c.layerCount - 1, through: 0, by: -1) {
-            let a = acts[l], pre = "model.layers.\(l)."
-            // MLP: out = x1 + down(h)
-            linearBackward(dx: dh, accumulate: false, dw: g(pre + "mlp.down_proj.weight"), dy: dx, x: a.h, w: p(pre + "mlp.down_proj.weight"),
-                           rows: n, inDim: f, outDim: d)
-            LayerPasses.swigluBackward(dgate: dgate, dup: dup, dh: dh, gate: a.gate, up: a.up, count: n * f, pool: pool)
-            linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "mlp.gate_proj.weight"), dy: dgate, x: a.xn2,
-                           w: p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
-            linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "mlp.up_proj.weight"), dy: dup, x: a.xn2,
-                           w: p(pre + "mlp.up_proj.weight"), rows: n, inDim: d, outDim: f)
-            // dx now is d/d(x1) through the residual; add the norm's path.
-            LayerPasses.rmsNormBackward(dx, g(pre + "post_attention_layernorm.weight"), dtmp, a.x1,
-                                        p(pre + "post_attention_layernorm.weight"), a.rstd2, n: n, d: d)
-            // Attention: x1 = x + o_proj(att)
-            linearBackward(dx: datt, accumulate: false, dw: g(pre + "self_attn.o_proj.weight"), dy: dx, x: a.att,
-                           w: p(pre + "self_attn.o_proj.weight"), rows: n, inDim: qd, outDim: d)
-            dq.update(repeating: 0, count: n * qd)
-            dk.update(repeating: 0, count: n * kd)
-            dv.update(repeating: 0, count: n * kd)
-            LayerPasses.attentionBackward(dq: dq, dk: dk, dv: dv, dout: datt, q: a.q, k: a.k, v: a.v, lse: a.lse, batch: batch,
-                                          seq: seq, heads: H, kvHeads: KH, headDim: hd, pool: pool)
-            LayerPasses.rope(dq, n: n, seq: seq, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
-            LayerPasses.rope(dk, n: n, seq: seq, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
-            linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "self_attn.q_proj.weight"), dy: dq, x: a.xn1,
-                           w: p(pre + "self_attn.q_proj.weight"), rows: n, inDim: d, outDim: qd)
-            linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "self_attn.k_proj.weight"), dy: dk, x: a.xn1,
-                           w: p(pre + "self_attn.k_proj.weight"), rows: n, inDim: d, outDim: kd)
-            linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "self_attn.v_proj.weight"), dy: dv, x: a.xn1,
-                           w: p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
-            LayerPasses.rmsNormBackward(dx, g(pre + "input_layernorm.weight"), dtmp, a.x, p(pre + "input_layernorm.weight"), a.rstd1,
-                                        n: n, d: d)
-            let end = l + 1 < c.layerCount ? offset("model.layers.\(l + 1).input_layernorm.weight") : offset("model.norm.weight")
-            gradientsReady?(offset(pre + "input_layernorm.weight")..<end)
+        savedPositions.withUnsafeBufferPointer { pos in
+            let pos = pos.baseAddress!
+            for l in stride(from: c.layerCount - 1, through: 0, by: -1) {
+                let a = acts[l], pre = "model.layers.\(l)."
+                // MLP: out = x1 + down(h)
+                linearBackward(dx: dh, accumulate: false, dw: g(pre + "mlp.down_proj.weight"), dy: dx, x: a.h, w: p(pre + "mlp.down_proj.weight"),
+                               rows: n, inDim: f, outDim: d)
+                LayerPasses.swigluBackward(dgate: dgate, dup: dup, dh: dh, gate: a.gate, up: a.up, count: n * f, pool: pool)
+                linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "mlp.gate_proj.weight"), dy: dgate, x: a.xn2,
+                               w: p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
+                linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "mlp.up_proj.weight"), dy: dup, x: a.xn2,
+                               w: p(pre + "mlp.up_proj.weight"), rows: n, inDim: d, outDim: f)
+                // dx now is d/d(x1) through the residual; add the norm's path.
+                LayerPasses.rmsNormBackward(dx, g(pre + "post_attention_layernorm.weight"), dtmp, a.x1,
+                                            p(pre + "post_attention_layernorm.weight"), a.rstd2, n: n, d: d)
+                // Attention: x1 = x + o_proj(att)
+                linearBackward(dx: datt, accumulate: false, dw: g(pre + "self_attn.o_proj.weight"), dy: dx, x: a.att,
+                               w: p(pre + "self_attn.o_proj.weight"), rows: n, inDim: qd, outDim: d)
+                dq.update(repeating: 0, count: n * qd)
+                dk.update(repeating: 0, count: n * kd)
+                dv.update(repeating: 0, count: n * kd)
+                LayerPasses.attentionBackward(dq: dq, dk: dk, dv: dv, dout: datt, q: a.q, k: a.k, v: a.v, lse: a.lse, positions: pos,
+                                              batch: batch, seq: seq, heads: H, kvHeads: KH, headDim: hd, pool: pool)
+                LayerPasses.rope(dq, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
+                LayerPasses.rope(dk, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
+                linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "self_attn.q_proj.weight"), dy: dq, x: a.xn1,
+                               w: p(pre + "self_attn.q_proj.weight"), rows: n, inDim: d, outDim: qd)
+                linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "self_attn.k_proj.weight"), dy: dk, x: a.xn1,
+                               w: p(pre + "self_attn.k_proj.weight"), rows: n, inDim: d, outDim: kd)
+                linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "self_attn.v_proj.weight"), dy: dv, x: a.xn1,
+                               w: p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
+                LayerPasses.rmsNormBackward(dx, g(pre + "input_layernorm.weight"), dtmp, a.x, p(pre + "input_layernorm.weight"), a.rstd1,
+                                            n: n, d: d)
+                let end = l + 1 < c.layerCount ? offset("model.layers.\(l + 1).input_layernorm.weight") : offset("model.norm.weight")
+                gradientsReady?(offset(pre + "input_layernorm.weight")..<end)
+            }
         }
         let dEmbed = g("model.embed_tokens.weight")
-        for (i, t) in inputs.enumerated() {
+        for (i, t) in savedInputs.enumerated() {
             let row = dEmbed + Int(t) * d, src = dx + i * d
             for j in 0..<d { row[j] += src[j] }
         }
         gradientsReady?(0..<offset("model.layers.0.input_layernorm.weight"))
-        return loss
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// The array's base address (or nil) for the duration of `body`.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let a = self else { return body(nil) }
+        return a.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

@@ -123,7 +123,7 @@ struct TrainCommand: ParsableCommand {
         if let initFrom {
             let w: ModelWeights
             do { w = try ModelWeights.load(path: initFrom) } catch { throw CLIError(error.description) }
-            try copyWeights(w, into: slab)
+            do { try slab.load(w) } catch { throw CLIError("--init-from \(error)") }
         } else {
             slab.initialize(seed: seed)
         }
@@ -199,35 +199,6 @@ struct TrainCommand: ParsableCommand {
         pending?.wait()
         try metrics?.close()
         if main { print("done: \(totalSteps) steps; checkpoint \(Checkpoint.list(out).last ?? "-")") }
-    }
-
-    func copyWeights(_ w: ModelWeights, into slab: ParameterSlab) throws {
-        let (a, b) = (w.config, slab.config)
-        let have = [a.vocabularySize, a.hiddenSize, a.intermediateSize, a.layerCount, a.headCount, a.kvHeadCount]
-        let want = [b.vocabularySize, b.hiddenSize, b.intermediateSize, b.layerCount, b.headCount, b.kvHeadCount]
-        guard have == want else {
-            throw CLIError("--init-from \(w.source): shape (vocab, hidden, ffn, layers, heads, kv heads) \(have) does not match the training config's \(want)")
-        }
-        // GGUF stores q/k rows in llama.cpp's interleaved RoPE order; training uses transformers' rotate-half order.
-        let hd = w.config.headDim
-        func put(_ name: String, _ m: WeightMatrix, qk: Bool = false) {
-            for r in 0..<m.rows { m.row(qk && w.ropeInterleaved ? ModelExport.ggufRow(forHFRow: r, headDim: hd) : r, into: slab.value(name) + r * m.cols) }
-        }
-        put("model.embed_tokens.weight", w.embedding)
-        put("lm_head.weight", w.output)
-        slab.value("model.norm.weight").update(from: w.finalNorm, count: w.finalNorm.count)
-        for (l, layer) in w.layers.enumerated() {
-            let p = "model.layers.\(l)."
-            slab.value(p + "input_layernorm.weight").update(from: layer.attentionNorm, count: layer.attentionNorm.count)
-            slab.value(p + "post_attention_layernorm.weight").update(from: layer.ffnNorm, count: layer.ffnNorm.count)
-            put(p + "self_attn.q_proj.weight", layer.wq, qk: true)
-            put(p + "self_attn.k_proj.weight", layer.wk, qk: true)
-            put(p + "self_attn.v_proj.weight", layer.wv)
-            put(p + "self_attn.o_proj.weight", layer.wo)
-            put(p + "mlp.gate_proj.weight", layer.wGate)
-            put(p + "mlp.up_proj.weight", layer.wUp)
-            put(p + "mlp.down_proj.weight", layer.wDown)
-        }
     }
 
     /// A greedy continuation by the inference engine, reading the f32 master weights in place.

@@ -1,0 +1,125 @@
+import DSTensor
+import DSTraining
+import Foundation
+
+/// What alignment runs share: the optimizer step (clip, schedule, AdamW — torch semantics, from DSTraining).
+public struct AlignmentOptions: Sendable {
+    public var seq = 512                   // row length (--max-length)
+    public var microBatch = 4              // rows per forward/backward
+    public var epochs = 1
+    public var maxLR: Float = 1e-5
+    public var warmup = 0
+    public var schedule = LearningRateSchedule.cosine
+    public var clip: Float = 1.0
+    public var adamw = AdamW.Options()
+    public var seed: UInt64 = 42
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    public init() {}
+}
+
+/// One optimizer step's report (metrics.jsonl).
+public struct AlignmentStepRecord: Sendable {
+    public var step: Int
+    public var loss: Double
+    public var lr: Float
+    public var gradNorm: Float
+    public var tokens: Int          // label tokens so far (SFT) or sequence tokens so far (DPO)
+    public var seconds: Double
+    public var metrics: [(String, Double)] = []
+}
+
+extension AdamW {
+    /// Clip, schedule, update: one optimizer step after the gradients are in the slab.
+    func alignmentStep(_ o: AlignmentOptions, step: Int, total: Int, model: TrainingModel) -> (lr: Float, norm: Float) {
+        let norm = GradientClipping.clip(slab, maxNorm: o.clip)
+        let lr = o.schedule.rate(step: step, total: total, warmup: o.warmup, maxLR: o.maxLR)
+        update(lr: lr)
+        model.weightsDidChange()
+        return (lr, norm)
+    }
+}
+
+/// Seeded Fisher–Yates with SplitMix64 (the same order on every machine).
+func shuffled<T>(_ a: [T], seed: UInt64) -> [T] {
+    var a = a, rng = SplitMix64(seed: seed)
+    if a.count > 1 { for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, Int(rng.next() % UInt64(i + 1))) } }
+    return a
+}
+
+/// Supervised fine-tuning: conversations packed into rows (no cross-conversation attention or loss), loss on
+/// assistant tokens only, the mean over every label token of the optimizer step (HF / TRL's normalisation with
+/// gradient accumulation: `num_items_in_batch`). Each epoch reshuffles the conversations (seed + epoch) and packs
+/// them in that order; an epoch's last step may be short.
+public final class SFTTrainer: @unchecked Sendable {
+    public let options: AlignmentOptions
+    public let slab: ParameterSlab
+    public let optimizer: AdamW
+    let model: TrainingModel
+    /// Per epoch, the packed rows; `plan[s]` = (epoch, first row, rows) of optimizer step s.
+    let epochs: [PackedRows]
+    let plan: [(epoch: Int, first: Int, rows: Int)]
+    public var totalSteps: Int { plan.count }
+    public private(set) var step = 0
+    public private(set) var labelTokens = 0
+
+    /// `rowsPerStep`: rows of `options.seq` tokens per optimizer step (a multiple of the micro-batch).
+    public init(slab: ParameterSlab, examples: [MaskedSequence], rowsPerStep: Int, options: AlignmentOptions) {
+        precondition(rowsPerStep % options.microBatch == 0 && !examples.isEmpty)
+        self.options = options
+        self.slab = slab
+        optimizer = AdamW(slab: slab, options: options.adamw, pool: WorkerPool(threads: max(1, options.threads)))
+        model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads)
+        var packed: [PackedRows] = [], plan: [(Int, Int, Int)] = []
+        for e in 0..<options.epochs {
+            var rows = PackedRows(shuffled(examples, seed: options.seed &+ UInt64(e)), seq: options.seq)
+            rows.padRows(toMultipleOf: options.microBatch)
+            for first in stride(from: 0, to: rows.rows, by: rowsPerStep) { plan.append((e, first, min(rowsPerStep, rows.rows - first))) }
+            packed.append(rows)
+        }
+        epochs = packed
+        self.plan = plan
+    }
+
+    /// Runs optimizer step `step + 1`.
+    public func trainStep() -> AlignmentStepRecord {
+        let t0 = Date()
+        let (e, first, rows) = plan[step]
+        let packed = epochs[e]
+        let labels = packed.slice(rows: first..<(first + rows)).targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+        slab.zeroGrads()
+        var lossSum = 0.0
+        let weights = [Float](repeating: 1 / Float(max(labels, 1)), count: options.microBatch * options.seq)
+        for m in stride(from: first, to: first + rows, by: options.microBatch) {
+            let b = packed.slice(rows: m..<(m + options.microBatch))
+            lossSum += model.forwardBackward(inputs: b.inputs, targets: b.targets, positions: b.positions, rowWeights: weights)
+        }
+        let (lr, norm) = optimizer.alignmentStep(options, step: step, total: totalSteps, model: model)
+        step += 1
+        labelTokens += labels
+        return AlignmentStepRecord(step: step, loss: lossSum / Double(max(labels, 1)), lr: lr, gradNorm: norm, tokens: labelTokens,
+                                   seconds: Date().timeIntervalSince(t0), metrics: [("epoch", Double(e + 1))])
+    }
+
+    /// Mean loss per label token over `examples` (packed the same way, no gradients).
+    public func evaluate(_ examples: [MaskedSequence]) -> Double {
+        var rows = PackedRows(examples, seq: options.seq)
+        rows.padRows(toMultipleOf: options.microBatch)
+        var total = 0.0
+        for m in stride(from: 0, to: rows.rows, by: options.microBatch) {
+            let b = rows.slice(rows: m..<(m + options.microBatch))
+            total += model.loss(inputs: b.inputs, targets: b.targets, positions: b.positions)
+        }
+        return total / Double(max(rows.labelCount, 1))
+    }
+
+    /// After loading a checkpoint: the step counter, optimizer step and label tokens seen so far.
+    public func resume(atStep s: Int) {
+        while step < s {
+            let (e, first, rows) = plan[step]
+            labelTokens += epochs[e].slice(rows: first..<(first + rows)).targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+            step += 1
+        }
+        optimizer.restoreStep(s)
+        model.weightsDidChange()
+    }
+}
