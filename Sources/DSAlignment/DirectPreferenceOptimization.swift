@@ -12,7 +12,7 @@ import Foundation
 /// d(loss)/d(token cross-entropy) = ∓β·(σ(βδ) − (1 − ε))/N follow, and one backward applies them.
 public final class DPOTrainer: @unchecked Sendable {
     public struct Options: Sendable {
-        public var base = AlignmentOptions()
+        public var base = PostTrainingOptions()
         public var pairsPerStep = 8
         public var beta: Double = 0.1
         public var labelSmoothing: Double = 0

@@ -3,7 +3,7 @@ import DSTraining
 import Foundation
 
 /// What alignment runs share: the optimizer step (clip, schedule, AdamW — torch semantics, from DSTraining).
-public struct AlignmentOptions: Sendable {
+public struct PostTrainingOptions: Sendable {
     public var seq = 512                   // row length (--max-length)
     public var microBatch = 4              // rows per forward/backward
     public var epochs = 1
@@ -30,7 +30,7 @@ public struct AlignmentStepRecord: Sendable {
 
 extension AdamW {
     /// Clip, schedule, update: one optimizer step after the gradients are in the slab.
-    func alignmentStep(_ o: AlignmentOptions, step: Int, total: Int, model: TrainingModel) -> (lr: Float, norm: Float) {
+    func alignmentStep(_ o: PostTrainingOptions, step: Int, total: Int, model: TrainingModel) -> (lr: Float, norm: Float) {
         let norm = GradientClipping.clip(slab, maxNorm: o.clip)
         let lr = o.schedule.rate(step: step, total: total, warmup: o.warmup, maxLR: o.maxLR)
         update(lr: lr)
@@ -51,7 +51,7 @@ func shuffled<T>(_ a: [T], seed: UInt64) -> [T] {
 /// gradient accumulation: `num_items_in_batch`). Each epoch reshuffles the conversations (seed + epoch) and packs
 /// them in that order; an epoch's last step may be short.
 public final class SFTTrainer: @unchecked Sendable {
-    public let options: AlignmentOptions
+    public let options: PostTrainingOptions
     public let slab: ParameterSlab
     public let optimizer: AdamW
     let model: TrainingModel
@@ -63,7 +63,7 @@ public final class SFTTrainer: @unchecked Sendable {
     public private(set) var labelTokens = 0
 
     /// `rowsPerStep`: rows of `options.seq` tokens per optimizer step (a multiple of the micro-batch).
-    public init(slab: ParameterSlab, examples: [MaskedSequence], rowsPerStep: Int, options: AlignmentOptions) {
+    public init(slab: ParameterSlab, examples: [MaskedSequence], rowsPerStep: Int, options: PostTrainingOptions) {
         precondition(rowsPerStep % options.microBatch == 0 && !examples.isEmpty)
         self.options = options
         self.slab = slab

@@ -38,8 +38,9 @@ public enum Checkpoint {
 
     /// Copies the parameters and moments now (cheap), writes them on a background thread; returns the work item
     /// to wait on (the trainer waits only before writing the next checkpoint or at exit).
+    /// `extraFiles` (name → bytes) go into the checkpoint too, e.g. tokenizer.json, so it is a complete model folder.
     public static func saveInBackground(_ slab: ParameterSlab, optimizer: AdamW, state: State, runDirectory: String,
-                                        keep: Int) -> PendingWrite {
+                                        keep: Int, extraFiles: [String: Data] = [:]) -> PendingWrite {
         // Plain byte arrays copied now and handed over to the writer thread, not shared.
         nonisolated(unsafe) let model = tensors(slab, from: slab.values, prefix: "")
         nonisolated(unsafe) let moments = tensors(slab, from: optimizer.m, prefix: "m.") + tensors(slab, from: optimizer.v, prefix: "v.")
@@ -47,7 +48,8 @@ public enum Checkpoint {
         let pending = PendingWrite()
         let t = Thread {
             do {
-                try write(model: model, moments: moments, config: config, state: state, runDirectory: runDirectory, keep: keep)
+                try write(model: model, moments: moments, config: config, state: state, runDirectory: runDirectory, keep: keep,
+                          extraFiles: extraFiles)
             } catch {
                 FileHandle.standardError.write(Data("checkpoint at step \(state.step) failed: \(error)\n".utf8))
             }
@@ -58,7 +60,7 @@ public enum Checkpoint {
     }
 
     static func write(model: [SafetensorsWriter.Tensor], moments: [SafetensorsWriter.Tensor], config: String, state: State,
-                      runDirectory: String, keep: Int) throws {
+                      runDirectory: String, keep: Int, extraFiles: [String: Data] = [:]) throws {
         let fm = FileManager.default
         let name = String(format: "step-%08d", state.step)
         let final = (runDirectory as NSString).appendingPathComponent(name)
@@ -74,6 +76,7 @@ public enum Checkpoint {
         try o.write(to: (temp as NSString).appendingPathComponent("optimizer.safetensors"))
         try writeAtomically(Data(config.utf8), to: (temp as NSString).appendingPathComponent("config.json"))
         try writeAtomically(try JSONEncoder().encode(state), to: (temp as NSString).appendingPathComponent("state.json"))
+        for (name, data) in extraFiles { try writeAtomically(data, to: (temp as NSString).appendingPathComponent(name)) }
         try? fm.removeItem(atPath: final)
         guard rename(temp, final) == 0 else { throw FormatError(file: final, message: "could not rename the checkpoint into place") }
         let all = list(runDirectory)

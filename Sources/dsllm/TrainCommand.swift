@@ -182,7 +182,7 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s (6·N·tokens)  ETA %.0f s",
                          r.step, totalSteps, r.loss, r.lr, r.gradNorm, rate, rate * flopsPerToken / 1e9, eta))
             if let (tok, ids) = sampler, r.step % sampleEvery == 0 || r.step == totalSteps {
-                let text = sample(slab, tok, ids)
+                let text = greedySample(slab, tok, ids, maxTokens: sampleTokens, threads: threads)
                 print("step \(r.step) sample: \(samplePrompt)\(text.replacingOccurrences(of: "\n", with: "\\n"))")
                 appendLine("{\"step\": \(r.step), \"prompt\": \(jsonQuoted(samplePrompt)), \"text\": \(jsonQuoted(text))}\n",
                            to: (out as NSString).appendingPathComponent("samples.jsonl"))
@@ -199,26 +199,6 @@ struct TrainCommand: ParsableCommand {
         pending?.wait()
         try metrics?.close()
         if main { print("done: \(totalSteps) steps; checkpoint \(Checkpoint.list(out).last ?? "-")") }
-    }
-
-    /// A greedy continuation by the inference engine, reading the f32 master weights in place.
-    func sample(_ slab: ParameterSlab, _ tok: Tokenizer, _ prompt: [Int32]) -> String {
-        let weights = ModelWeights.borrowing(config: slab.config, source: "training", owner: slab) { UnsafePointer(slab.value($0)) }
-        let model = Transformer(weights: weights, maxSequence: min(slab.config.maxPositions, prompt.count + sampleTokens), threads: threads)
-        var params = GenerateParameters.greedy(maxTokens: sampleTokens)
-        if let eos = tok.eosID { params.stopIDs = [eos] }
-        let it = TokenIterator(model: model, tokenizer: tok, prompt: prompt, parameters: params)
-        var text = ""
-        for t in it { text += t.text }
-        return text + it.flush()
-    }
-
-    func appendLine(_ line: String, to path: String) {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { return }
-        h.seekToEndOfFile()
-        h.write(Data(line.utf8))
-        try? h.close()
     }
 
     /// Drops metrics lines after `step` (a run killed after writing metrics but before its next checkpoint).
