@@ -131,7 +131,7 @@ struct DPOCommand: ParsableCommand {
             let t0 = Date()
             trainer.computeReference(using: refSlab)
             print(String(format: "reference log-probs of %d pairs in %.1f s", pairs.count, Date().timeIntervalSince(t0)))
-            let body = trainer.reference.map { String(format: "[%.9g, %.9g]", $0.chosen, $0.rejected) }.joined(separator: ",\n ")
+            let body = trainer.reference.map { "[\($0.chosen), \($0.rejected)]" }.joined(separator: ",\n ")
             try writeAtomically(Data("{\"pairs\": [\(body)]}\n".utf8), to: refPath)
         }
         if !held.isEmpty {
