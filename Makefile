@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 FLAGS := -c release -Xswiftc -enable-testing
 BIN := .build/release/dsllm
 
-.PHONY: run test bench deps build golden fuzz load-test chat-page-test corpus scaling-sweep clean
+.PHONY: run test bench deps build golden fuzz load-test chat-page-test corpus scaling-sweep chat-data alignment-demo clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -52,11 +52,18 @@ corpus:
 scaling-sweep: build
 	bash bench/scaling/run.sh $(BIN)
 
+# Offline chat + preference data (ChatterBot's corpus, pinned hash) and the SFT → DPO demo of docs/alignment.md (~10 min).
+chat-data:
+	bash scripts/make-chat-data.sh chat-data
+alignment-demo: build
+	bash scripts/alignment-demo.sh $(BIN)
+
 # Regenerate committed golden files (needs the Python anchors).
 golden: build
 	python3 tools/make_tokenizer_golden.py
 	python3 tools/make_trainer_golden.py
 	python3 tools/make_train_golden.py
+	python3 tools/make_alignment_golden.py
 
 # A longer fuzz run of the model and tokenizer loaders (the test suite runs 1000–1500 cases each).
 fuzz: deps

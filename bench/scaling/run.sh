@@ -6,26 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-.build/release/dsllm}
 W=bench/out/scaling
-mkdir -p "$W"
-[ -f corpus/books.jsonl ] || bash scripts/make-corpus.sh corpus
-if [ ! -f "$W/shards/train-000000.bin" ]; then
-  python3 -c "
-import json, glob
-with open('$W/corpus.txt', 'w') as out:
-    for p in sorted(glob.glob('corpus/*.jsonl')):
-        for line in open(p):
-            out.write(json.loads(line)['text'] + '\n')"
-  "$B" tokenizer train --input "$W/corpus.txt" --vocab-size 2048 --out "$W/tokenizer.json" --quiet
-  # Training reads shards front to back: shuffle the documents (seeded) so every prefix mixes all domains.
-  python3 -c "
-import glob, random
-lines = [l for p in sorted(glob.glob('corpus/*.jsonl')) for l in open(p)]
-random.Random(0).shuffle(lines)
-open('$W/shuffled.jsonl', 'w').writelines(lines)"
-  "$B" data ingest "$W/shuffled.jsonl" --out "$W/raw" --quiet > /dev/null
-  "$B" data dedup --near "$W/raw" --out "$W/dedup" --quiet > /dev/null
-  "$B" data tokenize "$W/dedup" --tokenizer "$W/tokenizer.json" --val-fraction 0.01 --shard-tokens 1000000000 --out "$W/shards" --quiet
-fi
+bash bench/scaling/prepare-data.sh "$B"
 time "$B" scaling sweep --plan bench/scaling/plan.json
 "$B" scaling fit "$W/sweep/results.jsonl"
 "$B" scaling plot "$W/sweep/results.jsonl" --out "$W/figures"
