@@ -85,15 +85,39 @@ public enum ScalingPlots {
         return chart(title: "Loss against compute (Figure 5)", xLabel: "C (FLOPs)", yLabel: "validation loss", logY: true, series: series)
     }
 
-    /// Figure 3: the learning-rate × batch grid, one series per batch size (loss against learning rate).
+    /// Figure 3: the learning-rate × batch grid as a heat map (log batch across, log learning rate up), each cell
+    /// coloured by its loss (dark = low), its loss printed, and the near-optimal cells (within 0.25% of the
+    /// budget's minimum, the paper's region) outlined in red. One panel per budget.
     public static func hyperparameters(_ runs: [Run]) -> String {
         let grid = runs.filter { $0.lr != nil && $0.batch != nil }
-        let batches = Set(grid.map { $0.batch! }).sorted()
-        let series = batches.enumerated().map { i, bsz in
-            (label: String(format: "batch %.0f tok", bsz), color: palette[i % palette.count],
-             points: grid.filter { $0.batch == bsz }.map { ($0.lr!, $0.loss) }, line: true)
+        let budgets = Set(grid.map(\.compute)).sorted()
+        guard !budgets.isEmpty else { return "<svg xmlns=\"http://www.w3.org/2000/svg\"/>" }
+        let panelW = 360.0, panelH = 300.0, l = 70.0, t = 50.0, b = 50.0
+        let w = l + Double(budgets.count) * (panelW + 30), h = t + panelH + b
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"\(l)\" y=\"22\" font-size=\"15\">Loss over batch size × learning rate (Figure 3)</text>\n"
+        for (k, c) in budgets.enumerated() {
+            let here = grid.filter { $0.compute == c }
+            let lrs = Set(here.map { $0.lr! }).sorted(), bs = Set(here.map { $0.batch! }).sorted()
+            let lo = here.map(\.loss).min()!, hi = here.map(\.loss).max()!
+            let x0 = l + Double(k) * (panelW + 30), cw = panelW / Double(bs.count), ch = panelH / Double(lrs.count)
+            s += "<text x=\"\(x0)\" y=\"\(t - 8)\">C = \(String(format: "%.0e", c)) FLOPs</text>\n"
+            for r in here {
+                let i = bs.firstIndex(of: r.batch!)!, j = lrs.firstIndex(of: r.lr!)!
+                let f = hi > lo ? (r.loss - lo) / (hi - lo) : 0
+                // Dark blue (low loss) to pale yellow (high loss).
+                let rgb = (Int(20 + 230 * f), Int(40 + 200 * f), Int(110 + 50 * f))
+                let x = x0 + Double(i) * cw, y = t + panelH - Double(j + 1) * ch
+                let near = r.loss <= lo * 1.0025
+                s += "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(cw)\" height=\"\(ch)\" fill=\"rgb(\(rgb.0),\(rgb.1),\(rgb.2))\""
+                s += near ? " stroke=\"#d62728\" stroke-width=\"3\"/>\n" : " stroke=\"white\"/>\n"
+                s += "<text x=\"\(x + cw / 2 - 18)\" y=\"\(y + ch / 2 + 4)\" fill=\"\(f < 0.5 ? "white" : "black")\">\(String(format: "%.3f", r.loss))</text>\n"
+            }
+            for (i, v) in bs.enumerated() { s += "<text x=\"\(x0 + (Double(i) + 0.5) * cw - 14)\" y=\"\(t + panelH + 16)\">\(String(format: "%.0f", v))</text>\n" }
+            if k == 0 { for (j, v) in lrs.enumerated() { s += "<text x=\"8\" y=\"\(t + panelH - (Double(j) + 0.5) * ch + 4)\">\(String(format: "%.0e", v))</text>\n" } }
+            s += "<text x=\"\(x0 + panelW / 2 - 50)\" y=\"\(h - 10)\">batch (tokens)</text>\n"
         }
-        return chart(title: "Loss over learning rate × batch (Figure 3)", xLabel: "learning rate", yLabel: "validation loss",
-                     logY: false, series: series)
+        s += "<text x=\"8\" y=\"\(t - 8)\">lr</text>\n"
+        return s + "</svg>\n"
     }
 }

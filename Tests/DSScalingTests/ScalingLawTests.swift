@@ -69,8 +69,13 @@ import Testing
         #expect(iso.components(separatedBy: "<circle").count - 1 == 8 && iso.components(separatedBy: "<polyline").count - 1 == 2)
         let lc = ScalingPlots.lossVersusCompute(runs)
         #expect(lc.contains("·C^") && lc.contains("<polyline"))
+        // Figure 3: one cell per (batch, lr), the near-optimal ones (within 0.25% of the minimum) outlined.
         let hp = ScalingPlots.hyperparameters([.init(compute: 1e12, m: 1e5, loss: 3, lr: 1e-3, batch: 512),
-                                               .init(compute: 1e12, m: 1e5, loss: 2.9, lr: 3e-3, batch: 512)])
-        #expect(hp.contains("batch 512 tok"))
+                                               .init(compute: 1e12, m: 1e5, loss: 2.9, lr: 3e-3, batch: 512),
+                                               .init(compute: 1e12, m: 1e5, loss: 2.905, lr: 1e-3, batch: 2048),
+                                               .init(compute: 1e12, m: 1e5, loss: 3.2, lr: 3e-3, batch: 2048)])
+        #expect(hp.components(separatedBy: "<rect x=").count - 1 == 4)
+        #expect(hp.components(separatedBy: "stroke=\"#d62728\"").count - 1 == 2)
+        #expect(hp.contains("2.900") && hp.contains("C = 1e+12"))
     }
 }
