@@ -66,6 +66,26 @@ import Testing
 
     @Test func dpoRunsAndResumesExactly() throws { try resumeMatches(["dpo", "--batch-pairs", "4", "--beta", "0.1"], name: "dpo") }
 
+    /// Two SFT stages: the second starts from the first one's result and writes its own run folder.
+    @Test func twoStageSFT() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-sft2-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (chat, _) = try Self.chatData(dir)
+        let out = dir.appendingPathComponent("o")
+        let r = try runDSLLM(["sft", "--model", Self.golden.appendingPathComponent("policy").path, "--tokenizer",
+                              Self.golden.appendingPathComponent("tokenizer.json").path, "--data", chat.path, "--stage2-data", chat.path,
+                              "--stage2-epochs", "1", "--stage2-lr", "1e-4", "--out", out.path, "--max-length", "64", "--micro-batch", "2",
+                              "--lr", "1e-3", "--epochs", "1", "--threads", "1"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("stage1/final") && r.out.contains("stage2/final"))
+        let fm = FileManager.default
+        #expect(fm.fileExists(atPath: out.appendingPathComponent("stage2/final/model.safetensors").path))
+        let second = try String(contentsOf: out.appendingPathComponent("stage2/metrics.jsonl"), encoding: .utf8)
+        let first = try JSONSerialization.jsonObject(with: Data(second.split(separator: "\n")[0].utf8)) as? [String: Any]
+        #expect(abs((first?["lr"] as? Double ?? 0) - 1e-4) < 1e-9, "stage 2 uses its own peak learning rate")
+    }
+
     @Test func unusableDataIsAClearError() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-sft-bad-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
