@@ -104,14 +104,24 @@ public final class DPOTrainer: @unchecked Sendable {
 
     /// The reference log-probabilities under the current weights (call before training), or under `referenceSlab`.
     public func computeReference(using referenceSlab: ParameterSlab? = nil) {
-        let refModel = referenceSlab.map { TrainingModel(slab: $0, batch: options.base.microBatch, seq: options.base.seq, threads: options.base.threads) } ?? model
-        var ref = [(Double, Double)](repeating: (0, 0), count: pairs.count)
-        var losses = [Float](repeating: 0, count: options.base.microBatch * options.base.seq)
-        for (rows, members) in microBatches(Array(pairs.indices)) {
-            refModel.forward(inputs: rows.inputs, targets: rows.targets, positions: rows.positions, rowLosses: &losses)
-            for (k, lp) in Self.logps(rows, count: members.count, rowLosses: losses).enumerated() { ref[members[k]] = lp }
+        reference = Self.logProbabilities(of: pairs, model: referenceSlab.map {
+            TrainingModel(slab: $0, batch: options.base.microBatch, seq: options.base.seq, threads: options.base.threads)
+        } ?? model)
+    }
+
+    /// Summed completion log-probabilities (chosen, rejected) of every pair under `slab` (no optimizer state made).
+    public static func logProbabilities(of pairs: [PreferencePair], slab: ParameterSlab, options o: PostTrainingOptions) -> [(chosen: Double, rejected: Double)] {
+        logProbabilities(of: pairs, model: TrainingModel(slab: slab, batch: o.microBatch, seq: o.seq, threads: o.threads))
+    }
+
+    static func logProbabilities(of pairs: [PreferencePair], model: TrainingModel) -> [(chosen: Double, rejected: Double)] {
+        var ref = [(chosen: Double, rejected: Double)](repeating: (0, 0), count: pairs.count)
+        var losses = [Float](repeating: 0, count: model.batch * model.seq)
+        for (rows, members) in microBatches(pairs, Array(pairs.indices), rows: model.batch, seq: model.seq) {
+            model.forward(inputs: rows.inputs, targets: rows.targets, positions: rows.positions, rowLosses: &losses)
+            for (k, lp) in Self.logps(rows, count: members.count, rowLosses: losses).enumerated() { ref[members[k]] = (lp.0, lp.1) }
         }
-        reference = ref.map { (chosen: $0.0, rejected: $0.1) }
+        return ref
     }
 
     /// Reference log-probabilities saved by an earlier run (resume).

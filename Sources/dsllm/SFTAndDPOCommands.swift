@@ -135,9 +135,7 @@ struct DPOCommand: ParsableCommand {
             try writeAtomically(Data("{\"pairs\": [\(body)]}\n".utf8), to: refPath)
         }
         if !held.isEmpty {
-            let evalRef = DPOTrainer(slab: refSlab ?? slab, pairs: held, options: o)
-            evalRef.computeReference()
-            heldRef = evalRef.reference
+            heldRef = DPOTrainer.logProbabilities(of: held, slab: refSlab ?? slab, options: o.base)
         }
         print("dpo: \(pairs.count) pairs; \(trainer.totalSteps) steps of \(batchPairs) pairs, β \(beta), ε \(labelSmoothing)")
         let start = try runner.resumeStep(slab, trainer.optimizer, rowsPerStep: batchPairs)
