@@ -6,7 +6,9 @@ sweep's tokenizer), random init (seed 0), f32. Data: the first 256 pairs of chat
 chat-data). Both: 16 pairs per step, max length 256, AdamW lr 5e-6, β 0.1, reference log-probs computed before the
 timed steps (TRL: precompute_ref_log_probs=True; dsllm always), 2 threads. Reported: median seconds per optimizer
 step over steps 3…N (both sides skip warm-up), and the ratio. TRL pads each batch to its longest sequence; dsllm
-packs sequences into rows — part of the difference, and why pairs/s is the comparable unit.
+packs sequences into rows — part of the difference, and why pairs/s is the comparable unit. TRL runs in f32
+without activation checkpointing (bf16=False, gradient_checkpointing=False): its defaults (bf16 autocast,
+checkpointing) are 38× slower on a CPU without native bf16 — emulated bf16 — and would not compare like for like.
 
 Usage: python3 bench/alignment/bench.py [--steps 12] [--dsllm .build/release/dsllm]
 """
@@ -60,7 +62,7 @@ def trl_steps(model_dir, data, steps):
     with tempfile.TemporaryDirectory() as tmp:
         args = DPOConfig(output_dir=tmp, beta=0.1, learning_rate=5e-6, per_device_train_batch_size=16, max_steps=steps,
                          max_length=256, precompute_ref_log_probs=True, report_to=[], save_strategy="no", use_cpu=True,
-                         logging_steps=1000, seed=0, dataloader_num_workers=0)
+                         logging_steps=1000, seed=0, dataloader_num_workers=0, bf16=False, gradient_checkpointing=False)
         model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         ref = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         t = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=Dataset.from_list(data), processing_class=tok, callbacks=[Timer()])
