@@ -38,14 +38,14 @@ public enum LossCurve {
         return Double(line[r.upperBound...].prefix { $0 != "," && $0 != "}" })
     }
 
-    /// Reads metrics.jsonl (step, loss, and val_loss where present) and writes loss.svg beside it.
+    /// Reads metrics.jsonl (step, loss, and val_loss or eval_loss where present) and writes loss.svg beside it.
     public static func write(metrics path: String, title: String) throws {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         var train: [(Int, Double)] = [], val: [(Int, Double)] = []
         for line in text.split(separator: "\n") {
             guard let step = field("step", in: line) else { continue }
             if let l = field("loss", in: line) { train.append((Int(step), l)) }
-            if let v = field("val_loss", in: line) { val.append((Int(step), v)) }
+            if let v = field("val_loss", in: line) ?? field("eval_loss", in: line) { val.append((Int(step), v)) }
         }
         let out = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("loss.svg")
         try Data(svg(train: train, validation: val, title: title).utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
