@@ -83,8 +83,16 @@ struct ScalingSweep: ParsableCommand {
         var failures: [String] = []
         nonisolated(unsafe) var failed = failures
         let start = Date()
-        DispatchQueue.concurrentPerform(iterations: max(1, jobs)) { worker in
-            for (i, s) in todo.enumerated() where i % max(1, jobs) == worker {
+        // A shared queue: each worker takes the next run when it is free (run times differ by 10× across shapes).
+        nonisolated(unsafe) var next = 0
+        DispatchQueue.concurrentPerform(iterations: max(1, jobs)) { _ in
+            while true {
+                lock.lock()
+                let i = next
+                next += 1
+                lock.unlock()
+                guard i < todo.count else { break }
+                let s = todo[i]
                 let dir = (out as NSString).appendingPathComponent("runs/\(s.kind)-\(String(format: "%.0e", s.compute))-\(s.layers)x\(s.width)-lr\(String(format: "%.0e", s.lr))-b\(s.batchTokens)")
                 let m = ScalingLaws.flopsPerToken(layers: s.layers, width: s.width, sequence: seq)
                 let steps = max(1, Int(s.compute / m) / s.batchTokens)
