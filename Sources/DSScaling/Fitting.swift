@@ -44,12 +44,21 @@ public enum ScalingFit {
     }
 
     /// The minimum of an IsoFLOP curve: a parabola in log10(x) fitted to (x, loss); returns x at the vertex and the loss there.
-    public static func isoFLOPMinimum(_ x: [Double], loss: [Double]) -> (x: Double, loss: Double)? {
-        let lx = x.map { log10($0) }
-        let (c0, c1, c2) = quadratic(lx, loss)
-        guard c2 > 0 else { return nil }
+    public static func isoFLOPMinimum(_ x: [Double], loss: [Double], neighbours: Int = 1) -> (x: Double, loss: Double)? {
+        guard let (c0, c1, c2) = isoFLOPParabola(x, loss: loss, neighbours: neighbours), c2 > 0 else { return nil }
         let v = -c1 / (2 * c2)
         return (pow(10, v), c0 + c1 * v + c2 * v * v)
+    }
+
+    /// The parabola in log10 M through a budget's best run and its `neighbours` on each side (nil when the best run
+    /// is at an end of the grid: no bracketed minimum). Local, because measured IsoFLOP curves are asymmetric: models
+    /// far above the optimum get so few steps that they sit on a plateau, which a parabola through all points would
+    /// follow instead of the minimum.
+    public static func isoFLOPParabola(_ x: [Double], loss: [Double], neighbours: Int = 1) -> (c0: Double, c1: Double, c2: Double)? {
+        let order = x.indices.sorted { x[$0] < x[$1] }
+        guard order.count >= 3, let b = order.indices.min(by: { loss[order[$0]] < loss[order[$1]] }), b > 0, b < order.count - 1 else { return nil }
+        let window = order[max(0, b - neighbours)...min(order.count - 1, b + neighbours)]
+        return quadratic(window.map { log10(x[$0]) }, window.map { loss[$0] })
     }
 
     /// The paper's near-optimal region: points whose loss is within `tolerance` (0.25%) of the minimum.

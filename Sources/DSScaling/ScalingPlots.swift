@@ -58,9 +58,11 @@ public enum ScalingPlots {
             let here = runs.filter { $0.compute == c && $0.m > 0 && $0.lr == nil }
             let color = palette[i % palette.count]
             series.append((String(format: "C = %.0e", c), color, here.map { ($0.m, $0.loss) }, false))
-            if Set(here.map(\.m)).count >= 3 {
-                let (c0, c1, c2) = ScalingFit.quadratic(here.map { log10($0.m) }, here.map(\.loss))
-                let lo = here.map(\.m).min()!, hi = here.map(\.m).max()!
+            if let (c0, c1, c2) = ScalingFit.isoFLOPParabola(here.map(\.m), loss: here.map(\.loss)) {
+                // Drawn over the runs it was fitted to: the best one and its neighbours.
+                let sorted = here.map(\.m).sorted(), best = here.min { $0.loss < $1.loss }!.m
+                let i = sorted.firstIndex(of: best)!
+                let lo = sorted[max(0, i - 1)], hi = sorted[min(sorted.count - 1, i + 1)]
                 let curve = (0...40).map { k -> (Double, Double) in
                     let x = log10(lo) + (log10(hi) - log10(lo)) * Double(k) / 40
                     return (pow(10, x), c0 + c1 * x + c2 * x * x)

@@ -54,8 +54,16 @@ import Testing
         // IsoFLOP: a parabola in log M with its vertex at 1e9.
         let grid = stride(from: 8.0, through: 10.0, by: 0.25).map { pow(10, $0) }
         let loss = grid.map { 3 + 0.2 * pow(log10($0) - 9, 2) + 0.002 * noise() }
-        let v = ScalingFit.isoFLOPMinimum(grid, loss: loss)!
+        let v = ScalingFit.isoFLOPMinimum(grid, loss: loss, neighbours: 4)!
         #expect(abs(log10(v.x) - 9) < 0.05 && abs(v.loss - 3) < 0.01)
+        // The default local fit (the best run and one neighbour each side) on an asymmetric curve: a parabola near the
+        // minimum, a plateau for the largest models (too few steps). The whole-grid parabola is pulled away.
+        let asym = grid.map { log10($0) <= 9.5 ? 3 + 0.2 * pow(log10($0) - 9, 2) : 3.6 }
+        let local = ScalingFit.isoFLOPMinimum(grid, loss: asym)!
+        #expect(abs(log10(local.x) - 9) < 1e-4, "\(local)")
+        #expect(abs(log10(ScalingFit.isoFLOPMinimum(grid, loss: asym, neighbours: 8)!.x) - 9) > 0.02)
+        // A best run at either end of the grid brackets nothing.
+        #expect(ScalingFit.isoFLOPMinimum(grid, loss: grid.map { log10($0) }) == nil)
         #expect(ScalingFit.nearOptimal([("a", 3.0), ("b", 3.007), ("c", 3.01)]) == ["a", "b"])
     }
 
