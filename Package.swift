@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "DSServer", targets: ["DSServer"]),
         .library(name: "DSTraining", targets: ["DSTraining"]),
         .library(name: "DSAlignment", targets: ["DSAlignment"]),
+        .library(name: "DSEvaluation", targets: ["DSEvaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +56,8 @@ let package = Package(
         .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "CCompress"], swiftSettings: hotLoopSettings),
         // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits.
         .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor"], swiftSettings: hotLoopSettings),
+        // Evaluation (lm-evaluation-harness's request types and metrics) over the inference engine.
+        .target(name: "DSEvaluation", dependencies: ["DSModel"], swiftSettings: hotLoopSettings),
         // SFT and DPO on the training engine: chat/preference JSONL → masked, packed rows.
         .target(name: "DSAlignment", dependencies: ["DSTraining", "DSTokenizer", "DSData", "DSFormats", "DSTensor"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
@@ -89,6 +92,7 @@ let package = Package(
         ),
         .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(name: "DSScalingTests", dependencies: ["DSScaling", "DSModel"]),
+        .testTarget(name: "DSEvaluationTests", dependencies: ["DSEvaluation", "DSModel"]),
         .testTarget(name: "DSAlignmentTests", dependencies: ["DSAlignment", "DSTraining", "DSTokenizer", "DSModel", "DSFormats", "TestSupport"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),

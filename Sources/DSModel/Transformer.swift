@@ -75,6 +75,10 @@ public final class Transformer {
     /// Forgets the cached sequence.
     public func reset() { length = 0 }
 
+    /// Keeps the first `n` cached tokens and forgets the rest (their keys and values are overwritten by the next
+    /// tokens): a shared prefix is computed once and each continuation is run after it.
+    public func truncate(to n: Int) { length = min(length, max(0, n)) }
+
     /// Runs one token at `position` (= the number of tokens already cached) and returns the logits.
     public func forward(token: Int32, position: Int) -> UnsafeBufferPointer<Float> {
         let c = config
