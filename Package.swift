@@ -57,7 +57,7 @@ let package = Package(
         // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits.
         .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor"], swiftSettings: hotLoopSettings),
         // Evaluation (lm-evaluation-harness's request types and metrics) over the inference engine.
-        .target(name: "DSEvaluation", dependencies: ["DSModel"], swiftSettings: hotLoopSettings),
+        .target(name: "DSEvaluation", dependencies: ["DSModel", "DSTokenizer", "DSFormats"], swiftSettings: hotLoopSettings),
         // SFT and DPO on the training engine: chat/preference JSONL → masked, packed rows.
         .target(name: "DSAlignment", dependencies: ["DSTraining", "DSTokenizer", "DSData", "DSFormats", "DSTensor"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "dsllm",
             dependencies: [
-                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer", "DSTraining", "DSData", "DSScaling", "DSAlignment",
+                "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer", "DSTraining", "DSData", "DSScaling", "DSAlignment", "DSEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: hotLoopSettings

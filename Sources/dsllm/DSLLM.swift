@@ -7,6 +7,6 @@ struct DSLLM: AsyncParsableCommand {
         abstract: "DeepSeek LLM in Swift: tokenizer, inference, sampling, chat and an OpenAI-compatible server.",
         version: "0.1.0",
         subcommands: [TokenizeCommand.self, DetokenizeCommand.self, TokenizerCommand.self, GenerateCommand.self,
-                      ChatCommand.self, ServeCommand.self, TrainCommand.self, SFTCommand.self, DPOCommand.self, PlanCommand.self, ScalingCommand.self, DataCommand.self, RandomModelCommand.self, ScoreCommand.self, QuantizeCommand.self, ConvertCommand.self, DemoCommand.self]
+                      ChatCommand.self, ServeCommand.self, TrainCommand.self, SFTCommand.self, DPOCommand.self, EvalCommand.self, PlanCommand.self, ScalingCommand.self, DataCommand.self, RandomModelCommand.self, ScoreCommand.self, QuantizeCommand.self, ConvertCommand.self, DemoCommand.self]
     )
 }

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// `dsllm eval` as a user runs it: perplexity agrees with `dsllm score`, multiple choice writes results and per-sample
+/// logs, bad task files name the file and line.
+@Suite struct EvalCLITests {
+    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("DSAlignmentTests/Golden")
+    var model: [String] { ["--model", Self.golden.appendingPathComponent("policy").path, "--tokenizer", Self.golden.appendingPathComponent("tokenizer.json").path] }
+
+    func tempDir(_ name: String) throws -> URL {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-eval-\(name)-\(getpid())")
+        try? FileManager.default.removeItem(at: d)
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    @Test func perplexityEqualsScoreAndMultipleChoiceWritesResults() throws {
+        let dir = try tempDir("ok")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = dir.appendingPathComponent("t.txt")
+        try "The quick brown fox jumps over the lazy dog. A cat sat on the mat.".write(to: text, atomically: true, encoding: .utf8)
+        let score = try runDSLLM(["score"] + model + ["--text-file", text.path, "--json"])
+        #expect(score.status == 0, "\(score.err)")
+        let ppl = (try JSONSerialization.jsonObject(with: Data(score.out.utf8)) as? [String: Any])?["ppl"] as? Double ?? -1
+        try """
+            {"context": "Question: What is the sky?\\nAnswer:", "choices": ["blue", "a very long and unlikely answer"], "gold": 0}
+            {"context": "Question: 2 + 2?\\nAnswer:", "choices": ["4", "5", "22"], "gold": 0}
+            """.write(to: dir.appendingPathComponent("mc.jsonl"), atomically: true, encoding: .utf8)
+        try #"{"name": "mc", "type": "multiple_choice", "data": "mc.jsonl", "shots": 1}"#.write(to: dir.appendingPathComponent("mc.json"), atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("res.json")
+        let r = try runDSLLM(["eval"] + model + ["--task", dir.appendingPathComponent("mc.json").path, "--text", text.path, "--out", out.path])
+        #expect(r.status == 0, "\(r.err)")
+        let res = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any]
+        let results = res?["results"] as? [String: [String: Any]]
+        let tokenPPL = results?["t.txt"]?["token_perplexity"] as? Double ?? 0
+        #expect(abs(tokenPPL - ppl) < 1e-6 * ppl, "eval \(tokenPPL) vs score \(ppl)")
+        let acc = results?["mc"]?["acc"] as? Double ?? -1
+        #expect((0...1).contains(acc) && results?["mc"]?["n"] as? Int == 2)
+        let samples = try String(contentsOf: dir.appendingPathComponent("res.samples.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(samples.count == 3 && samples[0].contains("\"loglikelihoods\""))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("res.md").path))
+    }
+
+    @Test func badTaskFilesNameFileAndLine() throws {
+        let dir = try tempDir("bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "{\"context\": \"q\", \"choices\": [\"a\", \"b\"], \"gold\": 0}\n{\"context\": \"q\", \"choices\": [\"a\"], \"gold\": 0}\n"
+            .write(to: dir.appendingPathComponent("d.jsonl"), atomically: true, encoding: .utf8)
+        try #"{"type": "multiple_choice", "data": "d.jsonl"}"#.write(to: dir.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
+        var r = try runDSLLM(["eval"] + model + ["--task", dir.appendingPathComponent("t.json").path])
+        #expect(r.status != 0 && r.err.contains("d.jsonl") && r.err.contains("line 2"), "\(r.err)")
+        try #"{"type": "mystery", "data": "d.jsonl"}"#.write(to: dir.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
+        r = try runDSLLM(["eval"] + model + ["--task", dir.appendingPathComponent("t.json").path])
+        #expect(r.status != 0 && r.err.contains("t.json") && r.err.contains("\"type\""), "\(r.err)")
+    }
+}
