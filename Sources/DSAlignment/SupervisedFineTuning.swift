@@ -55,9 +55,9 @@ public final class SFTTrainer: @unchecked Sendable {
     public let slab: ParameterSlab
     public let optimizer: AdamW
     let model: TrainingModel
-    /// Per epoch, the packed rows; `plan[s]` = (epoch, first row, rows) of optimizer step s.
+    /// Per epoch, the packed rows; `plan[s]` = (epoch, first row, rows, label tokens) of optimizer step s.
     let epochs: [PackedRows]
-    let plan: [(epoch: Int, first: Int, rows: Int)]
+    let plan: [(epoch: Int, first: Int, rows: Int, labels: Int)]
     public var totalSteps: Int { plan.count }
     public private(set) var step = 0
     public private(set) var labelTokens = 0
@@ -69,11 +69,15 @@ public final class SFTTrainer: @unchecked Sendable {
         self.slab = slab
         optimizer = AdamW(slab: slab, options: options.adamw, pool: WorkerPool(threads: max(1, options.threads)))
         model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads)
-        var packed: [PackedRows] = [], plan: [(Int, Int, Int)] = []
+        var packed: [PackedRows] = [], plan: [(Int, Int, Int, Int)] = []
         for e in 0..<options.epochs {
             var rows = PackedRows(shuffled(examples, seed: options.seed &+ UInt64(e)), seq: options.seq)
             rows.padRows(toMultipleOf: options.microBatch)
-            for first in stride(from: 0, to: rows.rows, by: rowsPerStep) { plan.append((e, first, min(rowsPerStep, rows.rows - first))) }
+            for first in stride(from: 0, to: rows.rows, by: rowsPerStep) {
+                let count = min(rowsPerStep, rows.rows - first)
+                let labels = rows.targets[(first * options.seq)..<((first + count) * options.seq)].reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+                plan.append((e, first, count, labels))
+            }
             packed.append(rows)
         }
         epochs = packed
@@ -83,9 +87,8 @@ public final class SFTTrainer: @unchecked Sendable {
     /// Runs optimizer step `step + 1`.
     public func trainStep() -> AlignmentStepRecord {
         let t0 = Date()
-        let (e, first, rows) = plan[step]
+        let (e, first, rows, labels) = plan[step]
         let packed = epochs[e]
-        let labels = packed.slice(rows: first..<(first + rows)).targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         slab.zeroGrads()
         var lossSum = 0.0
         let weights = [Float](repeating: 1 / Float(max(labels, 1)), count: options.microBatch * options.seq)
@@ -115,8 +118,7 @@ public final class SFTTrainer: @unchecked Sendable {
     /// After loading a checkpoint: the step counter, optimizer step and label tokens seen so far.
     public func resume(atStep s: Int) {
         while step < s {
-            let (e, first, rows) = plan[step]
-            labelTokens += epochs[e].slice(rows: first..<(first + rows)).targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+            labelTokens += plan[step].labels
             step += 1
         }
         optimizer.restoreStep(s)

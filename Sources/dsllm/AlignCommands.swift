@@ -147,11 +147,7 @@ struct AlignmentRun {
         guard state.sequencesPerStep == rowsPerStep, state.seq == options.maxLength else {
             throw CLIError("\(last): checkpoint was made with \(state.sequencesPerStep) rows × \(state.seq) tokens per step")
         }
-        // Drop metrics written after the checkpoint (a run killed between them).
-        if let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) {
-            let kept = text.split(separator: "\n").filter { (LossCurve.field("step", in: $0).map { Int($0) } ?? Int.max) <= state.step }
-            try writeAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: metricsPath)
-        }
+        try truncateMetrics(metricsPath, toStep: state.step)
         print("resumed from \(last) at step \(state.step)")
         return state.step
     }

@@ -200,14 +200,14 @@ struct TrainCommand: ParsableCommand {
         try metrics?.close()
         if main { print("done: \(totalSteps) steps; checkpoint \(Checkpoint.list(out).last ?? "-")") }
     }
+}
 
-    /// Drops metrics lines after `step` (a run killed after writing metrics but before its next checkpoint).
-    func truncateMetrics(_ path: String, toStep step: Int) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-        let kept = text.split(separator: "\n").filter { line in
-            guard let n = LossCurve.field("step", in: line) else { return false }
-            return Int(n) <= step
-        }
-        try writeAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
+/// Drops metrics lines after `step` (a run killed after writing metrics but before its next checkpoint).
+func truncateMetrics(_ path: String, toStep step: Int) throws {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+    let kept = text.split(separator: "\n").filter { line in
+        guard let n = LossCurve.field("step", in: line) else { return false }
+        return Int(n) <= step
     }
+    try writeAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
 }
