@@ -57,7 +57,7 @@ let package = Package(
         // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits.
         .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor"], swiftSettings: hotLoopSettings),
         // Evaluation (lm-evaluation-harness's request types and metrics) over the inference engine.
-        .target(name: "DSEvaluation", dependencies: ["DSModel", "DSTokenizer", "DSFormats"], swiftSettings: hotLoopSettings),
+        .target(name: "DSEvaluation", dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats"], swiftSettings: hotLoopSettings),
         // SFT and DPO on the training engine: chat/preference JSONL → masked, packed rows.
         .target(name: "DSAlignment", dependencies: ["DSTraining", "DSTokenizer", "DSData", "DSFormats", "DSTensor"], swiftSettings: hotLoopSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.

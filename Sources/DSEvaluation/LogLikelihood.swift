@@ -44,6 +44,60 @@ public final class LogLikelihoodScorer {
         }
     }
 
+    /// `score` for many requests, packed into as few passes as fit the model's context (batched scoring): each
+    /// pass holds several requests' contexts, each followed by its continuations, which see only that context and
+    /// themselves (`Transformer.prefillPacked`), so every result equals the one-at-a-time `score`.
+    /// `maxRequestsPerPass` caps a pass (1 = one request per pass, still sharing its context).
+    public func scoreBatch(_ requests: [(context: [Int32], continuations: [[Int32]])], maxRequestsPerPass: Int = .max) -> [[Result]] {
+        var out = requests.map { $0.continuations.map { Result(logLikelihood: 0, isGreedy: true, tokens: $0.count) } }
+        var i = 0
+        while i < requests.count {
+            var segments: [(tokens: [Int32], position: Int, shared: Range<Int>)] = []
+            var owner: [(request: Int, continuation: Int)] = []   // continuation -1: the context
+            var slots = 0, members = 0
+            while i < requests.count && members < maxRequestsPerPass {
+                let r = requests[i]
+                precondition(!r.context.isEmpty, "an empty context has nothing to predict the first token from")
+                let need = r.context.count + r.continuations.reduce(0) { $0 + max($1.count - 1, 0) }
+                if need > model.maxSequence {
+                    if members > 0 { break }
+                    out[i] = score(context: r.context, continuations: r.continuations)   // alone, cache cut back per choice
+                    i += 1
+                    continue
+                }
+                if slots + need > model.maxSequence { break }
+                let contextSlots = slots..<slots + r.context.count
+                segments.append((r.context, 0, 0..<0))
+                owner.append((i, -1))
+                for (k, c) in r.continuations.enumerated() where c.count > 1 {
+                    segments.append((Array(c.dropLast()), r.context.count, contextSlots))
+                    owner.append((i, k))
+                }
+                slots += need
+                members += 1
+                i += 1
+            }
+            guard !segments.isEmpty else { continue }
+            model.reset()
+            model.prefillPacked(segments, wantLogits: { s, j in owner[s].continuation >= 0 || j == segments[s].tokens.count - 1 }) { s, j, logits in
+                let (q, k) = owner[s]
+                if k < 0 {
+                    // The context's last position predicts every continuation's first token.
+                    for (kk, c) in requests[q].continuations.enumerated() where !c.isEmpty {
+                        out[q][kk].logLikelihood += logSoftmax(logits, at: Int(c[0]))
+                        out[q][kk].isGreedy = out[q][kk].isGreedy && argmax(logits) == Int(c[0])
+                    }
+                } else {
+                    let next = Int(requests[q].continuations[k][j + 1])
+                    out[q][k].logLikelihood += logSoftmax(logits, at: next)
+                    out[q][k].isGreedy = out[q][k].isGreedy && argmax(logits) == next
+                }
+            }
+            model.reset()
+        }
+        return out
+    }
+
     /// Σ log p(token) over every token of `tokens`, in windows of at most `window` tokens (the model's context by
     /// default). The first window starts with `prefix` (BOS / end-of-text: lm-eval's `prefix_token`) so the first
     /// token is predicted too. `stride` < window makes windows overlap: each window then scores only its last

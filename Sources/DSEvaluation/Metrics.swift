@@ -4,7 +4,8 @@ import Foundation
 public enum EvaluationMetrics {
     /// Multiple choice: `acc` = the choice with the highest log-likelihood is the gold one; `acc_norm` = the same
     /// after dividing each log-likelihood by the choice's length in characters (lm-eval: `len(choice)` on the
-    /// Python string, i.e. Unicode code points, leading space included). Ties go to the first choice (numpy argmax).
+    /// Python string of `doc_to_choice`, i.e. Unicode code points, without the target delimiter that the scored
+    /// continuation starts with). Ties go to the first choice (numpy argmax).
     public static func multipleChoice(logLikelihoods ll: [Double], choices: [String], gold: Int) -> (acc: Double, accNorm: Double) {
         precondition(ll.count == choices.count && !ll.isEmpty)
         func argmax(_ v: [Double]) -> Int { v.indices.reduce(0) { v[$1] > v[$0] ? $1 : $0 } }
@@ -52,5 +53,51 @@ public enum EvaluationMetrics {
             if all { return true }
         }
         return false
+    }
+    /// lm-eval's `exact_match` (HF evaluate's): each regex of `regexesToIgnore` is deleted from both strings (in
+    /// order), then lowercasing and deleting Python's `string.punctuation` if asked; 1 when the results are equal.
+    public static func exactMatch(_ prediction: String, _ reference: String, regexesToIgnore: [String] = [],
+                                  ignoreCase: Bool = false, ignorePunctuation: Bool = false) -> Double {
+        func clean(_ s: String) -> String {
+            var s = s
+            for pattern in regexesToIgnore { s = substitute(pattern, in: s, with: "") }
+            if ignoreCase { s = s.lowercased() }
+            if ignorePunctuation { s = String(s.unicodeScalars.filter { !pythonPunctuation.contains($0) }.map(Character.init)) }
+            return s
+        }
+        return clean(prediction) == clean(reference) ? 1 : 0
+    }
+
+    static let pythonPunctuation = Set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".unicodeScalars)
+
+    /// Python's `re.sub(pattern, replacement, text)` for patterns without back-references in the replacement.
+    static func substitute(_ pattern: String, in text: String, with replacement: String) -> String {
+        guard let re = try? NSRegularExpression(pattern: pattern) else { return text }
+        return re.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text),
+                                           withTemplate: NSRegularExpression.escapedTemplate(for: replacement))
+    }
+
+    /// lm-eval's RegexFilter on one response: `re.findall`, the `select`-th match (negative from the end), its
+    /// first non-empty capture group (the whole match when the pattern has no groups), stripped; else `fallback`.
+    public static func extract(_ response: String, filter: EvaluationTask.AnswerFilter) -> String {
+        guard let re = try? NSRegularExpression(pattern: filter.regex) else { return filter.fallback }
+        let ns = response as NSString
+        let matches = re.matches(in: response, range: NSRange(location: 0, length: ns.length))
+        let i = filter.select < 0 ? matches.count + filter.select : filter.select
+        guard matches.indices.contains(i) else { return filter.fallback }
+        let m = matches[i]
+        var value: String
+        if m.numberOfRanges <= 1 {
+            value = ns.substring(with: m.range)
+        } else {
+            let groups = (1..<m.numberOfRanges).map { m.range(at: $0) }.filter { $0.location != NSNotFound }.map { ns.substring(with: $0) }
+            if m.numberOfRanges == 2 {
+                value = groups.first ?? ""
+            } else {
+                guard let first = groups.first(where: { !$0.isEmpty }) else { return filter.fallback }
+                value = first
+            }
+        }
+        return value.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -6,9 +6,12 @@ import Foundation
 public struct TaskRunner {
     public let model: Transformer
     public let tokenizer: Tokenizer
-    public init(model: Transformer, tokenizer: Tokenizer) {
+    /// Questions per scoring batch (packed into passes that fit the model's context); 1 = one at a time.
+    public var batchSize: Int
+    public init(model: Transformer, tokenizer: Tokenizer, batchSize: Int = 16) {
         self.model = model
         self.tokenizer = tokenizer
+        self.batchSize = batchSize
     }
 
     public struct Report: Sendable {
@@ -30,7 +33,7 @@ public struct TaskRunner {
     func prompt(_ t: EvaluationTask, _ i: Int) -> String {
         let shots = t.questions.indices.filter { $0 != i }.prefix(t.shots).map { k -> String in
             let q = t.questions[k]
-            return q.context + t.targetDelimiter + q.choices[q.gold]
+            return q.context + t.targetDelimiter + (t.kind == .multipleChoice ? q.choices[q.gold] : q.target)
         }
         return t.description + (shots + [t.questions[i].context]).joined(separator: t.fewshotDelimiter)
     }
@@ -42,30 +45,53 @@ public struct TaskRunner {
         case .multipleChoice:
             let n = min(limit ?? t.questions.count, t.questions.count)
             var acc: [Double] = [], accNorm: [Double] = []
-            for i in 0..<n {
-                let q = t.questions[i]
-                let context = prompt(t, i)
-                let pairs = q.choices.map { encodePair(tokenizer, context: context, continuation: t.targetDelimiter + $0) }
-                // Every choice shares the context's ids when the tokenization splits cleanly there (the usual case):
-                // prefill it once; otherwise score that choice with its own context.
-                var lls = [Double](repeating: 0, count: pairs.count)
-                let shared = pairs.indices.filter { pairs[$0].context == pairs[0].context }
-                for (k, res) in zip(shared, scorer.score(context: pairs[0].context, continuations: shared.map { pairs[$0].continuation })) {
-                    lls[k] = res.logLikelihood
+            // Requests: each question's choices grouped by their context ids (one group when the tokenization splits
+            // cleanly at the context's end, the usual case), scored in packed batches of `batchSize` questions.
+            var done = 0
+            while done < n {
+                let batch = done..<min(n, done + max(1, batchSize))
+                var requests: [(context: [Int32], continuations: [[Int32]])] = []
+                var place: [[(request: Int, slot: Int)]] = []
+                for i in batch {
+                    let q = t.questions[i]
+                    let context = prompt(t, i)
+                    let pairs = q.choices.map { encodePair(tokenizer, context: context, continuation: t.targetDelimiter + $0) }
+                    var slots: [(Int, Int)] = []
+                    var groups: [[Int32]: Int] = [:]
+                    for p in pairs {
+                        if let g = groups[p.context] {
+                            slots.append((g, requests[g].continuations.count))
+                            requests[g].continuations.append(p.continuation)
+                        } else {
+                            groups[p.context] = requests.count
+                            slots.append((requests.count, 0))
+                            requests.append((p.context, [p.continuation]))
+                        }
+                    }
+                    place.append(slots)
                 }
-                for k in pairs.indices where !shared.contains(k) {
-                    lls[k] = scorer.score(context: pairs[k].context, continuations: [pairs[k].continuation])[0].logLikelihood
+                let results = batchSize <= 1 && requests.count == 1
+                    ? [scorer.score(context: requests[0].context, continuations: requests[0].continuations)]
+                    : scorer.scoreBatch(requests)
+                for (b, i) in batch.enumerated() {
+                    let q = t.questions[i]
+                    let lls = place[b].map { results[$0.0][$0.1].logLikelihood }
+                    let m = EvaluationMetrics.multipleChoice(logLikelihoods: lls, choices: q.choices, gold: q.gold)
+                    acc.append(m.acc)
+                    accNorm.append(m.accNorm)
+                    let lj = lls.map { String(format: "%.6f", $0) }.joined(separator: ", ")
+                    r.samples.append("{\"doc\": \(i), \"line\": \(q.line), \"gold\": \(q.gold), \"loglikelihoods\": [\(lj)], \"acc\": \(m.acc), \"acc_norm\": \(m.accNorm)}")
                 }
-                let m = EvaluationMetrics.multipleChoice(logLikelihoods: lls, choices: q.choices.map { t.targetDelimiter + $0 }, gold: q.gold)
-                acc.append(m.acc)
-                accNorm.append(m.accNorm)
-                let lj = lls.map { String(format: "%.6f", $0) }.joined(separator: ", ")
-                r.samples.append("{\"doc\": \(i), \"line\": \(q.line), \"gold\": \(q.gold), \"loglikelihoods\": [\(lj)], \"acc\": \(m.acc), \"acc_norm\": \(m.accNorm)}")
-                progress?(i + 1, n)
+                done = batch.upperBound
+                progress?(done, n)
             }
             r.count = n
             r.metrics = [("acc", acc.reduce(0, +) / Double(max(n, 1)), Self.stderr(acc)),
                          ("acc_norm", accNorm.reduce(0, +) / Double(max(n, 1)), Self.stderr(accNorm))]
+        case .generateUntil:
+            runGeneration(t, limit: limit, into: &r, progress: progress)
+        case .repetition:
+            runRepetition(t, limit: limit, into: &r, progress: progress)
         case .perplexity:
             let docs = Array(t.documents.prefix(limit ?? t.documents.count))
             let prefix = Int32(tokenizer.bosID ?? tokenizer.eosID ?? 0)

@@ -19,14 +19,54 @@ extension Transformer {
         var start = 0
         while start < tokens.count {
             let n = min(chunk, tokens.count - start)
-            result = prefillChunk(Array(tokens[start..<start + n]), eachLogits: eachLogits)
+            result = prefillChunk(Array(tokens[start..<start + n]), layout: nil, eachLogits: eachLogits)
             start += n
         }
         return result
     }
 
-    private func prefillChunk(_ tokens: [Int32], eachLogits: ((Int, UnsafeBufferPointer<Float>) -> Void)?)
-        -> UnsafeBufferPointer<Float>
+    /// Where a packed token sits: its RoPE position and what it attends to — the cache slots `shared` (a context
+    /// prefilled earlier or packed before it) and its own segment's slots from `segmentStart` up to itself.
+    public struct PackedToken: Sendable {
+        public var position: Int
+        public var shared: Range<Int>
+        public var segmentStart: Int
+    }
+
+    /// Several sequences in one pass (batched scoring): `segments` are stored in consecutive cache slots after
+    /// what the cache holds; token j of a segment gets RoPE position `position + j` and attends to the slots
+    /// `shared` plus its own segment so far — so choices can share a question's context, and independent
+    /// questions can share a pass, each seeing exactly what it would see alone. `wantLogits(segment, j)` picks
+    /// the rows whose logits `eachLogits(segment, j, logits)` receives. The cache keeps the packed slots
+    /// (length grows by the total); callers `truncate` or `reset` after.
+    public func prefillPacked(_ segments: [(tokens: [Int32], position: Int, shared: Range<Int>)],
+                              chunk: Int = Transformer.defaultPrefillChunk,
+                              wantLogits: @escaping (Int, Int) -> Bool,
+                              eachLogits: @escaping (Int, Int, UnsafeBufferPointer<Float>) -> Void) {
+        var tokens: [Int32] = [], layout: [PackedToken] = [], owner: [(Int, Int)] = []
+        for (k, seg) in segments.enumerated() {
+            let start = length + tokens.count
+            precondition(seg.shared.upperBound <= start, "a segment may only share slots before it")
+            for (j, id) in seg.tokens.enumerated() {
+                tokens.append(id)
+                layout.append(PackedToken(position: seg.position + j, shared: seg.shared, segmentStart: start))
+                owner.append((k, j))
+            }
+        }
+        var start = 0
+        while start < tokens.count {
+            let n = min(chunk, tokens.count - start)
+            let base = start
+            prefillChunk(Array(tokens[start..<start + n]), layout: Array(layout[start..<start + n]),
+                         wantRow: { wantLogits(owner[base + $0].0, owner[base + $0].1) },
+                         eachLogits: { row, l in eachLogits(owner[base + row].0, owner[base + row].1, l) })
+            start += n
+        }
+    }
+
+    @discardableResult
+    private func prefillChunk(_ tokens: [Int32], layout: [PackedToken]?, wantRow: ((Int) -> Bool)? = nil,
+                              eachLogits: ((Int, UnsafeBufferPointer<Float>) -> Void)?) -> UnsafeBufferPointer<Float>
     {
         let c = config
         let n = tokens.count
@@ -51,16 +91,22 @@ extension Transformer {
             w.wk.multiply(batch: XB, count: n, into: K, pool: pool, threads: threads)
             w.wv.multiply(batch: XB, count: n, into: V, pool: pool, threads: threads)
             for t in 0..<n {
-                for h in 0..<c.headCount { rope(Q + t * c.queryDim + h * c.headDim, first + t) }
-                for h in 0..<c.kvHeadCount { rope(K + t * c.kvDim + h * c.headDim, first + t) }
+                let position = layout?[t].position ?? first + t
+                for h in 0..<c.headCount { rope(Q + t * c.queryDim + h * c.headDim, position) }
+                for h in 0..<c.kvHeadCount { rope(K + t * c.kvDim + h * c.headDim, position) }
                 cache.store(layer: l, position: first + t, keys: K + t * c.kvDim, values: V + t * c.kvDim)
             }
-            // Causal attention, one task per (token, head).
+            // Causal attention, one task per (token, head); packed tokens see their shared slots and own segment.
             pool.run(tasks: n * c.headCount, threads: threads) { [self] task in
                 let t = task / c.headCount, h = task % c.headCount
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: first + t + 1) { scores in
-                    attend(q + t * c.queryDim + h * c.headDim, layer: l, last: first + t, kvOffset: (h / groups) * c.headDim,
-                           scores: scores.baseAddress!, out: xb + t * c.queryDim + h * c.headDim)
+                    if let p = layout?[t] {
+                        attend(q + t * c.queryDim + h * c.headDim, layer: l, shared: p.shared, from: p.segmentStart, last: first + t,
+                               kvOffset: (h / groups) * c.headDim, scores: scores.baseAddress!, out: xb + t * c.queryDim + h * c.headDim)
+                    } else {
+                        attend(q + t * c.queryDim + h * c.headDim, layer: l, last: first + t, kvOffset: (h / groups) * c.headDim,
+                               scores: scores.baseAddress!, out: xb + t * c.queryDim + h * c.headDim)
+                    }
                 }
             }
             // XB now holds the attention outputs as [n × queryDim], the layout wo's batch multiply reads.
@@ -69,16 +115,21 @@ extension Transformer {
         for t in 0..<n { rmsNorm(X + t * c.hiddenSize, weights.finalNorm, XB + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
         length = first + n
         if let eachLogits {
-            // Logits for every position, a few rows at a time (n × vocabulary floats would be large).
+            // Logits for every position (or the rows asked for), a few rows at a time (n × vocabulary floats would
+            // be large). Reported positions are absolute slots, or chunk indices for a packed prefill.
+            let rows = wantRow.map { want in (0..<n).filter(want) } ?? Array(0..<n)
             let rowsAtOnce = 16
-            let L = buffer(rowsAtOnce * c.vocabularySize)
-            defer { L.deallocate() }
-            var t = 0
-            while t < n {
-                let m = min(rowsAtOnce, n - t)
-                weights.output.multiply(batch: XB + t * c.hiddenSize, count: m, into: L, pool: pool, threads: threads)
-                for j in 0..<m { eachLogits(first + t + j, UnsafeBufferPointer(start: L + j * c.vocabularySize, count: c.vocabularySize)) }
-                t += m
+            let L = buffer(rowsAtOnce * c.vocabularySize), R = buffer(rowsAtOnce * c.hiddenSize)
+            defer { L.deallocate(); R.deallocate() }
+            var i = 0
+            while i < rows.count {
+                let m = min(rowsAtOnce, rows.count - i)
+                for j in 0..<m { (R + j * c.hiddenSize).update(from: XB + rows[i + j] * c.hiddenSize, count: c.hiddenSize) }
+                weights.output.multiply(batch: R, count: m, into: L, pool: pool, threads: threads)
+                for j in 0..<m {
+                    eachLogits(layout == nil ? first + rows[i + j] : rows[i + j], UnsafeBufferPointer(start: L + j * c.vocabularySize, count: c.vocabularySize))
+                }
+                i += m
             }
         }
         mul(weights.output, XB + (n - 1) * c.hiddenSize, logits)

@@ -141,6 +141,33 @@ public final class Transformer {
         }
     }
 
+    /// Attention over the slots `shared` and `from...last` (a packed token: its context and its own segment),
+    /// in slot order, so a packed token's result equals the unpacked one's.
+    func attend(_ qh: UnsafePointer<Float>, layer l: Int, shared: Range<Int>, from: Int, last: Int, kvOffset: Int,
+                scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let c = config
+        let scale = 1 / sqrtf(Float(c.headDim))
+        @inline(__always) func eachSlot(_ body: (Int, Int) -> Void) {
+            var i = 0
+            for t in shared { body(i, t); i += 1 }
+            for t in from...last { body(i, t); i += 1 }
+        }
+        var maxScore = -Float.infinity
+        eachSlot { i, t in
+            let s = cache.keyDot(qh, layer: l, position: t, offset: kvOffset, count: c.headDim) * scale
+            scores[i] = s
+            maxScore = max(maxScore, s)
+        }
+        let count = shared.count + (last - from + 1)
+        var sum: Float = 0
+        for i in 0..<count {
+            scores[i] = expf(scores[i] - maxScore)
+            sum += scores[i]
+        }
+        out.update(repeating: 0, count: c.headDim)
+        eachSlot { i, t in cache.accumulateValue(scores[i] / sum, into: out, layer: l, position: t, offset: kvOffset, count: c.headDim) }
+    }
+
     /// y = W·x: threaded for large matrices, inline for small ones (a parallel region costs microseconds).
     @inline(__always)
     func mul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {

@@ -125,11 +125,26 @@ final class ProgressBar: @unchecked Sendable {
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let secs = max(now.timeIntervalSince(start), 1e-9)
         let rate = Double(done) / scale / secs
-        let line = String(format: "\r%@ %@ %5.1f%% %.1f/%.1f %@ %.1f %@/s", label, bar, frac * 100,
-                          Double(done) / scale, Double(total) / scale, unit, rate, unit)
+        let eta = done > 0 && done < total ? String(format: " ETA %.0f s", secs / Double(done) * Double(total - done)) : ""
+        let line = scale == 1
+            ? String(format: "\r%@ %@ %5.1f%% %d/%d %@ %.2f %@/s%@   ", label, bar, frac * 100, done, total, unit, rate, unit, eta)
+            : String(format: "\r%@ %@ %5.1f%% %.1f/%.1f %@ %.1f %@/s%@   ", label, bar, frac * 100,
+                     Double(done) / scale, Double(total) / scale, unit, rate, unit, eta)
         FileHandle.standardError.write(Data(line.utf8))
-        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+        if done >= total && finishOnTotal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
+
+    /// Count-style updates ("12/200 questions") that leave the line open for `finish`.
+    func update(_ done: Int, of total: Int, unit: String = "items") {
+        finishOnTotal = false
+        update(done, total, unit: unit, scale: 1)
+    }
+
+    /// Replaces the bar with a summary line (always printed, terminal or not).
+    func finish(_ message: String) {
+        FileHandle.standardError.write(Data(((enabled ? "\r\u{1B}[K" : "") + message + "\n").utf8))
+    }
+    private var finishOnTotal = true
 }
 
 func defaultThreadCount() -> Int { ProcessInfo.processInfo.activeProcessorCount }

@@ -8,16 +8,26 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a model: multiple choice (acc, acc_norm) and perplexity (word/byte perplexity, bits per byte).",
+        abstract: "Evaluate a model as lm-evaluation-harness does: multiple choice (acc, acc_norm), generation (exact match), perplexity, repetition ratio.",
         discussion: """
-            --task is a task file (YAML in JSON syntax) naming its data, e.g.
+            --task is a built-in task (arithmetic-mc, arithmetic-gsm, copy-mc, chat-repetition) or a task file (YAML in \
+            JSON syntax) naming its data, e.g.
               {"name": "tiny-mc", "type": "multiple_choice", "data": "tiny-mc.jsonl", "shots": 0}
               data: {"context": "Question: …\\nAnswer:", "choices": ["yes", "no"], "gold": 0} per line
+              {"name": "sums", "type": "generate_until", "data": "sums.jsonl", "until": ["\\n\\n"], "max_gen_toks": 32,
+               "filter": {"regex": "#### (\\\\-?[0-9\\\\.\\\\,]+)"}, "regexes_to_ignore": [",", "(?s).*#### "]}
+              data: {"context": "Question: …\\nAnswer:", "target": "… #### 12"} per line
               {"name": "ppl", "type": "perplexity", "data": "wiki.txt", "window": 512, "stride": 512}
+              {"name": "rep", "type": "repetition", "data": "prompts.jsonl", "max_gen_toks": 512}   data: {"prompt": "…"}
             Scores follow lm-eval: log p(target_delimiter + choice | context), acc_norm divides by the choice's length \
-            in characters; perplexity uses lm-eval's rolling windows (stride = window) or overlapping ones.
+            in characters; greedy generation until a stop string, regex extraction, exact_match; perplexity uses \
+            lm-eval's rolling windows (stride = window) or overlapping ones. --export writes tasks as files and as \
+            lm-eval YAML (docs/evaluation.md).
             """)
-    @OptionGroup var modelOption: ModelOption
+    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors) or a .gguf file (not needed for --list, --export).", valueName: "path"))
+    var model: String?
+    @Option(help: ArgumentHelp("Tokenizer (.gguf, tokenizer.json or a directory) when the model ships none.", valueName: "path"))
+    var tokenizer: String?
     @Option(parsing: .singleValue, help: "A task file (repeatable).") var task: [String] = []
     @Option(help: "Perplexity of a text file (a shortcut for a perplexity task).") var text: String?
     @Option(help: "At most N questions / documents per task.") var limit: Int?
@@ -26,33 +36,46 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Stride for perplexity (default: the window: lm-eval's rolling windows).") var stride: Int?
     @Option(help: "Write results here (JSON); a Markdown table goes beside it (.md) and per-sample logs (.samples.jsonl).") var out: String?
     @Option(help: "Worker threads.") var threads: Int?
+    @Option(help: "Questions scored per batch: packed into passes that fit the model's context (1: one at a time).") var batchSize = 16
+    @Option(help: "Write the tasks as dsllm task files and lm-evaluation-harness YAML (DIR/lm-eval) instead of evaluating.") var export: String?
+    @Flag(help: "List the built-in tasks.") var list = false
 
     func run() throws {
-        guard !task.isEmpty || text != nil else { throw CLIError("give --task FILE or --text FILE") }
-        let weights = try modelOption.loadWeights()
-        guard let tokenizer = modelOption.loadTokenizer() else { throw CLIError("\(modelOption.model): no tokenizer found; give --tokenizer") }
+        if list {
+            for name in EvaluationTask.builtinNames {
+                let t = EvaluationTask.builtin(name)!
+                print("\(name)\t\(t.kind.rawValue)\t\(t.questions.count) questions\t\(t.shots) shots")
+            }
+            return
+        }
+        guard !task.isEmpty || text != nil else { throw CLIError("give --task NAME|FILE or --text FILE (built-in tasks: --list)") }
         var tasks: [EvaluationTask] = []
         for path in task {
             do { tasks.append(try EvaluationTask.load(path)) } catch { throw CLIError(error.description) }
         }
+        if let export { return try exportTasks(tasks, to: export) }
+        guard let model else { throw CLIError("give --model PATH") }
+        let modelOption = try ModelOption.parse(["--model", model] + (tokenizer.map { ["--tokenizer", $0] } ?? []))
+        let weights = try modelOption.loadWeights()
+        guard let tokenizer = modelOption.loadTokenizer() else { throw CLIError("\(modelOption.model): no tokenizer found; give --tokenizer") }
         if let text {
             guard let s = try? String(contentsOfFile: text, encoding: .utf8) else { throw CLIError("\(text): cannot read (UTF-8)") }
             var t = EvaluationTask(name: (text as NSString).lastPathComponent, kind: .perplexity)
             t.documents = [s]
             tasks.append(t)
         }
-        let model = Transformer(weights: weights, threads: threads)
-        let runner = TaskRunner(model: model, tokenizer: tokenizer)
+        let transformer = Transformer(weights: weights, threads: threads)
+        let runner = TaskRunner(model: transformer, tokenizer: tokenizer, batchSize: batchSize)
         var reports: [TaskRunner.Report] = []
         for var t in tasks {
             if let shots { t.shots = shots }
             if let window { t.window = window }
             if let stride { t.stride = stride }
             let start = Date()
-            let r = runner.run(t, limit: limit) { done, total in
-                FileHandle.standardError.write(Data("\r\(t.name): \(done)/\(total)".utf8))
-            }
-            FileHandle.standardError.write(Data(String(format: "\r%@: %d in %.1f s\n", t.name, r.count, Date().timeIntervalSince(start)).utf8))
+            let bar = ProgressBar(label: t.name)
+            let unit = t.kind == .perplexity ? "docs" : "questions"
+            let r = runner.run(t, limit: limit) { done, total in bar.update(done, of: total, unit: unit) }
+            bar.finish(String(format: "%@: %d in %.1f s", t.name, r.count, Date().timeIntervalSince(start)))
             reports.append(r)
         }
         var md = "| task | n | metric | value | ± stderr |\n|---|---:|---|---:|---:|\n"
@@ -74,6 +97,24 @@ struct EvalCommand: ParsableCommand {
             let samples = reports.flatMap { r in r.samples.map { "{\"task\": \(jsonQuoted(r.task)), " + $0.dropFirst() } }.joined(separator: "\n")
             try writeAtomically(Data((samples + "\n").utf8), to: base + ".samples.jsonl")
             print("results: \(out), \(base).md, \(base).samples.jsonl")
+        }
+    }
+
+    func exportTasks(_ tasks: [EvaluationTask], to dir: String) throws {
+        let lmDir = (dir as NSString).appendingPathComponent("lm-eval")
+        try FileManager.default.createDirectory(atPath: lmDir, withIntermediateDirectories: true)
+        let absolute = URL(fileURLWithPath: dir).standardizedFileURL.path
+        for var t in tasks {
+            if let shots { t.shots = shots }
+            if let limit { t.questions = Array(t.questions.prefix(limit)); t.documents = Array(t.documents.prefix(limit)) }
+            let dataPath = (absolute as NSString).appendingPathComponent(t.name + ".jsonl")
+            let files = t.exported(dataPath: dataPath)
+            try writeAtomically(Data(files.taskFile.utf8), to: (dir as NSString).appendingPathComponent(t.name + ".json"))
+            try writeAtomically(Data(files.data.utf8), to: dataPath)
+            if let yaml = files.lmEvalYAML {
+                try writeAtomically(Data(yaml.utf8), to: (lmDir as NSString).appendingPathComponent(t.lmEvalName + ".yaml"))
+            }
+            print("\(t.name): \(dir)/\(t.name).json" + (files.lmEvalYAML != nil ? ", lm-eval task \(t.lmEvalName) in \(lmDir)" : " (no lm-eval equivalent)"))
         }
     }
 }

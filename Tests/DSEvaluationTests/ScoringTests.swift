@@ -75,16 +75,19 @@ import Testing
     }
 
     @Test func multipleChoiceMetricsAsLmEvalDefinesThem() {
-        // acc takes the raw maximum; acc_norm divides by characters (leading space included, code points).
-        var m = EvaluationMetrics.multipleChoice(logLikelihoods: [-4, -6], choices: [" ab", " abcdefghijklmnop"], gold: 1)
-        #expect(m.acc == 0 && m.accNorm == 1)   // −4/3 = −1.33 < −6/17 = −0.35
-        m = EvaluationMetrics.multipleChoice(logLikelihoods: [-4, -6], choices: [" ab", " abcdefghijklmnop"], gold: 0)
+        // acc takes the raw maximum; acc_norm divides by the choice's characters (code points, no delimiter).
+        var m = EvaluationMetrics.multipleChoice(logLikelihoods: [-4, -6], choices: ["ab", "abcdefghijklmnop"], gold: 1)
+        #expect(m.acc == 0 && m.accNorm == 1)   // −4/2 = −2 < −6/16 = −0.375
+        m = EvaluationMetrics.multipleChoice(logLikelihoods: [-4, -6], choices: ["ab", "abcdefghijklmnop"], gold: 0)
         #expect(m.acc == 1 && m.accNorm == 0)
-        m = EvaluationMetrics.multipleChoice(logLikelihoods: [-3, -3, -9], choices: [" x", " y", " z"], gold: 1)
+        m = EvaluationMetrics.multipleChoice(logLikelihoods: [-3, -3, -9], choices: ["x", "y", "z"], gold: 1)
         #expect(m.acc == 0 && m.accNorm == 0)    // ties go to the first choice
-        // "é" is one character, two UTF-8 bytes: −3/2 vs −2.9/3.
-        m = EvaluationMetrics.multipleChoice(logLikelihoods: [-3, -2.9], choices: [" é", " ee"], gold: 0)
-        #expect(m.accNorm == 0 && m.acc == 0)
+        // The delimiter is not counted: −2/1 < −5/3 picks "abc" (with a leading space, −2/2 > −5/4 would pick "a").
+        m = EvaluationMetrics.multipleChoice(logLikelihoods: [-2, -5], choices: ["a", "abc"], gold: 1)
+        #expect(m.acc == 0 && m.accNorm == 1)
+        // "é" is one character, two UTF-8 bytes: −1.9/1 < −3/2 (by bytes, −1.9/2 > −3/2 would pick "é").
+        m = EvaluationMetrics.multipleChoice(logLikelihoods: [-1.9, -3], choices: ["é", "ee"], gold: 0)
+        #expect(m.accNorm == 0 && m.acc == 1)
     }
 
     @Test func perplexityUnits() {
