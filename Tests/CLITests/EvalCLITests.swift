@@ -55,3 +55,47 @@ import Testing
         #expect(r.status != 0 && r.err.contains("t.json") && r.err.contains("\"type\""), "\(r.err)")
     }
 }
+
+/// Built-in tasks, --export and generation tasks through the CLI.
+@Suite struct EvalCLIBuiltinTests {
+    var model: [String] { EvalCLITests().model }
+
+    @Test func listExportAndRunBuiltinTasks() throws {
+        let dir = try EvalCLITests().tempDir("builtin")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let list = try runDSLLM(["eval", "--list"])
+        #expect(list.status == 0 && list.out.contains("arithmetic-gsm\tgenerate_until") && list.out.contains("chat-repetition"), "\(list.err)")
+        let ex = try runDSLLM(["eval", "--export", dir.path, "--limit", "5", "--task", "arithmetic-gsm", "--task", "chat-repetition"])
+        #expect(ex.status == 0, "\(ex.err)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("lm-eval/dsllm_arithmetic_gsm.yaml").path))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("lm-eval/dsllm_chat_repetition.yaml").path))
+        let lines = try String(contentsOf: dir.appendingPathComponent("arithmetic-gsm.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 5)
+        // The exported file and the built-in name give the same results.
+        let a = try runDSLLM(["eval"] + model + ["--task", dir.appendingPathComponent("arithmetic-gsm.json").path, "--out", dir.appendingPathComponent("a.json").path])
+        let b = try runDSLLM(["eval"] + model + ["--task", "arithmetic-gsm", "--limit", "5", "--task", "chat-repetition", "--out", dir.appendingPathComponent("b.json").path])
+        #expect(a.status == 0 && b.status == 0, "\(a.err) \(b.err)")
+        let sa = try String(contentsOf: dir.appendingPathComponent("a.samples.jsonl"), encoding: .utf8).split(separator: "\n")
+        let sb = try String(contentsOf: dir.appendingPathComponent("b.samples.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(sa.count == 5 && Array(sb.prefix(5)) == sa)
+        #expect(sb.count == 10 && sb[9].contains("\"repetitive\""))
+        #expect(b.out.contains("| arithmetic-gsm | 5 | exact_match |") && b.out.contains("repetition_ratio"))
+    }
+
+    @Test func badGenerationTaskFields() throws {
+        let dir = try EvalCLITests().tempDir("badgen")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "{\"context\": \"q\", \"target\": \"a\"}\n{\"context\": \"q\"}\n".write(to: dir.appendingPathComponent("g.jsonl"), atomically: true, encoding: .utf8)
+        try #"{"type": "generate_until", "data": "g.jsonl"}"#.write(to: dir.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
+        var r = try runDSLLM(["eval"] + model + ["--task", dir.appendingPathComponent("t.json").path])
+        #expect(r.status != 0 && r.err.contains("g.jsonl") && r.err.contains("line 2") && r.err.contains("target"), "\(r.err)")
+        try #"{"type": "generate_until", "data": "g.jsonl", "filter": {"regex": "(unclosed"}}"#.write(to: dir.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
+        r = try runDSLLM(["eval"] + model + ["--task", dir.appendingPathComponent("t.json").path])
+        #expect(r.status != 0 && r.err.contains("t.json") && r.err.contains("regular expression"), "\(r.err)")
+        try #"{"type": "generate_until", "data": "g.jsonl", "until": "\n"}"#.write(to: dir.appendingPathComponent("t.json"), atomically: true, encoding: .utf8)
+        r = try runDSLLM(["eval"] + model + ["--task", dir.appendingPathComponent("t.json").path])
+        #expect(r.status != 0 && r.err.contains("\"until\""), "\(r.err)")
+        r = try runDSLLM(["eval"] + model + ["--task", "no-such-task"])
+        #expect(r.status != 0 && r.err.contains("no-such-task") && r.err.contains("arithmetic-mc"), "\(r.err)")
+    }
+}
