@@ -32,16 +32,20 @@ struct ModelOption: ParsableArguments {
 }
 
 /// The embedded default model (`make default-model`, shipped in models/default): $DSLLM_DEFAULT_MODEL, else
-/// models/default under the working directory, else beside the executable's checkout (.build/<config>/dsllm →
-/// ../../models/default), else an installed share/dsllm/models/default next to bin/.
+/// models/default under the working directory, else in the checkout the executable was built in (a models/default
+/// in one of its parent folders: .build/<triple>/release/dsllm), else an installed share/dsllm/models/default.
 func defaultModelPath() -> String {
     if let env = ProcessInfo.processInfo.environment["DSLLM_DEFAULT_MODEL"], !env.isEmpty { return env }
+    func isModel(_ p: String) -> Bool { FileManager.default.fileExists(atPath: p + "/config.json") }
+    if isModel("models/default") { return "models/default" }
     let self_ = FileManager.default.fileExists(atPath: "/proc/self/exe") ? "/proc/self/exe" : CommandLine.arguments[0]
-    let exe = URL(fileURLWithPath: self_).resolvingSymlinksInPath().deletingLastPathComponent()
-    let candidates = ["models/default",
-                      exe.appendingPathComponent("../../models/default").standardizedFileURL.path,
-                      exe.appendingPathComponent("../share/dsllm/models/default").standardizedFileURL.path]
-    return candidates.first { FileManager.default.fileExists(atPath: $0 + "/config.json") } ?? "models/default"
+    var dir = URL(fileURLWithPath: self_).resolvingSymlinksInPath().deletingLastPathComponent()
+    for _ in 0..<5 {
+        if isModel(dir.appendingPathComponent("models/default").path) { return dir.appendingPathComponent("models/default").path }
+        if isModel(dir.appendingPathComponent("share/dsllm/models/default").path) { return dir.appendingPathComponent("share/dsllm/models/default").path }
+        dir = dir.deletingLastPathComponent()
+    }
+    return "models/default"
 }
 
 func parseIDList(_ text: String, option: String) throws -> [Int32] {

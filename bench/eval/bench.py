@@ -26,9 +26,17 @@ subprocess.run([args.dsllm, "eval", "--export", tasks_dir, "--limit", str(args.l
                check=True, stdout=subprocess.DEVNULL)
 
 def timed(cmd, env=None):
+    """(end-to-end seconds, scoring seconds): dsllm's per-task summary lines ("NAME: N in S s"), lm-eval's
+    total_evaluation_time_seconds (both exclude start-up, imports and model loading)."""
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - t
+    r = subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    wall = time.perf_counter() - t
+    if cmd[0] == args.dsllm:
+        scoring = sum(float(l.rsplit(" in ", 1)[1].split()[0]) for l in r.stderr.splitlines() if " in " in l and l.endswith(" s"))
+    else:
+        latest = sorted(glob.glob(os.path.join(args.out, "lm-eval", "**", "results_*.json"), recursive=True), key=os.path.getmtime)[-1]
+        scoring = float(json.load(open(latest))["total_evaluation_time_seconds"])
+    return wall, scoring
 
 env = dict(os.environ, HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
            OMP_NUM_THREADS=str(args.threads))
@@ -47,16 +55,17 @@ times = {k: [] for k in engines}
 for r in range(args.runs):
     for k, f in engines.items():   # interleaved, so drift hits every engine alike
         times[k].append(f())
-        print(f"run {r + 1}: {k}: {times[k][-1]:.2f} s", flush=True)
+        print(f"run {r + 1}: {k}: {times[k][-1][0]:.2f} s end to end, {times[k][-1][1]:.2f} s scoring", flush=True)
 mine = json.load(open(os.path.join(args.out, "dsllm.json")))["results"]
 theirs = json.load(open(sorted(glob.glob(os.path.join(args.out, "lm-eval", "**", "results_*.json"), recursive=True), key=os.path.getmtime)[-1]))["results"]
-anchor = statistics.median(times["lm-eval 0.4.13 hf (torch f32, batch 16)"])
+ref = "lm-eval 0.4.13 hf (torch f32, batch 16)"
+anchor = [statistics.median(t[i] for t in times[ref]) for i in (0, 1)]
 questions = args.limit * len(names)
-print(f"\n{questions} questions ({', '.join(names)}), {args.threads} threads, median of {args.runs} runs, model load included\n")
-print("| harness | median s | questions/s | speed vs lm-eval hf |\n|---|---:|---:|---:|")
+print(f"\n{questions} questions ({', '.join(names)}), {args.threads} threads, median of {args.runs} runs\n")
+print("| harness | end to end s | scoring s | questions/s (scoring) | speed vs lm-eval hf: end to end | scoring |\n|---|---:|---:|---:|---:|---:|")
 for k, ts in times.items():
-    m = statistics.median(ts)
-    print(f"| {k} | {m:.2f} | {questions / m:.1f} | {anchor / m:.2f}× |")
+    m = [statistics.median(t[i] for t in ts) for i in (0, 1)]
+    print(f"| {k} | {m[0]:.2f} | {m[1]:.2f} | {questions / m[1]:.1f} | {anchor[0] / m[0]:.2f}× | {anchor[1] / m[1]:.2f}× |")
 print("\n| task | metric | dsllm eval | lm-eval hf |\n|---|---|---:|---:|")
 for n in names:
     for metric in ("acc", "acc_norm"):

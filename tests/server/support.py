@@ -25,9 +25,10 @@ def random_model(dsllm, *args):
 
 @contextlib.contextmanager
 def serving(dsllm, model, *args):
-    """Runs `dsllm serve --model MODEL ARGS...` on a free port until the block ends; yields (port, process)."""
+    """Runs `dsllm serve --model MODEL ARGS...` (no --model when MODEL is None: the default model) on a free port
+    until the block ends; yields (port, process)."""
     port = free_port()
-    proc = subprocess.Popen([dsllm, "serve", "--model", model, "--port", str(port), *args],
+    proc = subprocess.Popen([dsllm, "serve", *(["--model", model] if model else []), "--port", str(port), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
