@@ -31,6 +31,14 @@ pre_seconds = sum(r.get("seconds", 0) for r in train_steps)
 sft_steps = [r for r in sft if "loss" in r]
 sft_eval = [r for r in sft if "eval_loss" in r]
 sft_seconds = sum(r.get("seconds", 0) for r in sft_steps)
+sft_before = next((float(l.split("eval_loss")[1]) for l in open(f"{W}/sft.log") if l.startswith("before training: eval_loss")), None)
+attempt1 = f"{W}/base-attempt1-lr1.1e-3/metrics.jsonl"
+first_try = ""
+if os.path.exists(attempt1):
+    rows = [r for r in jl(attempt1) if "val_loss" in r]
+    first_try = (f"\n\nA first attempt at the law's full η (1.1e-3, 10% warmup) spiked when warmup ended and sat at the unigram "
+                 "loss: validation " + ", ".join("%.2f at step %d" % (r["val_loss"], r["step"]) for r in rows) + " (the unigram entropy of the "
+                 "training tokens is 6.91 nats); it was stopped and the run above uses η/2 with 20% warmup.")
 params = sum([
     2 * config["vocab_size"] * config["hidden_size"],
     config["num_hidden_layers"] * (4 * config["hidden_size"] ** 2 + 3 * config["hidden_size"] * config["intermediate_size"] + 2 * config["hidden_size"]),
@@ -43,9 +51,8 @@ prompts = ["Hello", "What is AI?", "Do you like music?", "Tell me a joke.", "Wha
 feed = "\n/reset\n".join(prompts) + "\n"
 out = subprocess.run([a.dsllm, "chat", "--model", os.path.dirname(a.out), "--temperature", "0", "--max-tokens", "60"],
                      input=feed, capture_output=True, text=True, check=True).stdout
-replies = [r.split("\n")[0].strip() for r in out.split("> ")[1:] if not r.startswith("[new conversation]")]
-replies = [r for r in out.replace("[new conversation]\n", "").split("> ")[1:]]
-replies = [r.strip().replace("\n", " ") for r in replies][:len(prompts)]
+replies = out.replace("[new conversation]\n", "").replace("[the reply reached --max-tokens]", "…").split("> ")[1:]
+replies = [" ".join(r.split()) or "(an empty reply)" for r in replies][:len(prompts)]
 cont = subprocess.run([a.dsllm, "generate", "--model", os.path.dirname(a.out), "--prompt", "To be, or not to be,", "--temperature", "0",
                        "--max-tokens", "40"], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -107,13 +114,13 @@ At this compute the paper's allocation law would pick a smaller model on more da
 `dsllm scaling allocate --compute {plan['compute']:.2g}`); the corpus has {uni['train_tokens'] / 1e6:.1f} M tokens and the issue asked for 10–20 M
 parameters, so the model is larger than compute-optimal and sees its data about {plan['tokens'] / uni['train_tokens']:.2f} times.
 
-![pre-training loss](pretrain-loss.svg)
+![pre-training loss](pretrain-loss.svg){first_try}
 
 ## SFT
 
 `dsllm sft` on ChatterBot's English corpus (offline, pinned: `make chat-data`), DeepSeek chat template, loss on the
 replies only, 4 epochs, peak lr 2e-4 (cosine), {len(sft_steps)} steps, {sft_seconds / 60:.1f} min. Held-out reply loss
-{sft_eval[0]['eval_loss']:.3f} → {sft_eval[-1]['eval_loss']:.3f}.
+{(sft_before if sft_before is not None else sft_eval[0]['eval_loss']):.3f} → {sft_eval[-1]['eval_loss']:.3f} (nats per reply token).
 
 ![SFT loss](sft-loss.svg)
 

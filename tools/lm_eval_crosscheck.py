@@ -91,11 +91,11 @@ finally:
 # 4. Compare.
 result_files = sorted(glob.glob(os.path.join(lm_out, "**", "results_*.json"), recursive=True), key=os.path.getmtime)
 theirs = json.load(open(result_files[-1]))["results"]
-failures, lines = [], ["| task | metric | dsllm eval | lm-eval | per-sample max abs diff |", "|---|---|---:|---:|---:|"]
+failures, lines = [], ["| task | metric | dsllm eval | lm-eval | per sample |", "|---|---|---:|---:|---|"]
 for n in names:
     lm_name = "dsllm_" + n.replace("-", "_")
     sample_file = sorted(glob.glob(os.path.join(lm_out, "**", f"samples_{lm_name}_*.jsonl"), recursive=True), key=os.path.getmtime)[-1]
-    diffs, mismatched = [0.0], 0
+    diffs, mismatched, generated, nonempty = [0.0], 0, 0, 0
     for l in open(sample_file):
         s = json.loads(l)
         m = mine[(n, int(s["doc_id"]))]
@@ -105,6 +105,8 @@ for n in names:
             diffs += [abs(a - b) for a, b in zip(lls, m["loglikelihoods"])]
         elif "response" in m:
             raw = ast.literal_eval(s["resps"]) if isinstance(s["resps"], str) else s["resps"]
+            generated += 1
+            nonempty += bool(m["response"].strip())
             if raw[0][0] != m["response"]:
                 mismatched += 1
                 if mismatched <= 3: print(f"{n} doc {s['doc_id']}: lm-eval {raw[0][0]!r} vs dsllm {m['response']!r}")
@@ -121,7 +123,9 @@ for n in names:
         a, b = mine_results[n][metric], theirs[lm_name][key]
         same = abs(a - b) <= (1e-12 if metric in ("acc", "acc_norm", "exact_match") else 1e-4 * max(1, abs(b)))
         if not same: failures.append(f"{n} {metric}: dsllm {a} vs lm-eval {b}")
-        lines.append(f"| {n} | {metric} | {a:.6f} | {b:.6f} | {worst:.1e}{' (per token)' if metric.endswith('perplexity') or metric == 'bits_per_byte' else ''} |")
+        detail = f"{worst:.1e}" + (" (per token)" if metric.endswith("perplexity") or metric == "bits_per_byte" else "")
+        if generated: detail = f"responses identical {generated - mismatched}/{generated} ({nonempty} non-empty)"
+        lines.append(f"| {n} | {metric} | {a:.6f} | {b:.6f} | {detail} |")
 table = "\n".join(lines)
 print(table)
 open(os.path.join(args.out, "crosscheck.md"), "w").write(table + "\n")
