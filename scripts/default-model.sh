@@ -60,20 +60,20 @@ fi
 [ "${STAGE:-}" = data ] && exit 0
 
 # 4. Pre-training: 8 layers × 256 (4 heads of 64, SwiGLU 688), vocabulary 8192, context 512: 10.5 M parameters.
-#    Compute C = M·D with M from `dsllm scaling flops` (5.03e7 FLOPs/token at l_seq 512) and D = 3.6 M tokens.
+#    Compute C = M·D with M from `dsllm scaling flops` (5.03e7 FLOPs/token at l_seq 512) and D = 3.0 M tokens.
 #    B from the paper's law (0.292·C^0.3271 tokens, rounded to whole micro-batches of 8 × 512). η: the law with the
 #    coefficient re-anchored on this machine's sweep (docs/scaling.md: 0.0711·C^−0.125; the paper's 0.3118 stalls
-#    models this small), halved: that sweep fitted 1-layer models, and at the full value (1.1e-3) this 8-layer model
-#    spiked when warmup ended and sat at the unigram loss (6.9 nats) for 25 steps (first attempt, docs in the card).
-#    Multi-step schedule: warmup 20% of steps (the paper's 2000 steps do not fit a 220-step run), ×0.316 at 80% of
-#    tokens, ×0.1 at 90%.
+#    models this small), halved, because that sweep fitted 1-layer models. Init std: the paper's 0.006 is for
+#    d_model 4096 (≈ 0.38/√d); at d = 256 that rule gives 0.024. Two attempts with 0.006 (η = 1.1e-3 and 5.9e-4) sat
+#    at the unigram loss for 1 M tokens (the model card records them). Multi-step schedule: warmup 20% of steps (the
+#    paper's 2000 steps do not fit a 244-step run), ×0.316 after 80% of tokens, ×0.1 after 90%.
 CFG="$W/config.json"
 cat > "$CFG" <<'JSON'
 {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 8192, "hidden_size": 256, "intermediate_size": 688,
  "num_hidden_layers": 8, "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": 512, "rms_norm_eps": 1e-6,
  "rope_theta": 10000.0, "tie_word_embeddings": false, "bos_token_id": 8190, "eos_token_id": 8191}
 JSON
-TOKENS=${DEFAULT_MODEL_TOKENS:-3600000}
+TOKENS=${DEFAULT_MODEL_TOKENS:-3000000}
 M=$("$B" scaling flops --config "$CFG" --seq-len 512 | awk -F'|' 'NR == 3 { gsub(/ /, "", $6); print $6 }')
 read -r C LR MICRO STEPS WARMUP < <(python3 -c "
 m, d = float('$M'), $TOKENS
@@ -88,7 +88,7 @@ if [ ! -e "$W/base/final" ]; then
   echo "{\"m\": $M, \"tokens\": $TOKENS, \"compute\": $C, \"lr\": $LR, \"batch_tokens\": $((MICRO * 8 * 512)), \"steps\": $STEPS, \"warmup\": $WARMUP}" > "$W/pretrain-plan.json"
   RESUME=(); [ -d "$W/base" ] && ls -d "$W"/base/step-* > /dev/null 2>&1 && RESUME=(--resume)
   "$B" train --config "$CFG" --data "$W/shards-train/train-000000.bin" --val-data "$W/shards-heldout/train-000000.bin" \
-    --seq-len 512 --micro-batch 8 --batch-tokens $((MICRO * 8 * 512)) --steps "$STEPS" --warmup "$WARMUP" --max-lr "$LR" \
+    --seq-len 512 --micro-batch 8 --batch-tokens $((MICRO * 8 * 512)) --steps "$STEPS" --warmup "$WARMUP" --max-lr "$LR" --init-std 0.024 \
     --val-every 25 --val-batches 11 --sample-every 100 --sample-prompt "The" --tokenizer "$W/tokenizer/tokenizer.json" \
     --checkpoint-every 50 --keep 1 --out "$W/base" "${RESUME[@]}" | tee -a "$W/base.log" | grep -v "^step [0-9]*/[0-9]* " || true
   ln -sfn "$(basename "$(ls -d "$W"/base/step-* | tail -1)")" "$W/base/final"

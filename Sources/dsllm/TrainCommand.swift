@@ -32,6 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "multistep (the paper's), cosine or constant.") var schedule = "multistep"
     @Option(help: "Warmup steps.") var warmup = 2000
     @Option(help: "Seed for the initial weights.") var seed: UInt64 = 1
+    @Option(help: "Standard deviation of the initial weights (the paper's 0.006 is for d_model 4096, ≈ 0.38/√d).") var initStd: Float = 0.006
     @Option(help: "Matrix-product precision: f32, or bf16 (operands rounded to bf16, f32 accumulation and master weights; oneDNN's bf16 GEMM on AMX / AVX512-BF16 CPUs).") var precision = "f32"
     @Option(help: "Data order: sequential (llm.c's).") var dataOrder = "sequential"
     @Option(help: "Start from these weights (an HF directory or GGUF) instead of a random init.") var initFrom: String?
@@ -125,7 +126,7 @@ struct TrainCommand: ParsableCommand {
             do { w = try ModelWeights.load(path: initFrom) } catch { throw CLIError(error.description) }
             do { try slab.load(w) } catch { throw CLIError("--init-from \(error)") }
         } else {
-            slab.initialize(seed: seed)
+            slab.initialize(seed: seed, std: initStd)
         }
         let trainer = Trainer(slab: slab, data: batches, options: o, parallel: parallel)
         var validation: SequentialBatches?
