@@ -70,7 +70,12 @@ for text in prompts:
     ids = dsllm_ids(text)
     with torch.no_grad():
         ref = model(torch.tensor([ids])).logits[0].numpy()
-        g = model.generate(torch.tensor([ids]), max_new_tokens=a.tokens, do_sample=False, min_new_tokens=a.tokens)[0, len(ids):].tolist()
+        # A plain argmax loop: generate()'s min_new_tokens would ban EOS, dsllm --ignore-eos emits it and goes on.
+        seq, g = list(ids), []
+        for _ in range(a.tokens):
+            t = int(model(torch.tensor([seq])).logits[0, -1].argmax())
+            g.append(t)
+            seq.append(t)
     with tempfile.NamedTemporaryFile(suffix=".f32") as f:
         dsllm("score", "--model", a.model, "--ids", " ".join(map(str, ids)), "--logits-out", f.name)
         mine = np.fromfile(f.name, dtype="<f4").reshape(len(ids), -1)

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import openai
 
@@ -87,7 +88,25 @@ def main():
             raise AssertionError("too long prompt accepted")
         except openai.BadRequestError as err:
             check(err.body.get("code") == "context_length_exceeded", "prompt longer than the context → 400")
-        print("all end-to-end checks passed")
+
+    # The embedded default model (models/default) serves when no --model is given, from any working directory.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if os.path.exists(os.path.join(root, "models", "default", "config.json")):
+        cwd = os.getcwd()
+        os.chdir(tempfile.mkdtemp())
+        try:
+            with serving(os.path.abspath(os.path.join(cwd, args.dsllm)), None) as (port, _):
+                client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none")
+                ids = [m.id for m in client.models.list().data]
+                r = client.chat.completions.create(model=ids[0], messages=[{"role": "user", "content": "Hello"}],
+                                                   max_tokens=16, temperature=0)
+                check(r.choices[0].finish_reason in ("stop", "length") and r.usage.completion_tokens >= 1,
+                      f"serve without --model uses models/default ({ids[0]}: {r.choices[0].message.content!r})")
+        finally:
+            os.chdir(cwd)
+    else:
+        raise AssertionError("models/default is missing: the default model ships in the repository")
+    print("all end-to-end checks passed")
 
 
 if __name__ == "__main__":
