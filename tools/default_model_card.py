@@ -41,7 +41,7 @@ for d in sorted(glob.glob(f"{W}/base-attempt*")):
     attempts.append(f"η {ap.get('lr', float('nan')):.2g}, B {ap.get('batch_tokens', 0):,} tokens, init std {init}: validation "
                     + ", ".join("%.2f at step %d" % (r["val_loss"], r["step"]) for r in rows))
 first_try = ("\n\n**Earlier attempts** followed the paper's laws (B_opt ≈ 12–16 k tokens; η from the law, re-anchored on "
-             "this machine's sweep and halved) and sat at the unigram loss (the training tokens' unigram entropy is "
+             "this machine's sweep, in full and then halved) and sat at the unigram loss (the training tokens' unigram entropy is "
              "6.91 nats; on the held-out split a unigram model scores ≈ 7.2) until they were stopped: "
              + "; ".join(attempts) + ". With ~250 AdamW steps of ≤ 1e-3 the weights cannot travel far from their init "
              "(an Adam step moves a weight by about η); the laws are extrapolated four decades below the range they "
