@@ -92,7 +92,7 @@ let package = Package(
         ),
         .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(name: "DSScalingTests", dependencies: ["DSScaling", "DSModel"]),
-        .testTarget(name: "DSEvaluationTests", dependencies: ["DSEvaluation", "DSModel"]),
+        .testTarget(name: "DSEvaluationTests", dependencies: ["DSEvaluation", "DSModel", "DSFormats"]),
         .testTarget(name: "DSAlignmentTests", dependencies: ["DSAlignment", "DSTraining", "DSTokenizer", "DSModel", "DSFormats", "TestSupport"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),

@@ -17,11 +17,7 @@ log() { echo "[$(date +%H:%M:%S)] $*"; }
 [ -f corpus/books.jsonl ] || bash scripts/make-corpus.sh corpus
 if [ ! -f "$W/heldout.jsonl" ]; then
   log "data: ingest, near-dedup, split"
-  python3 -c "
-import glob, random
-lines = [l for p in sorted(glob.glob('corpus/*.jsonl')) for l in open(p)]
-random.Random(0).shuffle(lines)
-open('$W/shuffled.jsonl', 'w').writelines(lines)"
+  python3 tools/shuffle_corpus.py "$W/shuffled.jsonl"
   "$B" data ingest "$W/shuffled.jsonl" --out "$W/raw" --quiet > /dev/null
   "$B" data dedup --near "$W/raw" --out "$W/dedup" --quiet > /dev/null
   python3 -c "
@@ -32,7 +28,7 @@ with open('$W/train.jsonl', 'w') as f:
     for d in docs[k:]: f.write(json.dumps({'id': d['id'], 'text': d['text']}, ensure_ascii=False) + '\n')
 with open('$W/heldout.jsonl.tmp', 'w') as f:
     for d in docs[:k]: f.write(json.dumps({'id': d['id'], 'text': d['text']}, ensure_ascii=False) + '\n')
-python_text = None"
+"
   mv "$W/heldout.jsonl.tmp" "$W/heldout.jsonl"
 fi
 

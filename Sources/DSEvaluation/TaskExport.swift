@@ -1,3 +1,4 @@
+import DSFormats
 import DSTokenizer
 import Foundation
 
@@ -13,34 +14,34 @@ extension EvaluationTask {
     /// `dataPath` is where the lm-eval YAML finds the data (an absolute path: lm-eval resolves data_files from
     /// its working directory).
     public func exported(dataPath: String) -> ExportedFiles {
-        var task: [(String, String)] = [("name", jsonString(name)), ("type", jsonString(kind.rawValue)), ("data", jsonString(name + ".jsonl"))]
+        var task: [(String, String)] = [("name", jsonQuoted(name)), ("type", jsonQuoted(kind.rawValue)), ("data", jsonQuoted(name + ".jsonl"))]
         var data: [String] = []
         switch kind {
         case .multipleChoice:
-            task += [("description", jsonString(description)), ("target_delimiter", jsonString(targetDelimiter)),
-                     ("fewshot_delimiter", jsonString(fewshotDelimiter)), ("shots", "\(shots)")]
-            data = questions.map { "{\"context\": \(jsonString($0.context)), \"choices\": [\($0.choices.map(jsonString).joined(separator: ", "))], \"gold\": \($0.gold)}" }
+            task += [("description", jsonQuoted(description)), ("target_delimiter", jsonQuoted(targetDelimiter)),
+                     ("fewshot_delimiter", jsonQuoted(fewshotDelimiter)), ("shots", "\(shots)")]
+            data = questions.map { "{\"context\": \(jsonQuoted($0.context)), \"choices\": [\($0.choices.map(jsonQuoted).joined(separator: ", "))], \"gold\": \($0.gold)}" }
         case .generateUntil:
-            task += [("description", jsonString(description)), ("target_delimiter", jsonString(targetDelimiter)),
-                     ("fewshot_delimiter", jsonString(fewshotDelimiter)), ("shots", "\(shots)"),
-                     ("until", "[\(stopSequences.map(jsonString).joined(separator: ", "))]"), ("max_gen_toks", "\(maxGenTokens)"),
+            task += [("description", jsonQuoted(description)), ("target_delimiter", jsonQuoted(targetDelimiter)),
+                     ("fewshot_delimiter", jsonQuoted(fewshotDelimiter)), ("shots", "\(shots)"),
+                     ("until", "[\(stopSequences.map(jsonQuoted).joined(separator: ", "))]"), ("max_gen_toks", "\(maxGenTokens)"),
                      ("ignore_case", "\(ignoreCase)"), ("ignore_punctuation", "\(ignorePunctuation)"),
-                     ("regexes_to_ignore", "[\(regexesToIgnore.map(jsonString).joined(separator: ", "))]")]
+                     ("regexes_to_ignore", "[\(regexesToIgnore.map(jsonQuoted).joined(separator: ", "))]")]
             if let f = filter {
-                task.append(("filter", "{\"regex\": \(jsonString(f.regex)), \"select\": \(f.select), \"fallback\": \(jsonString(f.fallback))}"))
+                task.append(("filter", "{\"regex\": \(jsonQuoted(f.regex)), \"select\": \(f.select), \"fallback\": \(jsonQuoted(f.fallback))}"))
             }
-            data = questions.map { "{\"context\": \(jsonString($0.context)), \"target\": \(jsonString($0.target))}" }
+            data = questions.map { "{\"context\": \(jsonQuoted($0.context)), \"target\": \(jsonQuoted($0.target))}" }
         case .perplexity:
             if let window { task.append(("window", "\(window)")) }
             if let stride { task.append(("stride", "\(stride)")) }
-            data = documents.map { "{\"text\": \(jsonString($0))}" }
+            data = documents.map { "{\"text\": \(jsonQuoted($0))}" }
         case .repetition:
             task.append(("max_gen_toks", "\(maxGenTokens)"))
             data = questions.map { q in
-                "{\"messages\": [\(q.messages.map { "{\"role\": \(jsonString($0.role.rawValue)), \"content\": \(jsonString($0.content))}" }.joined(separator: ", "))]}"
+                "{\"messages\": [\(q.messages.map { "{\"role\": \(jsonQuoted($0.role.rawValue)), \"content\": \(jsonQuoted($0.content))}" }.joined(separator: ", "))]}"
             }
         }
-        let taskFile = "{" + task.map { "\(jsonString($0.0)): \($0.1)" }.joined(separator: ", ") + "}\n"
+        let taskFile = "{" + task.map { "\(jsonQuoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}\n"
         return ExportedFiles(taskFile: taskFile, data: data.joined(separator: "\n") + "\n", lmEvalYAML: lmEvalYAML(dataPath: dataPath))
     }
 
@@ -49,39 +50,39 @@ extension EvaluationTask {
     /// documents other than the current one (`sampler: first_n`), as in dsllm.
     func lmEvalYAML(dataPath: String) -> String? {
         var f: [(String, String)] = [
-            ("task", jsonString(lmEvalName)), ("dataset_path", jsonString("json")),
-            ("dataset_kwargs", "{\"data_files\": {\"test\": \(jsonString(dataPath))}}"), ("test_split", jsonString("test")),
+            ("task", jsonQuoted(lmEvalName)), ("dataset_path", jsonQuoted("json")),
+            ("dataset_kwargs", "{\"data_files\": {\"test\": \(jsonQuoted(dataPath))}}"), ("test_split", jsonQuoted("test")),
         ]
         func metric(_ m: String, _ extra: String = "") -> String {
-            "{\"metric\": \(jsonString(m)), \"aggregation\": \"mean\", \"higher_is_better\": true\(extra)}"
+            "{\"metric\": \(jsonQuoted(m)), \"aggregation\": \"mean\", \"higher_is_better\": true\(extra)}"
         }
-        let fewshot: [(String, String)] = [("fewshot_split", jsonString("test")), ("fewshot_config", "{\"sampler\": \"first_n\"}"),
-                                          ("num_fewshot", "\(shots)"), ("description", jsonString(description)),
-                                          ("target_delimiter", jsonString(targetDelimiter)), ("fewshot_delimiter", jsonString(fewshotDelimiter))]
+        let fewshot: [(String, String)] = [("fewshot_split", jsonQuoted("test")), ("fewshot_config", "{\"sampler\": \"first_n\"}"),
+                                          ("num_fewshot", "\(shots)"), ("description", jsonQuoted(description)),
+                                          ("target_delimiter", jsonQuoted(targetDelimiter)), ("fewshot_delimiter", jsonQuoted(fewshotDelimiter))]
         switch kind {
         case .multipleChoice:
-            f += [("output_type", jsonString("multiple_choice")), ("doc_to_text", jsonString("context")),
-                  ("doc_to_choice", jsonString("choices")), ("doc_to_target", jsonString("gold"))] + fewshot
+            f += [("output_type", jsonQuoted("multiple_choice")), ("doc_to_text", jsonQuoted("context")),
+                  ("doc_to_choice", jsonQuoted("choices")), ("doc_to_target", jsonQuoted("gold"))] + fewshot
             f.append(("metric_list", "[\(metric("acc")), \(metric("acc_norm"))]"))
         case .generateUntil:
-            f += [("output_type", jsonString("generate_until")), ("doc_to_text", jsonString("context")),
-                  ("doc_to_target", jsonString("target"))] + fewshot
-            f.append(("generation_kwargs", "{\"until\": [\(stopSequences.map(jsonString).joined(separator: ", "))], \"do_sample\": false, "
+            f += [("output_type", jsonQuoted("generate_until")), ("doc_to_text", jsonQuoted("context")),
+                  ("doc_to_target", jsonQuoted("target"))] + fewshot
+            f.append(("generation_kwargs", "{\"until\": [\(stopSequences.map(jsonQuoted).joined(separator: ", "))], \"do_sample\": false, "
                 + "\"temperature\": 0.0, \"max_gen_toks\": \(maxGenTokens)}"))
             let options = ", \"ignore_case\": \(ignoreCase), \"ignore_punctuation\": \(ignorePunctuation), "
-                + "\"regexes_to_ignore\": [\(regexesToIgnore.map(jsonString).joined(separator: ", "))]"
+                + "\"regexes_to_ignore\": [\(regexesToIgnore.map(jsonQuoted).joined(separator: ", "))]"
             f.append(("metric_list", "[\(metric("exact_match", options))]"))
             if let filter {
-                f.append(("filter_list", "[{\"name\": \"extract\", \"filter\": [{\"function\": \"regex\", \"regex_pattern\": \(jsonString(filter.regex)), "
-                    + "\"group_select\": \(filter.select), \"fallback\": \(jsonString(filter.fallback))}, {\"function\": \"take_first\"}]}]"))
+                f.append(("filter_list", "[{\"name\": \"extract\", \"filter\": [{\"function\": \"regex\", \"regex_pattern\": \(jsonQuoted(filter.regex)), "
+                    + "\"group_select\": \(filter.select), \"fallback\": \(jsonQuoted(filter.fallback))}, {\"function\": \"take_first\"}]}]"))
             }
         case .perplexity:
-            f += [("output_type", jsonString("loglikelihood_rolling")), ("doc_to_text", jsonString("")), ("doc_to_target", jsonString("text"))]
+            f += [("output_type", jsonQuoted("loglikelihood_rolling")), ("doc_to_text", jsonQuoted("")), ("doc_to_target", jsonQuoted("text"))]
             f.append(("metric_list", "[{\"metric\": \"word_perplexity\"}, {\"metric\": \"byte_perplexity\"}, {\"metric\": \"bits_per_byte\"}]"))
         case .repetition:
             return nil
         }
-        return "{\n" + f.map { "  \(jsonString($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+        return "{\n" + f.map { "  \(jsonQuoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
     }
 
     /// lm-eval task names are Python identifiers by convention.

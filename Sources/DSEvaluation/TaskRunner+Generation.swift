@@ -1,3 +1,4 @@
+import DSFormats
 import DSGeneration
 import DSModel
 import DSTokenizer
@@ -23,8 +24,8 @@ extension TaskRunner {
             let em = EvaluationMetrics.exactMatch(answer, q.target, regexesToIgnore: t.regexesToIgnore,
                                                   ignoreCase: t.ignoreCase, ignorePunctuation: t.ignorePunctuation)
             scores.append(em)
-            r.samples.append("{\"doc\": \(i), \"line\": \(q.line), \"prompt_tokens\": \(ids.count), \"response\": \(jsonString(text)), "
-                + "\"filtered\": \(jsonString(answer)), \"target\": \(jsonString(q.target)), \"exact_match\": \(em)}")
+            r.samples.append("{\"doc\": \(i), \"line\": \(q.line), \"prompt_tokens\": \(ids.count), \"response\": \(jsonQuoted(text)), "
+                + "\"filtered\": \(jsonQuoted(answer)), \"target\": \(jsonQuoted(q.target)), \"exact_match\": \(em)}")
             progress?(i + 1, n)
         }
         r.count = n
@@ -44,7 +45,7 @@ extension TaskRunner {
             let (text, out, eos) = generate(ids, .greedy(maxTokens: t.maxGenTokens))
             generations.append((out, eos))
             let looping = !eos && EvaluationMetrics.isRepetitive(out)
-            r.samples.append("{\"doc\": \(i), \"line\": \(q.line), \"response\": \(jsonString(text)), \"tokens\": \(out.count), "
+            r.samples.append("{\"doc\": \(i), \"line\": \(q.line), \"response\": \(jsonQuoted(text)), \"tokens\": \(out.count), "
                 + "\"ended\": \(eos), \"repetitive\": \(looping)}")
             progress?(i + 1, n)
         }
@@ -70,21 +71,4 @@ extension TaskRunner {
         if endedWithEOS { ids.removeLast() }
         return (text, ids, endedWithEOS)
     }
-}
-
-/// A JSON string literal (for the per-sample logs).
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }

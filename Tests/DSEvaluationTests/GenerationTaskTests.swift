@@ -1,4 +1,5 @@
 @testable import DSEvaluation
+import DSFormats
 import DSModel
 import DSTokenizer
 import Foundation
@@ -56,7 +57,7 @@ import Testing
         t.questions[0].target = cut
         let r = runner.run(t)
         #expect(r.metrics.first { $0.name == "exact_match" }?.value == 0.5, "\(r.samples)")
-        #expect(r.samples[0].contains(jsonString(cut)))
+        #expect(r.samples[0].contains(jsonQuoted(cut)))
     }
 
     @Test func repetitionTaskCountsLoopingResponses() {
