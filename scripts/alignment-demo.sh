@@ -20,12 +20,12 @@ JSON
   # The 1×64 shape won the 3e12-FLOP IsoFLOP budget of docs/scaling.md: same tokens, batch and learning rate.
   "$B" train --config "$W/config.json" --data "$S/shards/train-000000.bin" --val-data "$S/shards/val-000000.bin" \
     --seq-len 128 --micro-batch 27 --steps 2207 --warmup 220 --max-lr 2e-3 --val-every 500 --val-batches 16 \
-    --out "$W/base" --keep 1 > "$W/base.log"
+    --out "$W/base" --keep 1 --overwrite > "$W/base.log"
   ln -sfn "$(basename "$(ls -d "$W"/base/step-* | tail -1)")" "$W/base/final"
   cp "$S/tokenizer.json" "$S/tokenizer_config.json" "$W/base/final/"
 fi
 P=(--sample-prompt "Hello" --sample-prompt "What is AI?" --sample-prompt "Do you like music?")
-"$B" sft --model "$W/base/final" --data chat-data/chat-train.jsonl --eval-data chat-data/chat-eval.jsonl --out "$W/sft" \
+"$B" sft --model "$W/base/final" --data chat-data/chat-train.jsonl --eval-data chat-data/chat-eval.jsonl --out "$W/sft" --overwrite \
   --epochs 8 --lr 1e-3 --max-length 256 --micro-batch 4 --batch-tokens 1024 --eval-every 25 "${P[@]}" | grep -v "^step [0-9]*/"
-"$B" dpo --model "$W/sft/final" --data chat-data/prefs-train.jsonl --eval-data chat-data/prefs-eval.jsonl --out "$W/dpo" \
+"$B" dpo --model "$W/sft/final" --data chat-data/prefs-train.jsonl --eval-data chat-data/prefs-eval.jsonl --out "$W/dpo" --overwrite \
   --epochs 2 --lr 2e-4 --beta 0.1 --batch-pairs 16 --warmup 5 --max-length 256 --micro-batch 4 --eval-every 10 "${P[@]}" | grep -v "^step [0-9]*/"

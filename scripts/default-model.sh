@@ -18,8 +18,8 @@ log() { echo "[$(date +%H:%M:%S)] $*"; }
 if [ ! -f "$W/heldout.jsonl" ]; then
   log "data: ingest, near-dedup, split"
   python3 tools/shuffle_corpus.py "$W/shuffled.jsonl"
-  "$B" data ingest "$W/shuffled.jsonl" --out "$W/raw" --quiet > /dev/null
-  "$B" data dedup --near "$W/raw" --out "$W/dedup" --quiet > /dev/null
+  "$B" data ingest "$W/shuffled.jsonl" --out "$W/raw" --quiet --overwrite > /dev/null
+  "$B" data dedup --near "$W/raw" --out "$W/dedup" --quiet --overwrite > /dev/null
   python3 -c "
 import json
 docs = [json.loads(l) for l in open('$W/dedup/part-00000.jsonl')]
@@ -48,7 +48,7 @@ if [ ! -f "$W/shards-heldout/train-000000.bin" ]; then
   log "shards"
   for s in train heldout; do
     rm -rf "$W/store-$s" "$W/shards-$s"
-    "$B" data ingest "$W/$s.jsonl" --out "$W/store-$s" --quiet > /dev/null
+    "$B" data ingest "$W/$s.jsonl" --out "$W/store-$s" --quiet --overwrite > /dev/null
     "$B" data tokenize "$W/store-$s" --tokenizer "$W/tokenizer/tokenizer.json" --val-fraction 0 --shard-tokens 1000000000 \
       --out "$W/shards-$s" --quiet
   done
@@ -82,7 +82,8 @@ print(f'{c:.3e} {lr:.3e} {micro} {steps} {max(1, steps // 10)}')")
 if [ ! -e "$W/base/final" ]; then
   log "pre-training: C = $C FLOPs, η = $LR, batch = $MICRO × 8 × 512 tokens, $STEPS steps"
   echo "{\"m\": $M, \"tokens\": $TOKENS, \"compute\": $C, \"lr\": $LR, \"batch_tokens\": $((MICRO * 8 * 512)), \"steps\": $STEPS, \"warmup\": $WARMUP}" > "$W/pretrain-plan.json"
-  RESUME=(); [ -d "$W/base" ] && ls -d "$W"/base/step-* > /dev/null 2>&1 && RESUME=(--resume)
+  # An interrupted run continues from its checkpoint; one killed before its first checkpoint starts again.
+  RESUME=(--overwrite); [ -d "$W/base" ] && ls -d "$W"/base/step-* > /dev/null 2>&1 && RESUME=(--resume)
   "$B" train --config "$CFG" --data "$W/shards-train/train-000000.bin" --val-data "$W/shards-heldout/train-000000.bin" \
     --seq-len 512 --micro-batch 8 --batch-tokens $((MICRO * 8 * 512)) --steps "$STEPS" --warmup "$WARMUP" --max-lr "$LR" --init-std 0.024 \
     --val-every 56 --val-batches 11 --sample-every 112 --sample-prompt "The" --tokenizer "$W/tokenizer/tokenizer.json" \
@@ -99,7 +100,7 @@ if [ ! -e "$W/sft/final" ]; then
   log "SFT"
   "$B" sft --model "$W/base/final" --data chat-data/chat-train.jsonl --eval-data chat-data/chat-eval.jsonl --out "$W/sft" \
     --epochs "${SFT_EPOCHS:-4}" --lr 2e-4 --warmup 5 --max-length 256 --micro-batch 8 --batch-tokens 2048 --eval-every 20 --keep 1 "${P[@]}" \
-    > "$W/sft.log"
+    --overwrite > "$W/sft.log"
   grep -v "^step [0-9]*/" "$W/sft.log" | tail -5
 fi
 
@@ -111,7 +112,7 @@ for m in base sft; do
   [ -f "$W/eval/$m.json" ] && continue
   log "eval: $m"
   "$B" eval --model "$W/$m/final" --task "$W/eval/heldout.json" --task arithmetic-mc --task copy-mc --task arithmetic-gsm \
-    --task chat-repetition --out "$W/eval/$m.json" > /dev/null
+    --task chat-repetition --out "$W/eval/$m.json" --overwrite > /dev/null
 done
 python3 - "$W" <<'PY'
 import json, math, struct, sys

@@ -48,6 +48,23 @@ public struct ModelConfig: Sendable, Equatable, Codable {
 
     public static let presets: [String: ModelConfig] = ["deepseek-llm-7b": deepseekLLM7B, "deepseek-llm-67b": deepseekLLM67B]
 
+    /// Shapes for training on your own text in minutes on a CPU (the 7B's proportions: head dim 64, FFN ≈ 2.69 × d),
+    /// sized for a tokenizer's vocabulary and a context length. tiny: 4 × 256 (3 M non-embedding parameters);
+    /// small: 8 × 512 (25 M).
+    public static func smallPreset(_ name: String, vocabularySize: Int, context: Int) -> ModelConfig? {
+        let (layers, width): (Int, Int)
+        switch name {
+        case "tiny": (layers, width) = (4, 256)
+        case "small": (layers, width) = (8, 512)
+        default: return nil
+        }
+        return ModelConfig(vocabularySize: vocabularySize, hiddenSize: width, intermediateSize: width * 43 / 16 / 16 * 16,
+                           layerCount: layers, headCount: width / 64, kvHeadCount: width / 64, maxPositions: context)
+    }
+
+    /// Every name `--preset` takes.
+    public static let presetNames = ["tiny", "small"] + presets.keys.sorted()
+
     public var queryDim: Int { headCount * headDim }
     public var kvDim: Int { kvHeadCount * headDim }
 

@@ -14,7 +14,7 @@ struct AlignmentRunOptions: ParsableArguments {
     @Option(help: "Run folder: metrics.jsonl, loss.svg, samples.jsonl, checkpoints step-N/ (complete model folders), final → last.") var out: String
     @Option(help: "Epochs over the data.") var epochs: Int?
     @Option(help: "Peak learning rate.") var lr: Float?
-    @Option(help: "cosine (to 0.1·peak), multistep or constant.") var schedule = "cosine"
+    @Option(help: "Learning-rate schedule: cosine (to 0.1·peak), multistep or constant.") var schedule: LearningRateSchedule = .cosine
     @Option(help: "Warmup steps.") var warmup = 0
     @Option(help: "Tokens per row; longer examples are truncated (keep the start).") var maxLength = 512
     @Option(help: "Rows per forward/backward.") var microBatch = 4
@@ -28,10 +28,31 @@ struct AlignmentRunOptions: ParsableArguments {
     @Option(parsing: .singleValue, help: "A user message to answer greedily with the chat template before training and at each checkpoint (repeatable).") var samplePrompt: [String] = []
     @Option(help: "Tokens per sample.") var sampleTokens = 48
     @Flag(help: "Continue from the newest checkpoint in --out.") var resume = false
+    @Flag(help: "Replace the run already in --out (its files are removed first).") var overwrite = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
+    /// The run-folder rule (see RunFolder) and the memory check, before any file is written: a folder holding a run
+    /// is refused without --resume / --overwrite; --resume needs a finished checkpoint (in OUT, or OUT/stage1 for a
+    /// two-stage SFT); the model's training memory must fit (`extraSlabs`: further model copies, e.g. DPO's --ref).
+    func prepareRunFolder(checkpointFolders: [String], extraSlabs: Int = 0) throws {
+        let intent: RunFolder.Intent
+        do {
+            intent = try RunFolder.intent(resume: resume, overwrite: overwrite)
+            try RunFolder.prepare(out, intent: intent, dryRun: true)
+        } catch { throw CLIError(error.description) }
+        if resume && !checkpointFolders.contains(where: { !Checkpoint.list($0).isEmpty }) {
+            throw CLIError("--resume: \(out) holds no finished checkpoint (step-NNNNNNNN/); run without --resume to start a new run")
+        }
+        let config: ModelConfig
+        do { config = try ModelWeights.load(path: model).config } catch { throw CLIError("\(error)") }
+        var estimate = MemoryEstimate.training(config, microBatch: microBatch, seq: maxLength, bf16: false)
+        estimate.parts.append(("other model copies", extraSlabs * 4 * Int(MemoryEstimate.parameters(config))))
+        do { try estimate.check(hint: "lower --micro-batch / --max-length") } catch { throw CLIError(error.description) }
+        do { try RunFolder.prepare(out, intent: intent) } catch { throw CLIError(error.description) }
+    }
+
     func base(epochs defaultEpochs: Int, lr defaultLR: Float) throws -> PostTrainingOptions {
-        guard let sched = LearningRateSchedule(rawValue: schedule) else { throw CLIError("--schedule must be cosine, multistep or constant") }
+        let sched = schedule
         guard maxLength >= 8, microBatch >= 1 else { throw CLIError("--max-length must be ≥ 8 and --micro-batch ≥ 1") }
         var o = PostTrainingOptions()
         o.seq = maxLength
@@ -141,6 +162,7 @@ struct AlignmentRun {
     /// The step to continue after (0 for a fresh run); loads the newest checkpoint's weights and moments.
     func resumeStep(_ slab: ParameterSlab, _ optimizer: AdamW, rowsPerStep: Int) throws -> Int {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // No checkpoint on --resume happens only for the second SFT stage after a finished first one: it starts fresh.
         guard options.resume, let last = Checkpoint.list(out).last else { return 0 }
         let state: Checkpoint.State
         do { state = try Checkpoint.load(last, into: slab, optimizer: optimizer) } catch { throw CLIError("\(error)") }

@@ -21,7 +21,8 @@ struct DataCommand: ParsableCommand {
 }
 
 struct StageOutput: ParsableArguments {
-    @Option(help: "Output directory.") var out: String
+    @Option(help: "Output directory (must be new or empty, unless --overwrite).") var out: String
+    @Flag(help: "Replace what --out holds (its files are removed first).") var overwrite = false
     @Flag(help: "No progress line.") var quiet = false
 
     func finish(_ r: StageReport) {
@@ -30,7 +31,13 @@ struct StageOutput: ParsableArguments {
     }
 }
 
-func dataStage(_ body: () throws -> StageReport, output: StageOutput) throws {
+/// Runs a stage into a new (or empty, or --overwrite) output folder: a stage never writes over earlier work.
+func dataStage(_ body: () throws -> StageReport, output: StageOutput, inputs: [String]) throws {
+    let real = { (p: String) in URL(fileURLWithPath: p).resolvingSymlinksInPath().standardizedFileURL.path }
+    if let same = inputs.first(where: { real($0) == real(output.out) }) { throw CLIError("--out \(output.out) is the input \(same)") }
+    do {
+        try RunFolder.prepare(output.out, intent: output.overwrite ? .overwrite : .fresh, resumable: false)
+    } catch { throw CLIError(error.description) }
     do { output.finish(try body()) } catch let e as FormatError { throw CLIError(e.description) }
 }
 
@@ -52,7 +59,7 @@ struct DataIngest: ParsableCommand {
         guard let s = Ingest.TextSplit(rawValue: split) else { throw CLIError("--split must be file or blank-line") }
         o.textSplit = s
         (o.dump, o.domain, o.lang, o.maxDocumentBytes, o.showProgress) = (dump, domain, lang, maxDocumentBytes, !output.quiet)
-        try dataStage({ try Ingest.run(inputs: inputs, output: output.out, options: o) }, output: output)
+        try dataStage({ try Ingest.run(inputs: inputs, output: output.out, options: o) }, output: output, inputs: inputs)
     }
 }
 
@@ -73,13 +80,13 @@ struct DataDedup: ParsableCommand {
     func run() throws {
         guard exact != near else { throw CLIError("give exactly one of --exact and --near") }
         if exact {
-            try dataStage({ try ExactDedup.run(input: input, output: output.out, showProgress: !output.quiet) }, output: output)
+            try dataStage({ try ExactDedup.run(input: input, output: output.out, showProgress: !output.quiet) }, output: output, inputs: [input])
         } else {
             var c = MinHashConfig()
             (c.ngrams, c.bands, c.rows, c.seed) = (ngrams, bands, rows, seed)
             guard ngrams > 0, bands > 0, rows > 0 else { throw CLIError("--ngrams, --bands and --rows must be positive") }
             try dataStage({ try NearDedup.run(input: input, output: output.out, config: c, verifyJaccard: verifyJaccard,
-                                              showProgress: !output.quiet) }, output: output)
+                                              showProgress: !output.quiet) }, output: output, inputs: [input])
         }
     }
 }
@@ -101,7 +108,7 @@ struct DataFilter: ParsableCommand {
         }
         let off = Set(disable.split(separator: ",").map(String.init))
         try dataStage({ try QualityFiltering.run(input: input, output: output.out, filters: chain, disabled: off,
-                                                 showProgress: !output.quiet) }, output: output)
+                                                 showProgress: !output.quiet) }, output: output, inputs: [input])
     }
 }
 
@@ -119,7 +126,7 @@ struct DataRemix: ParsableCommand {
         let w: [String: Double]
         do { w = try Remix.parseWeights(weights) } catch { throw CLIError(error.description) }
         try dataStage({ try Remix.run(input: input, output: output.out, weights: w, seed: seed, totalBytes: totalBytes,
-                                      showProgress: !output.quiet) }, output: output)
+                                      showProgress: !output.quiet) }, output: output, inputs: [input])
     }
 }
 
@@ -138,7 +145,7 @@ struct DataTokenize: ParsableCommand {
         var o = ShardTokenizer.Options()
         guard shardTokens > 0, valFraction >= 0, valFraction < 1 else { throw CLIError("--shard-tokens > 0 and 0 ≤ --val-fraction < 1") }
         (o.shardTokens, o.validationFraction, o.showProgress) = (shardTokens, valFraction, !output.quiet)
-        try dataStage({ try ShardTokenizer.run(input: input, output: output.out, tokenizer: tok, options: o) }, output: output)
+        try dataStage({ try ShardTokenizer.run(input: input, output: output.out, tokenizer: tok, options: o) }, output: output, inputs: [input])
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DSFormats
 import DSModel
 import DSTokenizer
 import Foundation
@@ -23,7 +24,11 @@ struct RandomModelCommand: ParsableCommand {
         c = ModelConfig(vocabularySize: c.vocabularySize, hiddenSize: hidden, intermediateSize: hidden * 11 / 4 / 32 * 32,
                         layerCount: layers, headCount: hidden / 32, kvHeadCount: max(1, hidden / 64), maxPositions: context,
                         bosTokenID: c.bosTokenID, eosTokenID: c.eosTokenID)
-        try RandomModel.write(c, to: out, seed: seed, scale: 0.3)
+        // The tensors are built in memory before the file is written: check that they fit first.
+        do { try MemoryEstimate.modelFile(c, bytesPerParameter: 2).check(hint: "lower --hidden / --layers") } catch {
+            throw CLIError(error.description)
+        }
+        try WriteError.explaining(out) { try RandomModel.write(c, to: out, seed: seed, scale: 0.3) }
         try tok.writeTokenizerJSON(to: (out as NSString).appendingPathComponent("tokenizer.json"))
         print("wrote \(out): \(layers) layers × \(hidden), vocabulary \(c.vocabularySize), context \(context)")
     }

@@ -27,6 +27,7 @@ struct SFTCommand: ParsableCommand {
 
     func run() throws {
         let firstOut = stage2Data == nil ? common.out : (common.out as NSString).appendingPathComponent("stage1")
+        try common.prepareRunFolder(checkpointFolders: [firstOut])
         try stage(data: data, model: common.model, out: firstOut, epochs: nil, lr: nil)
         if let stage2Data {
             try stage(data: stage2Data, model: (firstOut as NSString).appendingPathComponent("final"),
@@ -98,6 +99,7 @@ struct DPOCommand: ParsableCommand {
         o.base = try common.base(epochs: 1, lr: 5e-6)
         guard o.base.microBatch >= 2 else { throw CLIError("--micro-batch must be ≥ 2 for DPO (a pair may need two rows)") }
         guard (0..<0.5).contains(labelSmoothing), beta > 0, batchPairs > 0 else { throw CLIError("need β > 0, 0 ≤ ε < 0.5, --batch-pairs ≥ 1") }
+        try common.prepareRunFolder(checkpointFolders: [common.out], extraSlabs: ref == nil ? 0 : 1)
         o.beta = beta
         o.labelSmoothing = labelSmoothing
         o.pairsPerStep = batchPairs

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DSFormats
 import DSScaling
+import DSTraining
 import Foundation
 
 /// `dsllm scaling sweep --plan plan.yaml`: IsoFLOP and learning-rate × batch grids of real `dsllm train` runs.
@@ -18,11 +19,14 @@ struct ScalingSweep: ParsableCommand {
             Each run: a DeepSeek-shaped model (layers, width; heads of 32; FFN 8/3·width), tokens = C / M, batch and
             learning rate from the paper's laws (unless on the grid, or "lr_law": [k, e] gives η = k·C^e), multistep
             schedule; "isoflop" may also be a list of {budgets, shapes} groups. Each run's final validation loss
-            goes to OUT/results.jsonl. Runs already in results.jsonl are skipped.
+            goes to OUT/results.jsonl. An OUT that holds files is refused unless --resume (runs already in results.jsonl \
+            are skipped, an interrupted run continues from its checkpoint) or --overwrite (OUT is emptied first).
             """)
     @Option(help: "The plan file.") var plan: String
     @Option(help: "Runs at a time (threads are split between them).") var jobs = 1
     @Option(help: "Threads in all.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Continue the sweep in the plan's out folder (finished runs are skipped).") var resume = false
+    @Flag(help: "Replace the sweep in the plan's out folder (its files are removed first).") var overwrite = false
 
     struct RunSpec {
         var kind: String, compute: Double, layers: Int, width: Int, lr: Double, batchTokens: Int
@@ -70,7 +74,9 @@ struct ScalingSweep: ParsableCommand {
             }
         }
         guard !specs.isEmpty else { throw CLIError("\(plan): no runs (give \"isoflop\" and/or \"hparams\")") }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        do { try RunFolder.prepare(out, intent: try RunFolder.intent(resume: resume, overwrite: overwrite)) } catch {
+            throw CLIError("\(plan): \(error)")
+        }
         let resultsPath = (out as NSString).appendingPathComponent("results.jsonl")
         let done = Set(((try? String(contentsOfFile: resultsPath, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
             (try? JSONValue.parse(Array(line.utf8)))?["key"]?.string
@@ -102,14 +108,18 @@ struct ScalingSweep: ParsableCommand {
                      "num_hidden_layers": \(s.layers), "num_attention_heads": \(heads), "num_key_value_heads": \(heads),
                      "max_position_embeddings": \(seq), "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": false}
                     """
-                try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                try? writeAtomically(Data(config.utf8), to: (dir as NSString).appendingPathComponent("config.json"))
+                // The config sits beside the run folder: `dsllm train` refuses a non-empty --out it was not told about.
+                let configPath = dir + ".config.json"
+                try? writeAtomically(Data(config.utf8), to: configPath)
+                // A run folder left by an interrupted sweep: continue from its checkpoint, or start it again.
+                let again: [String] = Checkpoint.list(dir).isEmpty
+                    ? (((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).isEmpty ? [] : ["--overwrite"]) : ["--resume"]
                 let proc = Process()
                 proc.executableURL = URL(fileURLWithPath: binary)
-                proc.arguments = ["train", "--config", (dir as NSString).appendingPathComponent("config.json"), "--data"] + shards
+                proc.arguments = ["train", "--config", configPath, "--data"] + shards
                     + ["--val-data"] + val + ["--val-every", "\(steps)", "--val-batches", "\(valBatches)", "--seq-len", "\(seq)",
                        "--micro-batch", "\(s.batchTokens / seq)", "--steps", "\(steps)", "--warmup", "\(max(1, min(2000, steps / 10)))",
-                       "--max-lr", "\(s.lr)", "--threads", "\(perJob)", "--keep", "1", "--out", dir]
+                       "--max-lr", "\(s.lr)", "--threads", "\(perJob)", "--keep", "1", "--out", dir] + again
                 proc.standardOutput = FileHandle.nullDevice
                 proc.standardError = FileHandle.nullDevice
                 let t0 = Date()

@@ -17,24 +17,32 @@ struct TrainCommand: ParsableCommand {
             Writes into --out: metrics.jsonl (one object per optimizer step: step, loss, lr, grad_norm, tokens, seconds), \
             checkpoints step-NNNNNNNN/ (model.safetensors + config.json, optimizer.safetensors, state.json), keeping the \
             last --keep, and loss.svg (the loss curve, validation dashed). --resume continues from the newest checkpoint \
-            in --out with identical results.
+            in --out with identical results; a folder that already holds a run is refused unless --resume or --overwrite \
+            is given. Checkpoints carry the tokenizer (tokenizer.json), so `generate --prompt` and `chat` load them.
+            Your own text in one command: dsllm train --text notes.txt book.txt --out my-run (ingest, token shards with a \
+            validation split, the tiny preset, one epoch; --train-tokenizer 4096 trains a vocabulary on the text first).
             """)
 
-    @Option(help: "Model preset (deepseek-llm-7b, deepseek-llm-67b) — or use --config.") var preset: String?
+    @Option(help: "Model preset: tiny (4 × 256), small (8 × 512), deepseek-llm-7b, deepseek-llm-67b — or use --config (default with --text: tiny).") var preset: String?
     @Option(help: "An HF config.json for the model shape.") var config: String?
-    @Option(parsing: .upToNextOption, help: "Token shard files (llm.c header, uint32 tokens).") var data: [String]
+    @Option(parsing: .upToNextOption, help: "Token shard files (llm.c header, uint32 tokens).") var data: [String] = []
+    @Option(parsing: .upToNextOption, help: "Train on these text or JSONL files instead of shards: ingested, tokenized into OUT/data with a validation split.")
+    var text: [String] = []
+    @Option(help: "With --text: train a BPE tokenizer of this many ids on the text (default: the embedded DeepSeek vocabulary or --tokenizer).")
+    var trainTokenizer: Int?
+    @Option(help: "With --text: fraction of the documents held out for validation.") var valFraction = 0.05
     @Option(help: "Sequence length T.") var seqLen = 512
     @Option(help: "Sequences per forward/backward (B).") var microBatch = 4
     @Option(help: "Tokens per optimizer step (a multiple of micro-batch × seq-len; default one micro-batch).") var batchTokens: Int?
     @Option(help: "Peak learning rate.") var maxLR: Float = 4.2e-4
-    @Option(help: "Optimizer steps.") var steps: Int?
+    @Option(help: "Optimizer steps (default with --text: one pass over the training tokens).") var steps: Int?
     @Option(help: "Tokens to train on (instead of --steps).") var tokens: Int?
-    @Option(help: "multistep (the paper's), cosine or constant.") var schedule = "multistep"
-    @Option(help: "Warmup steps.") var warmup = 2000
+    @Option(help: "Learning-rate schedule: multistep (the paper's), cosine or constant.") var schedule: LearningRateSchedule = .multistep
+    @Option(help: "Warmup steps (default: 2000, or 10% of the steps when that is less).") var warmup: Int?
     @Option(help: "Seed for the initial weights.") var seed: UInt64 = 1
     @Option(help: "Standard deviation of the initial weights (the paper's 0.006 is for d_model 4096, ≈ 0.38/√d).") var initStd: Float = 0.006
-    @Option(help: "Matrix-product precision: f32, or bf16 (operands rounded to bf16, f32 accumulation and master weights; oneDNN's bf16 GEMM on AMX / AVX512-BF16 CPUs).") var precision = "f32"
-    @Option(help: "Data order: sequential (llm.c's).") var dataOrder = "sequential"
+    @Option(help: "Matrix-product precision: f32, or bf16 (operands rounded to bf16, f32 accumulation and master weights; oneDNN's bf16 GEMM on AMX / AVX512-BF16 CPUs).") var precision: TrainingPrecision = .f32
+    @Option(help: "Data order: sequential (llm.c's).") var dataOrder: DataOrder = .sequential
     @Option(help: "Start from these weights (an HF directory or GGUF) instead of a random init.") var initFrom: String?
     @Option(parsing: .upToNextOption, help: "Validation shards (same format).") var valData: [String] = []
     @Option(help: "Validation loss every K steps (0: never; needs --val-data).") var valEvery = 0
@@ -47,11 +55,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Checkpoint every N steps (0: only at the end).") var checkpointEvery = 0
     @Option(help: "Checkpoints to keep.") var keep = 2
     @Flag(help: "Continue from the newest checkpoint in --out.") var resume = false
+    @Flag(help: "Replace the run already in --out (its files are removed first).") var overwrite = false
+    @Flag(help: "No progress lines while preparing --text data.") var quiet = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
-    func modelConfig() throws -> ModelConfig {
-        if let preset {
-            guard let c = ModelConfig.presets[preset] else { throw CLIError("--preset \(preset): expected \(ModelConfig.presets.keys.sorted())") }
+    /// The shape from --preset or --config; `vocabulary` (the tokenizer's, with --text) sizes the small presets.
+    func modelConfig(vocabulary: Int? = nil) throws -> ModelConfig {
+        if let preset = preset ?? (config == nil && !text.isEmpty ? "tiny" : nil) {
+            if let c = ModelConfig.smallPreset(preset, vocabularySize: vocabulary ?? 102400, context: seqLen) { return c }
+            guard let c = ModelConfig.presets[preset] else { throw CLIError("--preset \(preset): expected one of \(ModelConfig.presetNames.joined(separator: ", "))") }
             return c
         }
         guard let config else { throw CLIError("give --preset or --config") }
@@ -74,38 +86,81 @@ struct TrainCommand: ParsableCommand {
 
     func train(_ parallel: DataParallel) throws {
         let main = parallel.isMain
-        guard let prec = TrainingPrecision(rawValue: precision) else { throw CLIError("--precision must be f32 or bf16") }
-        guard dataOrder == "sequential" else { throw CLIError("--data-order \(dataOrder): only sequential is implemented so far") }
-        guard let sched = LearningRateSchedule(rawValue: schedule) else { throw CLIError("--schedule must be multistep, cosine or constant") }
-        let c = try modelConfig()
+        let (prec, sched) = (precision, schedule)
+        guard data.isEmpty != text.isEmpty else { throw CLIError("give --data (token shards) or --text (text files), one of them") }
+        guard text.isEmpty || parallel.size == 1 else { throw CLIError("--text prepares data in one process: run `dsllm train --text` once, then mpirun with --data OUT/data/shards/train-*.bin") }
+        // The run folder first: an earlier run in it is refused before any work (nothing of it is touched).
+        let intent: RunFolder.Intent
+        do { intent = try RunFolder.intent(resume: resume, overwrite: overwrite) } catch { throw CLIError(error.description) }
+        if main { do { try RunFolder.prepare(out, intent: intent, dryRun: true) } catch { throw CLIError(error.description) } }
+        let resumeFrom = Checkpoint.list(out).last
+        if resume && resumeFrom == nil {
+            throw CLIError("--resume: \(out) holds no finished checkpoint (step-NNNNNNNN/); run without --resume to start a new run")
+        }
+        let textData = text.isEmpty ? nil : TextTrainingData(out: out)
+        // The tokenizer: trained on the text (its size known now, its ids after ingest), a resumed run's, or --tokenizer / embedded.
+        var tok: Tokenizer? = nil
+        if let textData, resume, FileManager.default.fileExists(atPath: textData.tokenizerPath) {
+            do { tok = try Tokenizer.load(path: textData.tokenizerPath) } catch { throw CLIError("\(error)") }
+        } else if trainTokenizer == nil && (textData != nil || sampleEvery > 0 || tokenizerOption.tokenizer != nil) {
+            tok = try tokenizerOption.load()
+        }
+        var c = try modelConfig(vocabulary: textData == nil ? nil : (tok?.vocabularySize ?? trainTokenizer))
         let perMicro = microBatch * seqLen
         let stepTokens = batchTokens ?? perMicro
         guard stepTokens % perMicro == 0, stepTokens > 0 else {
             throw CLIError("--batch-tokens \(stepTokens) is not a multiple of micro-batch × seq-len (\(perMicro))")
         }
-        let totalSteps = steps ?? tokens.map { max(1, $0 / stepTokens) } ?? 0
-        guard totalSteps > 0 else { throw CLIError("give --steps or --tokens") }
+        guard steps != nil || tokens != nil || textData != nil else { throw CLIError("give --steps or --tokens") }
+        // Memory is checked before anything is allocated or written.
+        do {
+            try MemoryEstimate.training(c, microBatch: microBatch, seq: seqLen, bf16: prec == .bf16, optimizerShards: parallel.size)
+                .check(hint: "lower --micro-batch / --seq-len or choose a smaller model")
+        } catch { throw CLIError(error.description) }
+        if main { do { try RunFolder.prepare(out, intent: intent) } catch { throw CLIError(error.description) } }
+        var (trainShards, validationShards) = (data, valData)
+        if let textData {
+            if resume, let shards = textData.existingShards() {
+                (trainShards, validationShards) = shards
+            } else {
+                try textData.ingest(text, quiet: quiet)
+                if let n = trainTokenizer { tok = try textData.trainTokenizer(vocabularySize: n, threads: threads ?? defaultThreadCount()) }
+                (trainShards, validationShards) = try textData.tokenize(tok!, validationFraction: valFraction, quiet: quiet)
+            }
+            if preset == nil && config == nil || ModelConfig.smallPreset(preset ?? "", vocabularySize: 1, context: 1) != nil {
+                c = try modelConfig(vocabulary: tok!.vocabularySize)
+            }
+            guard tok!.vocabularySize <= c.vocabularySize else {
+                throw CLIError("--config: vocab_size \(c.vocabularySize) is smaller than the tokenizer's \(tok!.vocabularySize) ids")
+            }
+        }
         // Everything is checked before the first step: shards, vocabulary, config.
         let stream: TokenStream
-        do { stream = try TokenStream(paths: data, vocabularySize: c.vocabularySize) } catch { throw CLIError(error.description) }
+        do { stream = try TokenStream(paths: trainShards, vocabularySize: c.vocabularySize) } catch { throw CLIError(error.description) }
         let batches: SequentialBatches
         do { batches = try SequentialBatches(stream: stream, seq: seqLen) } catch { throw CLIError(error.description) }
+        let totalSteps = steps ?? tokens.map { max(1, $0 / stepTokens) } ?? max(1, stream.count / stepTokens)
+        guard totalSteps > 0 else { throw CLIError("--steps must be at least 1") }
+        if textData != nil {
+            print("training: \(c.layerCount) layers × \(c.hiddenSize), vocabulary \(c.vocabularySize), \(totalSteps) steps of \(stepTokens) tokens (\(stream.count) training tokens)")
+        }
 
         var sampler: (Tokenizer, [Int32])?
-        if sampleEvery > 0 {
-            let tok = try tokenizerOption.load()
+        if sampleEvery > 0, let tok {
             let ids = tok.encode(samplePrompt)
             guard !ids.isEmpty, let big = ids.max(), Int(big) < c.vocabularySize else {
                 throw CLIError("--sample-prompt: its tokens (\(tok.source)) do not fit the model's vocabulary of \(c.vocabularySize)")
             }
             sampler = (tok, ids)
         }
+        // Checkpoints are complete model folders when the tokenizer fits the model.
+        let checkpointFiles = tok.map { $0.vocabularySize <= c.vocabularySize ? tokenizerFiles($0) : [:] } ?? [:]
         var o = Trainer.Options()
         o.microBatch = microBatch
         o.microBatches = stepTokens / perMicro
         o.seq = seqLen
         o.steps = totalSteps
-        o.warmup = warmup
+        o.warmup = warmup ?? min(2000, totalSteps / 10)
         o.maxLR = maxLR
         o.schedule = sched
         o.precision = prec
@@ -130,14 +185,19 @@ struct TrainCommand: ParsableCommand {
         }
         let trainer = Trainer(slab: slab, data: batches, options: o, parallel: parallel)
         var validation: SequentialBatches?
-        if !valData.isEmpty {
-            do { validation = try SequentialBatches(stream: TokenStream(paths: valData, vocabularySize: c.vocabularySize), seq: seqLen) } catch {
-                throw CLIError(error.description)
+        if !validationShards.isEmpty {
+            let held: TokenStream
+            do { held = try TokenStream(paths: validationShards, vocabularySize: c.vocabularySize) } catch { throw CLIError(error.description) }
+            if textData != nil && held.count <= seqLen {
+                // A small text's held-out part may not fill one sequence: train without validation rather than fail.
+                if main { print("validation: \(held.count) held-out tokens cannot fill one sequence of \(seqLen) + 1; no validation loss (raise --val-fraction or lower --seq-len)") }
+            } else {
+                do { validation = try SequentialBatches(stream: held, seq: seqLen) } catch { throw CLIError(error.description) }
             }
         }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let validateEvery = valEvery > 0 || textData == nil ? valEvery : max(1, totalSteps / 5)
         let metricsPath = (out as NSString).appendingPathComponent("metrics.jsonl")
-        if resume, let last = Checkpoint.list(out).last {
+        if resume, let last = resumeFrom {
             let state: Checkpoint.State
             do { state = try Checkpoint.load(last, into: slab, optimizer: trainer.optimizer) } catch { throw CLIError("\(error)") }
             guard state.sequencesPerStep == o.sequencesPerStep, state.seq == seqLen else {
@@ -171,7 +231,7 @@ struct TrainCommand: ParsableCommand {
             var line = String(format: "{\"step\": %d, \"loss\": %.7f, \"lr\": %.9g, \"grad_norm\": %.7f, \"tokens\": %d, \"seconds\": %.4f",
                               r.step, r.loss, r.lr, r.gradNorm, r.tokens, r.seconds)
             if parallel.size > 1 { line += String(format: ", \"comm_seconds\": %.4f", r.communicationSeconds) }
-            if let validation, valEvery > 0, r.step % valEvery == 0 || r.step == totalSteps {
+            if let validation, validateEvery > 0, r.step % validateEvery == 0 || r.step == totalSteps {
                 let v = trainer.validationLoss(validation, batches: valBatches)
                 line += String(format: ", \"val_loss\": %.7f", v)
                 print(String(format: "step %d  validation loss %.4f", r.step, v))
@@ -194,13 +254,18 @@ struct TrainCommand: ParsableCommand {
                 pending?.wait()
                 pending = Checkpoint.saveInBackground(slab, optimizer: moments,
                                                       state: .init(step: r.step, seed: seed, sequencesPerStep: o.sequencesPerStep, seq: seqLen),
-                                                      runDirectory: out, keep: keep)
+                                                      runDirectory: out, keep: keep, extraFiles: checkpointFiles)
             }
         }
         pending?.wait()
         try metrics?.close()
         if main { print("done: \(totalSteps) steps; checkpoint \(Checkpoint.list(out).last ?? "-")") }
     }
+}
+
+/// `--data-order`: llm.c's sequential order is the one implemented (resume depends on it).
+enum DataOrder: String, CaseIterable, ExpressibleByArgument {
+    case sequential
 }
 
 /// Drops metrics lines after `step` (a run killed after writing metrics but before its next checkpoint).

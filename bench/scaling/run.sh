@@ -7,6 +7,8 @@ cd "$(dirname "$0")/../.."
 B=${1:-.build/release/dsllm}
 W=bench/out/scaling
 bash bench/scaling/prepare-data.sh "$B"
-time "$B" scaling sweep --plan bench/scaling/plan.json
+# Resumable: a second call continues the sweep (finished runs are skipped).
+RESUME=(); [ -d "$W/sweep" ] && RESUME=(--resume)
+time "$B" scaling sweep --plan bench/scaling/plan.json "${RESUME[@]}"
 "$B" scaling fit "$W/sweep/results.jsonl"
 "$B" scaling plot "$W/sweep/results.jsonl" --out "$W/figures"
