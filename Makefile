@@ -4,7 +4,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 FLAGS := -c release -Xswiftc -enable-testing
 BIN := .build/release/dsllm
 
-.PHONY: run test bench deps build golden fuzz load-test chat-page-test corpus scaling-sweep chat-data alignment-demo lm-eval-check default-model check-default-model clean
+.PHONY: run test install uninstall bench deps build golden fuzz load-test chat-page-test corpus scaling-sweep chat-data alignment-demo lm-eval-check default-model check-default-model clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -13,16 +13,39 @@ build: deps
 	$(SWIFT) build $(FLAGS) --product dsllm
 
 # Chat with the embedded default model (models/default: trained from scratch by dsllm, see its README.md) — in a
-# terminal; otherwise it answers a few prompts (greedy). `dsllm demo` tours the tokenizer, engine and training.
+# terminal; otherwise it answers a few prompts, printed as a transcript. `dsllm demo` tours the tokenizer, engine
+# and training. Sampling: DeepSeek LLM Chat's generation_config (temperature 0.7, top-p 0.95) plus a mild repetition
+# penalty — greedy decoding of a 10 M-parameter model loops — and, for the transcript, a fixed seed.
+RUN_SAMPLING := --temperature 0.7 --top-p 0.95 --repeat-penalty 1.1
 run: build
 	@if [ ! -f models/default/config.json ]; then $(BIN) demo; \
-	elif [ -t 0 ] && [ -t 1 ]; then $(BIN) chat; else \
-	  printf '%s\n' "Hello!" /reset "What is AI?" /reset "Do you like music?" /reset "Tell me a joke." | $(BIN) chat --temperature 0 --max-tokens 64; fi
+	elif [ -t 0 ] && [ -t 1 ]; then $(BIN) chat $(RUN_SAMPLING); else \
+	  printf '%s\n' "Hello!" /reset "What is AI?" /reset "Do you like music?" /reset "Tell me a joke." \
+	  | $(BIN) chat $(RUN_SAMPLING) --seed 42 --max-tokens 64; fi
 
 test: deps
 	$(SWIFT) build $(FLAGS) --build-tests
 	$(SWIFT) test $(FLAGS) --skip-build
+	bash scripts/install-test.sh
 	bash scripts/server-e2e.sh
+
+# `make install PREFIX=…` (default /usr/local; DESTDIR for staging): bin/dsllm, and in share/dsllm the DeepSeek
+# vocabulary (+ its licence notice) and the default model, which the binary finds relative to itself
+# (<prefix>/bin/../share/dsllm), so it runs without the checkout. The binary links the Swift runtime of the toolchain
+# that built it (/opt/swift/usr/lib/swift/linux).
+PREFIX ?= /usr/local
+SHARE = $(DESTDIR)$(PREFIX)/share/dsllm
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/dsllm
+	install -m 644 Sources/DSTokenizer/Resources/ggml-vocab-deepseek-llm.gguf THIRD_PARTY_NOTICES.md $(SHARE)/
+	rm -rf $(SHARE)/models/default
+	@if [ -f models/default/config.json ]; then install -d $(SHARE)/models/default && \
+	  install -m 644 models/default/* $(SHARE)/models/default/ && echo "installed the default model in $(SHARE)/models/default"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/dsllm
+	rm -rf $(SHARE)
 
 # The built-in chat page in headless Chromium: type, see a streamed reply, screenshot (bench/out/chat-page.png).
 chat-page-test: build

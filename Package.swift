@@ -2,12 +2,21 @@
 import Foundation
 import PackageDescription
 
-// Hot loops are built with -Ounchecked and an explicit CPU target: without a target, SIMD
-// `addingProduct` lowers to a libm call per lane (~10x slower). DSLLM_TARGET_CPU overrides the
-// default `native` (e.g. `x86-64`, `skylake-avx512`) for binaries meant to run elsewhere.
+// Release builds name a CPU target everywhere: without one, SIMD `addingProduct` lowers to a libm call per
+// lane (~10x slower). DSLLM_TARGET_CPU overrides the default `native` (e.g. `x86-64`, `skylake-avx512`) for
+// binaries meant to run elsewhere.
 let targetCPU = ProcessInfo.processInfo.environment["DSLLM_TARGET_CPU"] ?? "native"
-let hotLoopSettings: [SwiftSetting] = [
+// -Ounchecked (no bounds or overflow checks) only for the numeric kernels: DSTensor, and the forward/backward
+// loops of DSModel and DSTraining, whose indices come from shapes validated when a model or shard is loaded.
+let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-target-cpu", targetCPU], .when(configuration: .release))
+]
+// Everything that reads untrusted input (file formats, tokenizer files, data ingest, chat/preference JSONL, HTTP
+// requests, sampling parameters such as logit_bias token ids, the CLI) keeps its preconditions: release's -O,
+// with the CPU target so its SIMD stays fast. A malformed input then traps with a message instead of reading
+// out of bounds.
+let checkedSettings: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-target-cpu", targetCPU], .when(configuration: .release))
 ]
 
 let package = Package(
@@ -32,40 +41,41 @@ let package = Package(
     ],
     targets: [
         // File formats (GGUF today; safetensors with the inference engine). No dependencies.
-        .target(name: "DSFormats", swiftSettings: hotLoopSettings),
+        .target(name: "DSFormats", swiftSettings: checkedSettings),
         // The one file that calls a BLAS (oneDNN or OpenBLAS, opened at run time with dlopen).
         .target(name: "CGemm", linkerSettings: [.linkedLibrary("dl")]),
         // Tensor storage and numeric kernels: dtypes, (de)quantization, matrix multiply, the worker pool.
-        .target(name: "DSTensor", dependencies: ["DSFormats", "CGemm"], swiftSettings: hotLoopSettings),
+        .target(name: "DSTensor", dependencies: ["DSFormats", "CGemm"], swiftSettings: kernelSettings),
         // LLaMA-style model: config, weights from safetensors/GGUF, forward pass with KV cache.
-        .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: hotLoopSettings),
+        .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: kernelSettings),
         // Sampling (GenerateParameters, LogitProcessor chain, Sampler), stop strings, TokenIterator.
-        .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer", "DSTensor"], swiftSettings: hotLoopSettings),
+        .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer", "DSTensor"], swiftSettings: checkedSettings),
         // Pre-training: parameter slab, forward/backward pairs, AdamW, schedules.
-        .target(name: "DSTraining", dependencies: ["DSModel", "DSTensor", "CMPI"], swiftSettings: hotLoopSettings),
+        .target(name: "DSTraining", dependencies: ["DSModel", "DSTensor", "CMPI"], swiftSettings: kernelSettings),
         // The one file that calls MPI (Open MPI's libmpi opened at run time, only under mpirun).
         .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl")]),
         // OpenAI-compatible HTTP server: routes, continuous-batching scheduler, metrics, chat page.
         .target(
             name: "DSServer",
-            dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: checkedSettings
         ),
         // Streaming gzip/zstd decoding (libz / libzstd opened at run time with dlopen).
         .target(name: "CCompress", linkerSettings: [.linkedLibrary("dl")]),
         // Pre-training data: document store, ingest, exact/near dedup, quality filters, remix, tokenize to shards.
-        .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "CCompress"], swiftSettings: hotLoopSettings),
+        .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "CCompress"], swiftSettings: checkedSettings),
         // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits.
-        .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor"], swiftSettings: hotLoopSettings),
+        .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor"], swiftSettings: checkedSettings),
         // Evaluation (lm-evaluation-harness's request types and metrics) over the inference engine.
-        .target(name: "DSEvaluation", dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats"], swiftSettings: hotLoopSettings),
+        .target(name: "DSEvaluation", dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats"], swiftSettings: checkedSettings),
         // SFT and DPO on the training engine: chat/preference JSONL → masked, packed rows.
-        .target(name: "DSAlignment", dependencies: ["DSTraining", "DSTokenizer", "DSData", "DSFormats", "DSTensor"], swiftSettings: hotLoopSettings),
+        .target(name: "DSAlignment", dependencies: ["DSTraining", "DSTokenizer", "DSData", "DSFormats", "DSTensor"], swiftSettings: checkedSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
             dependencies: ["DSFormats"],
             resources: [.copy("Resources/ggml-vocab-deepseek-llm.gguf")],
-            swiftSettings: hotLoopSettings
+            swiftSettings: checkedSettings
         ),
         .executableTarget(
             name: "dsllm",
@@ -73,7 +83,7 @@ let package = Package(
                 "DSTokenizer", "DSFormats", "DSModel", "DSTensor", "DSGeneration", "DSServer", "DSTraining", "DSData", "DSScaling", "DSAlignment", "DSEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: hotLoopSettings
+            swiftSettings: checkedSettings
         ),
         // Shared helpers for the test targets (seeded random numbers).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -40,7 +40,7 @@ if [ ! -f "$W/tokenizer/tokenizer.json" ]; then
 import json
 with open('$W/train.txt', 'w') as out:
     for l in open('$W/train.jsonl'): out.write(json.loads(l)['text'] + '\n')"
-  "$B" tokenizer train --input "$W/train.txt" --vocab-size 8192 --out "$W/tokenizer/tokenizer.json" --quiet
+  "$B" tokenizer train --input "$W/train.txt" --vocab-size 8192 --out "$W/tokenizer/tokenizer.json" --quiet --overwrite
 fi
 
 # 3. Token shards (EOS after each document): train and held-out.
@@ -139,8 +139,8 @@ PY
 if [ ! -f "$W/export/model-q8_0.gguf" ]; then
   log "export"
   rm -rf "$W/export" && mkdir -p "$W/export"
-  "$B" convert --in "$W/sft/final" --out "$W/export" --type bf16 > /dev/null
-  "$B" quantize --in "$W/sft/final" --out "$W/export/model-q8_0.gguf" --type q8_0 > /dev/null
+  "$B" convert --in "$W/sft/final" --out "$W/export" --type bf16 --overwrite > /dev/null
+  "$B" quantize --in "$W/sft/final" --out "$W/export/model-q8_0.gguf" --type q8_0 --overwrite > /dev/null
   cp "$W/tokenizer/tokenizer.json" "$W/tokenizer/tokenizer_config.json" "$W/export/"
   cp "$W/base/loss.svg" "$W/export/pretrain-loss.svg"
   cp "$W/sft/loss.svg" "$W/export/sft-loss.svg"

@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# End-to-end check of `dsllm serve` with the official openai client (the only Python package `make test`
-# installs; pinned in tools/requirements-e2e.txt).
+# End-to-end check of `dsllm serve` with the official openai client (pinned in tools/requirements-e2e.txt). The
+# client lives in a virtual environment under .build/ (made once, refreshed when the pins change), never in the
+# system interpreter: Debian 12 forbids pip there (PEP 668), and `make test` should not change the machine.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if ! python3 -c "import openai" 2>/dev/null; then
-    python3 -m pip install -q -r "$root/tools/requirements-e2e.txt"
+venv="$root/.build/e2e-venv"
+requirements="$root/tools/requirements-e2e.txt"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" || {
+        rm -rf "$venv"
+        echo "error: python3 -m venv failed; on Debian install python3-venv (make deps does)" >&2
+        exit 1
+    }
 fi
-python3 "$root/tests/server/openai_e2e.py" --dsllm "$root/.build/release/dsllm"
+# The copy of the pins inside the venv records what was installed.
+if ! cmp -s "$requirements" "$venv/requirements-e2e.txt"; then
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/requirements-e2e.txt"
+fi
+"$venv/bin/python" "$root/tests/server/openai_e2e.py" --dsllm "$root/.build/release/dsllm"

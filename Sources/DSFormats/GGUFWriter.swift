@@ -118,11 +118,13 @@ public struct GGUFWriter {
     public func write(to path: String, tensorSizes: [(name: String, dimensions: [Int], type: GGMLType, byteCount: Int)],
                       data: (Int) throws -> [UInt8]) throws {
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try WriteError.explaining(path) {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         FileManager.default.createFile(atPath: tmp.path, contents: nil)
         do {
-            let handle = try FileHandle(forWritingTo: tmp)
+            let handle = try WriteError.explaining(path) { try FileHandle(forWritingTo: tmp) }
             defer { try? handle.close() }
             try handle.write(contentsOf: header(tensorSizes: tensorSizes))
             for (i, t) in tensorSizes.enumerated() {
@@ -133,10 +135,16 @@ public struct GGUFWriter {
             }
             try handle.close()
             guard rename(tmp.path, url.path) == 0 else {
-                throw FormatError(file: path, message: "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
+                let why = WriteError.posixWords(errno)
+                throw WriteError(path: path, reason: WriteError.diagnose(path) ?? "cannot rename the temporary file into place: \(why)")
             }
+        } catch let error as WriteError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
         } catch {
             try? FileManager.default.removeItem(at: tmp)
+            // Errors from `data(i)` are about the input (a tensor that cannot be encoded), not the write: keep them.
+            if error is CocoaError || (error as NSError).domain == NSPOSIXErrorDomain { throw WriteError(path: path, error: error) }
             throw error
         }
     }

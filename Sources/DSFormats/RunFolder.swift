@@ -47,7 +47,7 @@ public enum RunFolder {
                     for e in entries {
                         let p = (path as NSString).appendingPathComponent(e)
                         do { try fm.removeItem(atPath: p) } catch {
-                            throw Refusal("--overwrite: cannot remove \(p): \(reason(error))")
+                            throw Refusal("--overwrite: cannot remove \(p): \(WriteError.words(for: error))")
                         }
                     }
                     return
@@ -57,7 +57,7 @@ public enum RunFolder {
         }
         if dryRun { return }
         do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw Refusal("cannot create the run folder \(path): \(reason(error))")
+            throw Refusal(WriteError(path: path, error: error).description)
         }
     }
 
@@ -72,13 +72,5 @@ public enum RunFolder {
             || FileManager.default.fileExists(atPath: (real as NSString).appendingPathComponent(".git")) {
             throw Refusal("--overwrite will not empty \(path) (\(real)): it is not a run folder; give a folder of its own")
         }
-    }
-    /// The reason of a file-system error in words, without Foundation's wording.
-    static func reason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(posix.code)))
-        }
-        return ns.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32(ns.code))) : ns.localizedDescription
     }
 }

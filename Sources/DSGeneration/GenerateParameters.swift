@@ -28,6 +28,9 @@ public struct GenerateParameters: Sendable, Equatable {
     public var stop: [String] = []
     /// Generation stops after any of these ids (the tokenizer's end-of-sequence is added by the caller).
     public var stopIDs: Set<Int32> = []
+    /// Keep generating past the end-of-sequence token (llama.cpp's ignore_eos). Only EOS stops being a stop:
+    /// stop strings and `stopIDs` still end generation.
+    public var ignoreEOS = false
 
     public init() {}
 

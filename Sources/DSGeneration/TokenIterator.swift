@@ -31,13 +31,13 @@ public final class TokenIterator: IteratorProtocol, Sequence {
     private var cancelFlag = false
 
     /// `prompt` is fed after whatever the model already holds; `history` (default: the prompt) is what the
-    /// penalties see. Stop ids are the parameters' plus the tokenizer's end-of-sequence.
+    /// penalties see. Stop ids are the parameters' plus the tokenizer's end-of-sequence (unless `ignoreEOS`).
     public init(model: Transformer, tokenizer: Tokenizer?, prompt: [Int32], parameters: GenerateParameters,
                 history: [Int32]? = nil) {
         self.model = model
         self.prompt = prompt
         var p = parameters
-        if let eos = tokenizer?.eosID { p.stopIDs.insert(eos) }
+        if !p.ignoreEOS, let eos = tokenizer?.eosID { p.stopIDs.insert(eos) }
         self.parameters = p
         sampler = Sampler(parameters: p, vocabularySize: model.config.vocabularySize)
         sampler.accept(history ?? prompt)

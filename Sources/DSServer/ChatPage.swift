@@ -1,7 +1,15 @@
 /// `GET /`: a self-contained chat page (no build step, nothing loaded from the internet) that streams replies
 /// from /v1/chat/completions and keeps the conversation in the page.
 enum ChatPage {
-    static let html = #"""
+    /// The page for a server whose model id is `modelID`: the page sends it with every message (a server started
+    /// with `--model-id` answers 404 to any other id).
+    static func html(modelID: String) -> String {
+        // A JSON string is a JavaScript string literal; `<` escaped so that no id can close the <script> element.
+        let literal = JSONOut.string(modelID).text.replacingOccurrences(of: "<", with: "\\u003c")
+        return template.replacingOccurrences(of: "__MODEL_ID_LITERAL__", with: literal)
+    }
+
+    private static let template = #"""
 <!doctype html>
 <html lang="en">
 <head>
@@ -44,6 +52,7 @@ enum ChatPage {
   <button id="send" type="submit">Send</button>
 </form>
 <script>
+const MODEL_ID = __MODEL_ID_LITERAL__;
 const log = document.getElementById('log'), input = document.getElementById('input'), form = document.getElementById('form');
 const key = document.getElementById('key');
 key.value = localStorage.getItem('dsllm-key') || '';
@@ -73,7 +82,7 @@ form.onsubmit = async e => {
   const meta = document.createElement('div'); meta.className = 'meta'; log.appendChild(meta);
   const system = document.getElementById('system').value.trim();
   const body = {
-    model: 'dsllm', stream: true, stream_options: {include_usage: true},
+    model: MODEL_ID, stream: true, stream_options: {include_usage: true},
     messages: (system ? [{role: 'system', content: system}] : []).concat(messages),
     temperature: parseFloat(document.getElementById('temperature').value),
     top_p: parseFloat(document.getElementById('top_p').value),

@@ -5,59 +5,81 @@ import Hummingbird
 
 extension InferenceServer {
     /// `POST /v1/completions` and `POST /v1/chat/completions`.
-    func complete(_ request: Request, _ context: BasicRequestContext, chat: Bool) async throws -> Response {
+    func complete(_ request: Request, _ context: ServerRequestContext, chat: Bool) async throws -> Response {
         let bytes = try await body(request)
         let r = chat ? try RequestParser.chat(bytes, tokenizer: tokenizer, defaultMaxTokens: options.defaultMaxTokens)
                      : try RequestParser.completion(bytes, tokenizer: tokenizer, defaultMaxTokens: options.defaultMaxTokens)
         if let m = r.model, m != options.modelID, !m.isEmpty { throw unknownModel(m) }
         // One job per (prompt, n); choice index = prompt index × n + k, as OpenAI numbers them.
-        var jobs: [(choice: Int, prompt: Int, job: Job)] = []
-        do {
-            for (pi, prompt) in r.prompts.enumerated() {
-                for k in 0..<r.n {
-                    var p = r.parameters
-                    if let s = p.seed { p.seed = s &+ UInt64(k) }
-                    var jr = JobRequest(prompt: prompt, parameters: p)
-                    jr.logprobs = r.logprobs
-                    jr.promptLogprobs = r.echo && r.logprobs != nil
-                    jobs.append((pi * r.n + k, pi, try scheduler.submit(jr)))
-                }
-            }
-        } catch {
-            for j in jobs { j.job.cancel() }
-            switch error {
-            case .queueFull:
-                throw APIError(503, "The server is busy: all slots and the queue are full. Retry shortly.", type: "server_error", code: "server_overloaded")
-            case .promptTooLong(let n, let ctx):
-                throw APIError(400, "This model's maximum context length is \(ctx) tokens; the prompt has \(n).", param: "messages",
-                               code: "context_length_exceeded")
-            case .emptyPrompt:
-                throw APIError(400, "The prompt is empty.", param: "prompt")
+        var requests: [JobRequest] = [], slots: [(choice: Int, prompt: Int)] = []
+        for (pi, prompt) in r.prompts.enumerated() {
+            for k in 0..<r.n {
+                var p = r.parameters
+                if let s = p.seed { p.seed = s &+ UInt64(k) }
+                var jr = JobRequest(prompt: prompt, parameters: p)
+                jr.logprobs = r.logprobs
+                jr.promptLogprobs = r.echo && r.logprobs != nil
+                requests.append(jr)
+                slots.append((pi * r.n + k, pi))
             }
         }
+        let jobs: [Job]
+        do {
+            jobs = try scheduler.submit(requests)
+        } catch {
+            throw submitError(error, request: r, chat: chat)
+        }
+        let submitted = zip(slots, jobs).map { (choice: $0.choice, prompt: $0.prompt, job: $1) }
         let builder = ResponseBuilder(tokenizer: tokenizer, model: options.modelID, isChat: chat)
-        let submitted = jobs
+        // A client that leaves frees its slots at once (its jobs are cancelled), not after the last token.
+        let watcher = await context.disconnectWatcher()
+        watcher?.whenClientLeaves { for j in submitted { j.job.cancel() } }
+        let endpoint = chat ? "/v1/chat/completions" : "/v1/completions"
         if !r.stream {
+            defer { watcher?.clear() }
             let choices = try await withTaskCancellationHandler {
                 try await collect(submitted, builder: builder)
             } onCancel: {
                 for j in submitted { j.job.cancel() }
             }
+            // Nobody to answer: count it as nginx's 499 "client closed request", like an abandoned stream.
+            if watcher?.clientHasLeft == true { throw APIError(499, "The client closed the connection.") }
             let promptOf = Dictionary(uniqueKeysWithValues: submitted.map { ($0.choice, $0.prompt) })
             return json(builder.full(choices, request: r, promptOf: { promptOf[$0] ?? 0 }))
         }
         let metrics = self.metrics
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
+            defer { watcher?.clear() }
             do {
                 try await self.stream(submitted, request: r, builder: builder, writer: &writer)
                 try await writer.finish(nil)
             } catch {
                 // The client went away (or the write failed): free the slots now.
                 for j in submitted { j.job.cancel() }
-                metrics.countRequest(endpoint: chat ? "/v1/chat/completions" : "/v1/completions", status: 499)
+                metrics.countRequest(endpoint: endpoint, status: 499)
                 throw error
             }
         })
+    }
+
+    /// Why the scheduler refused a request, as the client should read it: 503 only when waiting could help.
+    private func submitError(_ error: Scheduler.SubmitError, request r: CompletionRequest, chat: Bool) -> APIError {
+        switch error {
+        case .queueFull:
+            return APIError(503, "The server is busy: all slots and the queue are full. Retry shortly.", type: "server_error",
+                            code: "server_overloaded")
+        case .neverFits(let jobs, let capacity):
+            let asked = r.prompts.count > 1 ? "\(r.prompts.count) prompts × n = \(r.n) asks for \(jobs) choices"
+                                            : "'n' = \(r.n) asks for \(jobs) choices"
+            return APIError(400, "\(asked), but this server holds at most \(capacity) at once (\(scheduler.options.slots) slots "
+                            + "+ a queue of \(scheduler.options.queueLimit)); lower 'n' or send fewer prompts per request.",
+                            param: r.prompts.count > 1 && r.n == 1 ? "prompt" : "n")
+        case .promptTooLong(let n, let ctx):
+            return APIError(400, "This model's maximum context length is \(ctx) tokens; the prompt has \(n).",
+                            param: chat ? "messages" : "prompt", code: "context_length_exceeded")
+        case .emptyPrompt:
+            return APIError(400, "The prompt is empty.", param: chat ? "messages" : "prompt")
+        }
     }
 
     private func collect(_ jobs: [(choice: Int, prompt: Int, job: Job)], builder: ResponseBuilder) async throws -> [ResponseBuilder.Choice] {
@@ -145,13 +167,13 @@ extension JSONOut {
 
 /// Turns thrown errors into OpenAI's error JSON, checks the API key, and counts requests by status.
 struct ErrorAndAuthMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ServerRequestContext
     let apiKey: String?
     let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        let endpoint = path.hasPrefix("/v1/models/") ? "/v1/models/:id" : path
+        let endpoint = ServerMetrics.endpointLabel(path)
         do {
             if let apiKey, path != "/" && path != "/health" {
                 let auth = request.headers[.authorization] ?? ""

@@ -68,7 +68,11 @@ public final class Scheduler: @unchecked Sendable {
         public init() {}
     }
 
-    public enum SubmitError: Error, Sendable { case queueFull, promptTooLong(Int, Int), emptyPrompt }
+    public enum SubmitError: Error, Sendable {
+        case queueFull, promptTooLong(Int, Int), emptyPrompt
+        /// More jobs in one request than slots + queue: it would be refused however long the client waited.
+        case neverFits(jobs: Int, capacity: Int)
+    }
 
     public let weights: ModelWeights
     public let tokenizer: Tokenizer
@@ -93,6 +97,9 @@ public final class Scheduler: @unchecked Sendable {
 
     private let slots: [Slot]
     private var queue: [Job] = []
+    /// Slots holding a job. Guarded by `condition` (unlike `Slot.job`, which only the scheduler thread reads), so
+    /// that `submit` can count what is in the system.
+    private var occupied = 0
     private let condition = NSCondition()
     private var stopping = false
     private var thread: Thread?
@@ -125,19 +132,35 @@ public final class Scheduler: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Queues a job; throws when the queue is full (the HTTP side answers 503) or the prompt cannot fit.
-    public func submit(_ request: JobRequest) throws(SubmitError) -> Job {
-        if request.prompt.isEmpty { throw .emptyPrompt }
-        if request.prompt.count >= contextLength { throw .promptTooLong(request.prompt.count, contextLength) }
-        let job = Job(request)
+    /// Jobs the server holds at once: one per slot plus `queueLimit` waiting.
+    public var capacity: Int { options.slots + options.queueLimit }
+
+    /// Queues a job; throws when the server is full (the HTTP side answers 503) or the prompt cannot fit.
+    public func submit(_ request: JobRequest) throws(SubmitError) -> Job { try submit([request])[0] }
+
+    /// Queues all of a request's jobs or none: a request is never left half admitted. Throws `queueFull` when
+    /// they do not fit now (worth retrying), `neverFits` when they could not fit even into an idle server.
+    public func submit(_ requests: [JobRequest]) throws(SubmitError) -> [Job] {
+        for request in requests {
+            if request.prompt.isEmpty { throw .emptyPrompt }
+            if request.prompt.count >= contextLength { throw .promptTooLong(request.prompt.count, contextLength) }
+        }
+        if requests.count > capacity { throw .neverFits(jobs: requests.count, capacity: capacity) }
+        let jobs = requests.map(Job.init)
         condition.lock()
         defer { condition.unlock() }
-        if queue.count >= options.queueLimit { throw .queueFull }
-        queue.append(job)
+        if queue.count + occupied + jobs.count > capacity { throw .queueFull }
+        queue += jobs
         metrics.setQueueDepth(queue.count)
         condition.signal()
-        return job
+        return jobs
     }
+
+    /// Tests: runs on the scheduler thread before every step with the jobs in the slots, and may block it — so a
+    /// test can hold the scheduler still until the state it waits for (a cancellation, a full queue) is reached,
+    /// instead of racing it.
+    private let beforeStepHook = Mutex<(@Sendable ([Job]) -> Void)?>(nil)
+    func setBeforeStepForTesting(_ hook: (@Sendable ([Job]) -> Void)?) { beforeStepHook.withLock { $0 = hook } }
 
     // MARK: - The loop (scheduler thread only below this line)
 
@@ -151,7 +174,10 @@ public final class Scheduler: @unchecked Sendable {
                 for j in queue { j.continuation.finish() }
                 return
             }
-            for s in slots where s.job == nil && !queue.isEmpty { assign(queue.removeFirst(), to: s) }
+            for s in slots where s.job == nil && !queue.isEmpty {
+                assign(queue.removeFirst(), to: s)
+                occupied += 1
+            }
             metrics.setQueueDepth(queue.count)
             condition.unlock()
             metrics.setActiveSlots(slots.filter { $0.job != nil }.count)
@@ -174,11 +200,8 @@ public final class Scheduler: @unchecked Sendable {
         s.firstTokenAt = nil
     }
 
-    /// Slows every step down (tests of cancellation need the scheduler not to outrun the consumer).
-    var stepDelayForTesting: TimeInterval = 0
-
     private func step() {
-        if stepDelayForTesting > 0 { Thread.sleep(forTimeInterval: stepDelayForTesting) }
+        if let hook = beforeStepHook.withLock({ $0 }) { hook(slots.compactMap(\.job)) }
         for s in slots where s.job?.isCancelled == true { finish(s, .cancelled) }
         // One forward pass for everything that can share it: every generating slot's next token, plus prompt
         // chunks of slots still reading their prompts, up to `prefillChunk` prompt tokens per step in all.
@@ -275,15 +298,21 @@ public final class Scheduler: @unchecked Sendable {
         if reason != .stop || !s.stop.stopped {
             tail = s.stop.feed(s.detokenizer.flush()) + s.stop.flush()
         }
-        job.continuation.yield(.finished(reason, tail: tail, promptTokens: job.request.prompt.count, completionTokens: s.generated))
-        job.continuation.finish()
-        metrics.addGeneratedTokens(s.generated)
-        if let first = s.firstTokenAt, s.generated > 1 {
-            metrics.observeDecodeRate(Double(s.generated - 1) / max(Date().timeIntervalSince(first), 1e-9))
+        let generated = s.generated
+        metrics.addGeneratedTokens(generated)
+        if let first = s.firstTokenAt, generated > 1 {
+            metrics.observeDecodeRate(Double(generated - 1) / max(Date().timeIntervalSince(first), 1e-9))
         }
+        // Free the slot before telling the client: whoever sees `.finished` sees the slot free and the metrics
+        // current, and may submit again at once.
         s.job = nil
         s.sampler = nil
         s.pending = nil
+        condition.lock()
+        occupied -= 1
+        condition.unlock()
         metrics.setActiveSlots(slots.filter { $0.job != nil }.count)
+        job.continuation.yield(.finished(reason, tail: tail, promptTokens: job.request.prompt.count, completionTokens: generated))
+        job.continuation.finish()
     }
 }

@@ -3,6 +3,8 @@ import DSModel
 import DSTokenizer
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 
 /// `dsllm serve`: the OpenAI-compatible HTTP API over one model. Handlers parse and validate on the event
 /// loop, then hand jobs to the `Scheduler` thread and stream its events back.
@@ -21,6 +23,8 @@ public final class InferenceServer: Sendable {
     public let scheduler: Scheduler
     public let tokenizer: Tokenizer
     public let metrics: ServerMetrics
+    /// The chat page, with this server's model id in it.
+    let chatPage: String
 
     public init(weights: ModelWeights, tokenizer: Tokenizer, options: Options) throws(APIError) {
         guard tokenizer.vocabularySize <= weights.config.vocabularySize else {
@@ -29,25 +33,34 @@ public final class InferenceServer: Sendable {
         self.options = options
         self.tokenizer = tokenizer
         metrics = ServerMetrics()
+        chatPage = ChatPage.html(modelID: options.modelID)
         scheduler = Scheduler(weights: weights, tokenizer: tokenizer, options: options.scheduler, metrics: metrics)
         scheduler.start()
     }
 
-    /// Runs until the process is stopped (SIGINT/SIGTERM via ServiceLifecycle).
-    public func run() async throws {
-        let app = Application(router: makeRouter(),
-                              configuration: .init(address: .hostname(options.host, port: options.port), serverName: "dsllm"))
+    /// Runs until the process is stopped (SIGINT/SIGTERM via ServiceLifecycle); `onListening` gets the port once the
+    /// socket is bound.
+    public func run(onListening: @escaping @Sendable (_ port: Int) -> Void = { _ in }) async throws {
+        let app = makeApplication(port: options.port) { channel in onListening(channel.localAddress?.port ?? 0) }
         try await app.runService()
         scheduler.shutdown()
     }
 
+    /// The HTTP application: the router, and per connection a `ClientDisconnectWatcher` (tests run it on port 0).
+    public func makeApplication(port: Int, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+        -> some ApplicationProtocol {
+        Application(router: makeRouter(), server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectWatcher()])),
+                    configuration: .init(address: .hostname(options.host, port: port), serverName: "dsllm"),
+                    onServerRunning: onServerRunning)
+    }
+
     // MARK: - Routes
 
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func makeRouter() -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: ErrorAndAuthMiddleware(apiKey: options.apiKey, metrics: metrics))
         router.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: ChatPage.html)))
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: self.chatPage)))
         }
         router.get("/health") { _, _ in self.json(.object([("status", .string("ok"))])) }
         router.get("/metrics") { _, _ in

@@ -42,6 +42,18 @@ public final class ServerMetrics: @unchecked Sendable {
         return body()
     }
 
+    /// The routes `dsllm serve` answers; anything else is counted as "other" — a label per path a client invents
+    /// would let anyone grow /metrics (and the server's memory) without bound.
+    static let knownEndpoints: Set<String> = ["/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions",
+                                              "/tokenize", "/detokenize", "/tokenizer_info"]
+
+    static func endpointLabel(_ path: String) -> String {
+        if knownEndpoints.contains(path) { return path }
+        if path.hasPrefix("/v1/models/") { return "/v1/models/:id" }
+        return "other"
+    }
+
+    /// Counts a request; `endpoint` should come from `endpointLabel` (a fixed set of labels).
     public func countRequest(endpoint: String, status: Int) { with { requests["\(endpoint)|\(status)", default: 0] += 1 } }
     func addPromptTokens(_ n: Int) { with { promptTokens += n } }
     func addGeneratedTokens(_ n: Int) { with { generatedTokens += n } }

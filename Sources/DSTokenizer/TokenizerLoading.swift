@@ -46,18 +46,7 @@ extension Tokenizer {
         return try load(tokenizerJSON: path)
     }
 
-    /// The DeepSeek LLM vocabulary shipped inside dsllm (llama.cpp's `ggml-vocab-deepseek-llm.gguf`).
-    public static func embeddedDeepSeek() throws(TokenizerError) -> Tokenizer {
-        try load(gguf: embeddedVocabularyPath)
-    }
-
-    /// Path of the embedded vocabulary file.
-    public static var embeddedVocabularyPath: String {
-        if let url = Bundle.module.url(forResource: "ggml-vocab-deepseek-llm", withExtension: "gguf") {
-            return url.path
-        }
-        return "ggml-vocab-deepseek-llm.gguf"
-    }
+    // embeddedDeepSeek(): EmbeddedVocabulary.swift (found beside the executable, never through Bundle.module).
 
     /// Loads a byte-level BPE vocabulary from GGUF tokenizer metadata.
     public static func load(gguf path: String) throws(TokenizerError) -> Tokenizer {

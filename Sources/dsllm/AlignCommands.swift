@@ -69,12 +69,12 @@ struct AlignmentRunOptions: ParsableArguments {
         return o
     }
 
+    /// --tokenizer, else the model's own (a corrupt one is an error naming where, never a silent fallback), else the
+    /// embedded DeepSeek vocabulary.
     func loadTokenizer() throws -> Tokenizer {
-        do {
-            if let tokenizer { return try Tokenizer.load(path: tokenizer) }
-            if let t = try? Tokenizer.load(path: model) { return t }
-            return try Tokenizer.embeddedDeepSeek()
-        } catch { throw CLIError("\(error)") }
+        let option = try ModelOption.parse(["--model", model] + (tokenizer.map { ["--tokenizer", $0] } ?? []))
+        if let t = try option.loadTokenizer() { return t }
+        do { return try Tokenizer.embeddedDeepSeek() } catch { throw CLIError("\(error)") }
     }
 
     func loadSlab(_ path: String) throws -> ParameterSlab {

@@ -11,12 +11,10 @@ struct TokenizerOption: ParsableArguments {
     var tokenizer: String?
 
     func load() throws -> Tokenizer {
-        do {
-            if let tokenizer { return try Tokenizer.load(path: tokenizer) }
-            return try Tokenizer.embeddedDeepSeek()
-        } catch {
-            throw CLIError(error.description)
+        if let tokenizer {
+            do { return try Tokenizer.load(path: tokenizer) } catch { throw CLIError("--tokenizer \(error.description)") }
         }
+        do { return try Tokenizer.embeddedDeepSeek() } catch { throw CLIError(error.description) }
     }
 }
 
@@ -151,3 +149,25 @@ func defaultThreadCount() -> Int { ProcessInfo.processInfo.activeProcessorCount 
 
 /// JSON string literal (for hand-written JSON output).
 func jsonString(_ s: String) -> String { jsonQuoted(s) }
+
+/// `--overwrite` for commands that write a model, tokenizer or figures: an output that already exists is someone's
+/// earlier work, refused (before any work) unless the user says to replace it.
+struct OverwriteOption: ParsableArguments {
+    @Flag(help: "Replace an output that already exists (a folder is emptied first).") var overwrite = false
+
+    /// A file output: refused when something is there.
+    func checkFile(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return }
+        if isDirectory.boolValue { throw CLIError(WriteError(path: path, reason: "it is a directory").description) }
+        guard !overwrite else { return }
+        throw CLIError("\(path) already exists; give --overwrite to replace it, or another --out")
+    }
+
+    /// A folder output: refused when it holds files; emptied with --overwrite (RunFolder's rule). `dryRun` checks only.
+    func prepareFolder(_ path: String, dryRun: Bool = false) throws {
+        do { try RunFolder.prepare(path, intent: overwrite ? .overwrite : .fresh, resumable: false, dryRun: dryRun) } catch {
+            throw CLIError(error.description)
+        }
+    }
+}

@@ -16,7 +16,10 @@ struct ChatCommand: ParsableCommand {
         discussion: """
             Commands: /reset (new conversation), /save FILE (conversation as JSON), /exit. Ctrl-C stops the \
             current reply; Ctrl-D or /exit quits. When the conversation outgrows --ctx, the oldest turns are \
-            dropped (the system prompt is kept) and a line says so.
+            dropped (the system prompt is kept) and a line says so. With standard input not a terminal (prompts \
+            piped in, one a line) the output is a transcript: each prompt echoed as "User: …", each reply as \
+            "Assistant: …". Runs of blank lines in a reply are shown as one, and a reply that is only line breaks \
+            is cut off.
             """)
 
     @OptionGroup var modelOption: ModelOption
@@ -28,12 +31,13 @@ struct ChatCommand: ParsableCommand {
 
     func run() throws {
         let weights = try modelOption.loadWeights()
-        guard let tokenizer = modelOption.loadTokenizer() else { throw CLIError("chat needs a tokenizer with the model") }
+        let tokenizer = try modelOption.requireTokenizer(for: "chat")
         let context = min(ctx ?? min(weights.config.maxPositions, 4096), weights.config.maxPositions)
         guard context > 16 else { throw CLIError("--ctx \(context) is too small") }
         let parameters = try sampling.parameters(maxTokens: maxTokens)
+        try checkInferenceMemory(weights.config, positions: context, cache: .f32, hint: "lower --ctx")
         let model = Transformer(weights: weights, maxSequence: context, threads: threads)
-        var session = ChatSession(tokenizer: tokenizer, model: model, system: system, parameters: parameters)
+        let session = ChatSession(tokenizer: tokenizer, model: model, system: system, parameters: parameters)
 
         // Ctrl-C cancels the running reply instead of killing the process.
         signal(SIGINT, SIG_IGN)
@@ -41,11 +45,27 @@ struct ChatCommand: ParsableCommand {
         interrupts.setEventHandler { session.interrupt() }
         interrupts.resume()
 
-        print("dsllm chat — \(weights.config.layerCount) layers, context \(context) tokens. /reset, /save FILE, /exit; Ctrl-C stops a reply.")
+        // Piped prompts are not echoed by a terminal: echo them, so the output reads as a transcript.
+        let interactive = isatty(0) != 0
+        let isDefaultModel = modelOption.model == defaultModelPath()
+        let parameterCount = String(format: "%.1f M parameters", Double(weights.config.parameterCount) / 1e6)
+        let what = isDefaultModel
+            ? "the default model (\(modelOption.model): a toy of \(parameterCount) trained by dsllm, not DeepSeek's weights)"
+            : "\(modelOption.model) (\(parameterCount))"
+        print("dsllm chat — \(what), context \(context) tokens."
+              + (interactive ? " /reset, /save FILE, /exit; Ctrl-C stops a reply." : ""))
+        defer {
+            if isDefaultModel {
+                print("To chat with a real DeepSeek LLM: dsllm chat --model path/to/deepseek-llm-7b-chat (an HF directory) "
+                      + "or --model FILE.gguf. About the default model: \(modelOption.model)/README.md")
+            }
+        }
         while true {
-            print("> ", terminator: "")
-            fflush(nil)
-            guard let line = readLine() else { print(); break }
+            if interactive {
+                print("> ", terminator: "")
+                fflush(nil)
+            }
+            guard let line = readLine() else { if interactive { print() }; break }
             let input = line.trimmingCharacters(in: .whitespaces)
             if input.isEmpty { continue }
             if input == "/exit" || input == "/quit" { break }
@@ -59,10 +79,22 @@ struct ChatCommand: ParsableCommand {
                 continue
             }
             if input.hasPrefix("/") { print("[unknown command \(input); /reset, /save FILE, /exit]"); continue }
+            if !interactive { print("User: \(input)") }
+            print(interactive ? "" : "Assistant: ", terminator: "")
+            // Through stdout's buffer like every other line (a pipe would otherwise get them out of order), flushed
+            // per piece so the reply streams.
+            var atLineStart = false
             session.reply(to: input) { piece in
-                FileHandle.standardOutput.write(Data(piece.utf8))
-            } notice: { print("\n[\($0)]") }
-            print()
+                guard !piece.isEmpty else { return }
+                print(piece, terminator: "")
+                fflush(nil)
+                atLineStart = piece.hasSuffix("\n")
+            } notice: {
+                print("\n[\($0)]")
+                atLineStart = true
+            }
+            if !atLineStart { print() }
+            if !interactive { print() }
         }
     }
 }
@@ -103,7 +135,11 @@ final class ChatSession: @unchecked Sendable {
         try writeAtomically(data, to: path)
     }
 
-    /// Streams a reply to `text` through `emit`; `notice` reports dropped turns, truncation, interruption.
+    /// Line breaks in a row after which a reply is cut off: the model emits nothing else any more.
+    static let newlineRunLimit = 4
+
+    /// Streams a reply to `text` through `emit` (whitespace tidied by BlankLineFilter); `notice` reports dropped
+    /// turns, truncation, interruption.
     func reply(to text: String, emit: (String) -> Void, notice: (String) -> Void) {
         messages.append(ChatMessage(role: .user, content: text))
         var prompt = tokenizer.encodeChat(messages)
@@ -135,13 +171,23 @@ final class ChatSession: @unchecked Sendable {
         let it = TokenIterator(model: model, tokenizer: tokenizer, prompt: fresh, parameters: p, history: prompt)
         lock.lock(); running = it; lock.unlock()
         var reply = ""
+        var display = BlankLineFilter()
+        var shown = false
+        func show(_ text: String) {
+            let visible = display.feed(text)
+            shown = shown || !visible.isEmpty
+            emit(visible)
+        }
         for token in it {
             reply += token.text
-            emit(token.text)
+            show(token.text)
+            if display.newlineRun >= Self.newlineRunLimit { break }
         }
         let tail = it.flush()
         reply += tail
-        emit(tail)
+        show(tail)
+        display.finish()
+        if !shown && it.finishReason != .cancelled { emit("[empty reply]") }
         lock.lock(); running = nil; lock.unlock()
         switch it.finishReason {
         case .cancelled?: notice("stopped")
@@ -149,7 +195,8 @@ final class ChatSession: @unchecked Sendable {
         case .length?: notice("the reply reached --max-tokens")
         default: break
         }
-        messages.append(ChatMessage(role: .assistant, content: reply))
+        // Kept as shown, without surrounding whitespace: the template writes "Assistant: " + reply + EOS.
+        messages.append(ChatMessage(role: .assistant, content: reply.trimmingCharacters(in: .whitespacesAndNewlines)))
         cached = Array((prompt + it.generated).prefix(model.length))
     }
 }

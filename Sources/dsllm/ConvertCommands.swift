@@ -5,12 +5,6 @@ import DSTensor
 import DSTokenizer
 import Foundation
 
-/// Weight schemes `quantize` and `convert` can write: a uniform type or a llama.cpp K mix.
-func parseScheme(_ name: String) throws -> QuantizationScheme {
-    if let s = QuantizationScheme.all[name.lowercased()] { return s }
-    throw CLIError("--type \(name): expected one of \(QuantizationScheme.all.keys.sorted().joined(separator: ", "))")
-}
-
 /// The tokenizer keys for the output GGUF: copied from a GGUF input, or built from tokenizer.json.
 func tokenizerMetadata(input: String) -> [(String, GGUFWriter.Value)] {
     if let gguf = try? GGUFFile(path: input) {
@@ -43,11 +37,13 @@ struct QuantizeCommand: ParsableCommand {
     @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors.")
     var input: String
     @Option(help: "Output .gguf file.") var out: String
-    @Option(help: "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, or llama.cpp's mixes q4_k_m, q5_k_m.")
-    var type: String
+    @OptionGroup var output: OverwriteOption
+    @Option(help: "Weight type: a float or ggml quantized type, or llama.cpp's mixes q4_k_m, q5_k_m.")
+    var type: QuantizationScheme
 
     func run() throws {
-        let t = try parseScheme(type)
+        let t = type
+        try output.checkFile(out)
         let weights: ModelWeights
         do { weights = try ModelWeights.load(path: input) } catch { throw CLIError(error.description) }
         let start = Date()
@@ -65,13 +61,16 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors.")
     var input: String
     @Option(help: "Output: a .gguf file, or a directory for config.json + model.safetensors.") var out: String
-    @Option(help: "f32, f16 or bf16 (quantized inputs are dequantized).") var type = "f16"
+    @OptionGroup var output: OverwriteOption
+    @Option(help: "Weight type (quantized inputs are dequantized; to write quantized types use quantize).")
+    var type: FloatWeightType = .f16
 
     func run() throws {
-        let t = try parseScheme(type).base
-        guard t == .f32 || t == .f16 || t == .bf16 else { throw CLIError("--type: convert writes f32, f16 or bf16; use quantize") }
+        let t = type.scheme.base
+        if out.hasSuffix(".gguf") { try output.checkFile(out) } else { try output.prepareFolder(out, dryRun: true) }
         let weights: ModelWeights
         do { weights = try ModelWeights.load(path: input) } catch { throw CLIError(error.description) }
+        if !out.hasSuffix(".gguf") { try output.prepareFolder(out) }
         if out.hasSuffix(".gguf") {
             try ModelExport.writeGGUF(weights, type: t, to: out, extraMetadata: tokenizerMetadata(input: input))
         } else {

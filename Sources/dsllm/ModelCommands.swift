@@ -22,30 +22,65 @@ struct ModelOption: ParsableArguments {
     var tokenizer: String?
 
     /// --tokenizer; else the model's own (tokenizer.json beside the weights, or GGUF tokenizer metadata); else, for a
-    /// model over DeepSeek's 102400-id vocabulary (e.g. a `dsllm train` checkpoint), the embedded DeepSeek tokenizer.
-    func loadTokenizer() -> Tokenizer? {
-        if let tokenizer { return try? Tokenizer.load(path: tokenizer) }
-        if let t = try? Tokenizer.load(path: model) { return t }
-        if let w = try? ModelWeights.load(path: model), w.config.vocabularySize == 102400 { return try? Tokenizer.embeddedDeepSeek() }
+    /// model over DeepSeek's 102400-id vocabulary (e.g. a `dsllm train` checkpoint), the embedded DeepSeek tokenizer;
+    /// else nil. A tokenizer that is there but cannot be read is an error naming its file and what is wrong with it
+    /// (never "no tokenizer"): a user with a damaged tokenizer.json must learn that, not go looking for another one.
+    func loadTokenizer() throws -> Tokenizer? {
+        if let tokenizer {
+            do { return try Tokenizer.load(path: tokenizer) } catch { throw CLIError("--tokenizer \(error.description)") }
+        }
+        if let own = try modelsOwnTokenizerPath() {
+            do { return try Tokenizer.load(path: own) } catch { throw CLIError("the model's tokenizer is unreadable: \(error.description)") }
+        }
+        if let w = try? ModelWeights.load(path: model), w.config.vocabularySize == 102400 {
+            do { return try Tokenizer.embeddedDeepSeek() } catch { throw CLIError(error.description) }
+        }
         return nil
+    }
+
+    /// The tokenizer, or an error saying the model has none and how to give one.
+    func requireTokenizer(for purpose: String) throws -> Tokenizer {
+        guard let t = try loadTokenizer() else {
+            throw CLIError("\(purpose) needs a tokenizer: \(model) has no tokenizer.json (or GGUF tokenizer metadata); give --tokenizer PATH")
+        }
+        return t
+    }
+
+    /// The file the model's own tokenizer is in, if it ships one: tokenizer.json in a model directory, or the
+    /// model's .gguf when that has tokenizer metadata.
+    private func modelsOwnTokenizerPath() throws -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) else { return nil }
+        if isDirectory.boolValue {
+            let json = (model as NSString).appendingPathComponent("tokenizer.json")
+            return FileManager.default.fileExists(atPath: json) ? json : nil
+        }
+        guard let gguf = try? GGUFFile(path: model) else { return nil }
+        return gguf["tokenizer.ggml.model"] != nil || gguf["tokenizer.ggml.tokens"] != nil ? model : nil
     }
 }
 
-/// The embedded default model (`make default-model`, shipped in models/default): $DSLLM_DEFAULT_MODEL, else
-/// models/default under the working directory, else in the checkout the executable was built in (a models/default
-/// in one of its parent folders: .build/<triple>/release/dsllm), else an installed share/dsllm/models/default.
+/// The default model (`make default-model`, shipped in models/default): $DSLLM_DEFAULT_MODEL; else an installed
+/// `<prefix>/share/dsllm/models/default` (the executable in `<prefix>/bin`); else models/default in the checkout the
+/// executable was built in (a parent folder holding Package.swift: `.build/<triple>/release/dsllm`). The working
+/// directory plays no part, so an installed binary behaves the same wherever it is run. When none exists, the
+/// installed path is returned, so that the "no such model" error names where the model belongs.
 func defaultModelPath() -> String {
     if let env = ProcessInfo.processInfo.environment["DSLLM_DEFAULT_MODEL"], !env.isEmpty { return env }
-    func isModel(_ p: String) -> Bool { FileManager.default.fileExists(atPath: p + "/config.json") }
-    if isModel("models/default") { return "models/default" }
-    let self_ = FileManager.default.fileExists(atPath: "/proc/self/exe") ? "/proc/self/exe" : CommandLine.arguments[0]
-    var dir = URL(fileURLWithPath: self_).resolvingSymlinksInPath().deletingLastPathComponent()
-    for _ in 0..<5 {
-        if isModel(dir.appendingPathComponent("models/default").path) { return dir.appendingPathComponent("models/default").path }
-        if isModel(dir.appendingPathComponent("share/dsllm/models/default").path) { return dir.appendingPathComponent("share/dsllm/models/default").path }
+    func isModel(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path) }
+    guard let exeDir = EmbeddedVocabulary.executableDirectory() else { return "models/default" }
+    let installed = exeDir.deletingLastPathComponent().appendingPathComponent("share/dsllm/models/default")
+    if isModel(installed) { return installed.path }
+    var dir = exeDir
+    for _ in 0..<4 {
         dir = dir.deletingLastPathComponent()
+        let checkout = dir.appendingPathComponent("models/default")
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path), isModel(checkout) {
+            return checkout.path
+        }
+        if dir.path == "/" { break }
     }
-    return "models/default"
+    return installed.path
 }
 
 func parseIDList(_ text: String, option: String) throws -> [Int32] {
@@ -67,19 +102,21 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Tokens to generate.") var maxTokens = 32
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "KV cache precision: f32, f16 or bf16.") var kvCache = "f32"
+    @Option(help: "KV cache precision.") var kvCache: KVCache.Precision = .f32
     @Option(help: "Also measure N copies of the prompt decoded together in one batch (throughput; prints aggregate tok/s).")
     var parallel: Int?
     @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\", \"finish_reason\", \"seed\"}.") var json = false
 
     func run() throws {
         let weights = try modelOption.loadWeights()
-        let tokenizer = modelOption.loadTokenizer()
+        let tokenizer = try modelOption.loadTokenizer()
         var ids: [Int32]
         if let promptIDs {
             ids = try parseIDList(promptIDs, option: "--prompt-ids")
         } else if let prompt {
-            guard let tokenizer else { throw CLIError("--prompt needs a tokenizer next to the model; use --prompt-ids") }
+            guard let tokenizer else {
+                throw CLIError("--prompt needs a tokenizer: \(modelOption.model) has none; give --tokenizer PATH or use --prompt-ids")
+            }
             ids = tokenizer.encode(prompt, addBOS: tokenizer.addBOSByDefault)
         } else {
             throw CLIError("give --prompt or --prompt-ids")
@@ -91,20 +128,19 @@ struct GenerateCommand: ParsableCommand {
         guard ids.count < weights.config.maxPositions else {
             throw CLIError("the prompt has \(ids.count) tokens; the model's context is \(weights.config.maxPositions)")
         }
-        guard let precision = KVCache.Precision(rawValue: kvCache) else { throw CLIError("--kv-cache must be f32, f16 or bf16") }
+        let precision = kvCache
         let parameters = try sampling.parameters(maxTokens: maxTokens)
+        try checkInferenceMemory(weights.config, positions: min(weights.config.maxPositions, ids.count + maxTokens),
+                                 sequences: max(1, parallel ?? 1), cache: kvCache, hint: "lower --max-tokens or --parallel")
         let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens),
                                 threads: threads, cache: precision)
-        let it = TokenIterator(model: model, tokenizer: sampling.ignoreEOS ? nil : tokenizer, prompt: ids, parameters: parameters)
-        var detok = sampling.ignoreEOS ? tokenizer.map { StreamingDetokenizer(tokenizer: $0) } : nil
+        let it = TokenIterator(model: model, tokenizer: tokenizer, prompt: ids, parameters: parameters)
         var text = ""
         for token in it {
-            var piece = token.text
-            if var d = detok { piece = (try? d.append(token.id)) ?? ""; detok = d }
-            text += piece
-            if !json && tokenizer != nil { FileHandle.standardOutput.write(Data(piece.utf8)) }
+            text += token.text
+            if !json && tokenizer != nil { FileHandle.standardOutput.write(Data(token.text.utf8)) }
         }
-        let tail = detok.map { var d = $0; return d.flush() } ?? it.flush()
+        let tail = it.flush()
         text += tail
         if !json && tokenizer != nil { FileHandle.standardOutput.write(Data(tail.utf8)) }
         if let parallel, parallel > 1 { try measureBatch(weights, ids, parallel, precision) }
@@ -162,7 +198,7 @@ struct ScoreCommand: ParsableCommand {
         if let ids {
             tokens = try parseIDList(ids, option: "--ids")
         } else if let textFile {
-            guard let tokenizer = modelOption.loadTokenizer() else { throw CLIError("--text-file needs a tokenizer next to the model") }
+            let tokenizer = try modelOption.requireTokenizer(for: "--text-file")
             let bytes = try readInput(file: textFile)
             do { tokens = try tokenizer.encode(bytes: bytes, addBOS: tokenizer.addBOSByDefault) } catch {
                 throw CLIError("\(textFile): \(error)")

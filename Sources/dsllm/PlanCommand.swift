@@ -10,7 +10,7 @@ struct PlanCommand: ParsableCommand {
         abstract: "Memory per device and communication per step for parallel layouts (dp × tp × pp, ZeRO-1).",
         discussion: "Without --tp/--pp every valid layout is listed, those that fit first. Formulas: docs/parallelism.md.")
 
-    @Option(help: "Model preset (deepseek-llm-7b, deepseek-llm-67b) — or use --config.") var preset: String?
+    @Option(help: "Model preset — or use --config.") var preset: PaperModelPreset?
     @Option(help: "An HF config.json.") var config: String?
     @Option(help: "Devices in all.") var devices = 8
     @Option(help: "Memory per device, e.g. 80GB or 24GiB.") var deviceMemory = "80GB"
@@ -20,7 +20,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Sequences per micro-batch.") var microBatch = 1
     @Option(help: "Sequence length.") var seqLen = 4096
     @Option(help: "Sequences per optimizer step (default: the paper's, 2304 for 7B and 4608 for 67B).") var globalBatch: Int?
-    @Option(help: "Activation recomputation: none or full.") var recompute = "none"
+    @Option(help: "Activation recomputation.") var recompute: ParallelismPlan.Recompute = .none
     @Flag(help: "No sequence parallelism (norm/residual activations replicated across TP ranks).") var noSequenceParallel = false
     @Option(help: "Rows to show.") var top = 12
 
@@ -36,15 +36,14 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         let c: ModelConfig
         if let preset {
-            guard let p = ModelConfig.presets[preset] else { throw CLIError("--preset \(preset): expected \(ModelConfig.presets.keys.sorted())") }
-            c = p
+            c = preset.config
         } else if let config {
             do { c = try ModelConfig.load(configJSON: config) } catch { throw CLIError(error.description) }
         } else {
             throw CLIError("give --preset or --config")
         }
         guard let memory = Self.bytes(deviceMemory) else { throw CLIError("--device-memory \(deviceMemory): expected e.g. 80GB") }
-        guard let rc = ParallelismPlan.Recompute(rawValue: recompute) else { throw CLIError("--recompute must be none or full") }
+        let rc = recompute
         guard zero == 0 || zero == 1 else { throw CLIError("--zero must be 0 or 1 (stages 2 and 3 are not modelled)") }
         var s = ParallelismPlan.Setup()
         s.devices = devices
@@ -71,8 +70,8 @@ struct PlanCommand: ParsableCommand {
             return fa ? a.communicationBytes < b.communicationBytes : a.totalBytes < b.totalBytes
         }
         func gb(_ x: Double) -> String { String(format: "%.1f", x / 1e9) }
-        print("\(preset ?? config!): \(String(format: "%.2f", Double(c.parameterCount) / 1e9)) B parameters, M = \(String(format: "%.3g", plans[0].flopsPerToken)) non-embedding FLOPs/token at s = \(seqLen)")
-        print("\(devices) devices × \(deviceMemory), global batch \(s.globalBatch) × \(seqLen) tokens, micro-batch \(microBatch), ZeRO-\(zero), recompute \(recompute), sequence parallel \(!noSequenceParallel)")
+        print("\(preset?.rawValue ?? config!): \(String(format: "%.2f", Double(c.parameterCount) / 1e9)) B parameters, M = \(String(format: "%.3g", plans[0].flopsPerToken)) non-embedding FLOPs/token at s = \(seqLen)")
+        print("\(devices) devices × \(deviceMemory), global batch \(s.globalBatch) × \(seqLen) tokens, micro-batch \(microBatch), ZeRO-\(zero), recompute \(recompute.rawValue), sequence parallel \(!noSequenceParallel)")
         print("memory per device in GB (weights bf16 | grads fp32 | optimizer fp32 master+m+v | activations); communication GB sent per device per step\n")
         print("| dp | tp | pp | params/device | weights | grads | optimizer | activations | total | fits | DP comm | TP comm | PP comm |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|")

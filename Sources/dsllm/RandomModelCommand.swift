@@ -12,6 +12,7 @@ struct RandomModelCommand: ParsableCommand {
         abstract: "Write a small random DeepSeek-architecture model (config.json, model.safetensors, tokenizer.json).")
 
     @Option(help: "Output directory.") var out: String
+    @OptionGroup var output: OverwriteOption
     @Option(help: "Seed for the weights.") var seed: UInt64 = 1
     @Option(help: "Transformer layers.") var layers = 2
     @Option(help: "Hidden size (a multiple of 32).") var hidden = 128
@@ -28,6 +29,7 @@ struct RandomModelCommand: ParsableCommand {
         do { try MemoryEstimate.modelFile(c, bytesPerParameter: 2).check(hint: "lower --hidden / --layers") } catch {
             throw CLIError(error.description)
         }
+        try output.prepareFolder(out)
         try WriteError.explaining(out) { try RandomModel.write(c, to: out, seed: seed, scale: 0.3) }
         try tok.writeTokenizerJSON(to: (out as NSString).appendingPathComponent("tokenizer.json"))
         print("wrote \(out): \(layers) layers × \(hidden), vocabulary \(c.vocabularySize), context \(context)")

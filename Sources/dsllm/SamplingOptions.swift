@@ -16,7 +16,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("stop-id"), parsing: .singleValue, help: "Stop after this token id (repeatable).") var stopIDs: [Int32] = []
     @Option(name: .customLong("logit-bias"), parsing: .singleValue, help: "ID=BIAS added to a token's logit (repeatable; -inf bans).")
     var logitBias: [String] = []
-    @Flag(help: "Keep generating past the end-of-sequence token.") var ignoreEOS = false
+    @Flag(help: "Keep generating past the end-of-sequence token (--stop and --stop-id still stop).") var ignoreEOS = false
 
     func parameters(maxTokens: Int) throws -> GenerateParameters {
         var p = GenerateParameters()
@@ -32,6 +32,7 @@ struct SamplingOptions: ParsableArguments {
         p.seed = seed
         p.stop = stop
         p.stopIDs = Set(stopIDs)
+        p.ignoreEOS = ignoreEOS
         for item in logitBias {
             let parts = item.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let id = Int32(parts[0]), let b = Float(parts[1].replacingOccurrences(of: "inf", with: "infinity")) else {
@@ -39,7 +40,18 @@ struct SamplingOptions: ParsableArguments {
             }
             p.logitBias[id] = b
         }
-        do { try p.validate() } catch { throw CLIError("--" + error.description.replacingOccurrences(of: "_", with: "-")) }
+        do { try p.validate() } catch { throw CLIError(Self.withFlagNames(error.description)) }
         return p
+    }
+
+    /// GenerateParameters' messages name fields as the server's JSON does (`repetition_penalty`); on the command
+    /// line the same message must name the flag a user types (`--repeat-penalty`).
+    static func withFlagNames(_ message: String) -> String {
+        let flags = ["max_tokens": "--max-tokens", "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
+                     "min_p": "--min-p", "repetition_penalty": "--repeat-penalty", "frequency_penalty": "--frequency-penalty",
+                     "presence_penalty": "--presence-penalty", "penalty_last_n": "--penalty-last-n", "stop": "--stop"]
+        let field = message.prefix { $0 != " " }
+        guard let flag = flags[String(field)] else { return message }
+        return flag + message.dropFirst(field.count)
     }
 }

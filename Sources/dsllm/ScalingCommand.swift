@@ -16,13 +16,13 @@ func scientific(_ x: Double) -> String { String(format: "%.3g", x) }
 
 struct ScalingFlops: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "flops", abstract: "M, 6N1 and 6N2 of a model (the paper's Table 3 columns).")
-    @Option(help: "Model preset (deepseek-llm-7b, deepseek-llm-67b) — or use --config.") var preset: String?
+    @Option(help: "Model preset — or use --config.") var preset: PaperModelPreset?
     @Option(help: "An HF config.json.") var config: String?
     @Option(help: "Sequence length l_seq.") var seqLen = 4096
 
     func run() throws {
         let c: ModelConfig
-        if let preset { guard let p = ModelConfig.presets[preset] else { throw CLIError("--preset \(preset): expected \(ModelConfig.presets.keys.sorted())") }; c = p }
+        if let preset { c = preset.config }
         else if let config { do { c = try ModelConfig.load(configJSON: config) } catch { throw CLIError(error.description) } }
         else { throw CLIError("give --preset or --config") }
         let m = ScalingLaws.flopsPerToken(layers: c.layerCount, width: c.hiddenSize, sequence: seqLen)
@@ -50,12 +50,12 @@ struct ScalingHparams: ParsableCommand {
 struct ScalingAllocate: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "allocate", abstract: "Compute-optimal model scale and data (Eq. 4), and a model shape.")
     @Option(help: "Compute budget C in FLOPs.") var compute: Double
-    @Option(help: "Data quality whose exponents to use: early, current or owt2 (the paper's Table 4).") var dataQuality = "current"
+    @Option(help: "Data quality whose exponents to use (the paper's Table 4).") var dataQuality: ScalingLaws.DataQuality = .current
     @Option(help: "Sequence length.") var seqLen = 4096
 
     func run() throws {
         guard compute > 0 else { throw CLIError("--compute must be positive") }
-        guard let q = ScalingLaws.DataQuality(rawValue: dataQuality) else { throw CLIError("--data-quality must be early, current or owt2") }
+        let q = dataQuality
         let (m, d) = ScalingLaws.allocation(compute: compute, quality: q)
         let s = ScalingLaws.shape(forFlopsPerToken: m, sequence: seqLen)
         let (a, b) = q.exponents

@@ -153,6 +153,7 @@ struct ScalingPlot: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plot", abstract: "SVG figures from a sweep's results.jsonl (Figures 3, 4, 5).")
     @Argument(help: "results.jsonl of `scaling sweep`.") var results: String
     @Option(help: "Output directory.") var out: String
+    @OptionGroup var output: OverwriteOption
 
     func run() throws {
         guard let text = try? String(contentsOfFile: results, encoding: .utf8) else { throw CLIError("\(results): cannot read") }
@@ -162,7 +163,7 @@ struct ScalingPlot: ParsableCommand {
             runs.append(.init(compute: c, m: v["m"]?.double ?? 0, loss: loss, lr: v["lr"]?.double, batch: v["batch"]?.double))
         }
         guard !runs.isEmpty else { throw CLIError("\(results): no runs") }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try output.prepareFolder(out)
         let iso = runs.filter { $0.lr == nil }
         for (name, svg) in [("isoflop.svg", ScalingPlots.isoFLOP(iso)), ("loss-vs-compute.svg", ScalingPlots.lossVersusCompute(iso)),
                             ("hparams.svg", ScalingPlots.hyperparameters(runs))] {

@@ -20,16 +20,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Context length per slot in tokens (default: the model's, at most 4096).") var ctx: Int?
     @Option(help: "Require this key as 'Authorization: Bearer KEY'.") var apiKey: String?
     @Option(help: "The model id clients send and /v1/models lists.") var modelID = "dsllm"
-    @Option(help: "Requests that may wait for a slot; beyond it the server answers 503.") var queue = 64
+    @Option(help: "Choices (a request's prompts × n) that may wait for a slot; beyond it 503, and a request larger than --parallel + --queue gets 400.")
+    var queue = 64
     @Option(help: "Prompt tokens prefilled per scheduler step (bounds how long a new prompt delays running streams).")
     var prefillChunk = 128
     @Option(help: "max_tokens when a request gives none (chat).") var defaultMaxTokens = 256
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
+    /// Argument errors, before any model is loaded: a port the kernel would truncate (99999 bound 34463) must not
+    /// be announced as if it were listening.
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port).") }
+        guard (1...256).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 256, got \(parallel).") }
+        guard queue >= 0 else { throw ValidationError("--queue must be 0 or more, got \(queue).") }
+    }
+
     func run() async throws {
         let weights = try modelOption.loadWeights()
-        guard let tokenizer = modelOption.loadTokenizer() else { throw CLIError("serve needs a tokenizer with the model") }
-        guard parallel >= 1, parallel <= 256 else { throw CLIError("--parallel must be between 1 and 256") }
+        guard let tokenizer = try modelOption.loadTokenizer() else { throw CLIError("serve needs a tokenizer with the model") }
         var o = InferenceServer.Options()
         o.host = host
         o.port = port
@@ -39,11 +47,18 @@ struct ServeCommand: AsyncParsableCommand {
         o.scheduler.slots = parallel
         o.scheduler.context = min(ctx ?? min(weights.config.maxPositions, 4096), weights.config.maxPositions)
         o.scheduler.queueLimit = queue
+        try checkInferenceMemory(weights.config, positions: o.scheduler.context, sequences: parallel, cache: .f32,
+                                 hint: "lower --parallel or --ctx")
         o.scheduler.prefillChunk = max(1, prefillChunk)
         o.scheduler.threads = threads
         let server: InferenceServer
         do { server = try InferenceServer(weights: weights, tokenizer: tokenizer, options: o) } catch { throw CLIError(error.message) }
-        print("dsllm serve: http://\(host):\(port) — model '\(modelID)', \(parallel) slots × \(o.scheduler.context) tokens")
-        try await server.run()
+        let address = "http://\(host):", banner = "model '\(modelID)', \(parallel) slots × \(o.scheduler.context) tokens"
+        try await server.run { boundPort in
+            // Once the socket is bound, and flushed at once: stdout to a file or pipe is block-buffered, and a
+            // supervisor or script waiting for this line would otherwise see nothing until the server exits.
+            print("dsllm serve: \(address)\(boundPort) — \(banner)")
+            fflush(nil)
+        }
     }
 }

@@ -90,15 +90,25 @@ struct DetokenizeCommand: ParsableCommand {
         }
     }
 
-    /// Accepts "1 2 3", "1,2,3", "[1, 2, 3]" and {"ids": [...]}: every run of digits is an id.
+    /// Accepts "1 2 3", "1,2,3", "[1, 2, 3]" and {"ids": [...]}: every run of digits is an id. Brackets and braces
+    /// must pair up: "[1, 2" is more likely a cut-off file than a list of two ids.
     func parseIDs(_ bytes: [UInt8], source: String) throws -> [TokenID] {
         var ids: [TokenID] = []
         var i = 0
         var inKey = false
+        var keyStart = 0
+        var open: [(bracket: UInt8, offset: Int)] = []
         while i < bytes.count {
             let b = bytes[i]
-            if b == UInt8(ascii: "\"") { inKey.toggle(); i += 1; continue }
+            if b == UInt8(ascii: "\"") { inKey.toggle(); keyStart = i; i += 1; continue }
             if inKey { i += 1; continue }
+            if b == UInt8(ascii: "[") || b == UInt8(ascii: "{") { open.append((b, i)) }
+            if b == UInt8(ascii: "]") || b == UInt8(ascii: "}") {
+                let expected = b == UInt8(ascii: "]") ? UInt8(ascii: "[") : UInt8(ascii: "{")
+                guard let last = open.popLast(), last.bracket == expected else {
+                    throw CLIError("\(source) at byte \(i): '\(Character(Unicode.Scalar(b)))' closes nothing that was opened")
+                }
+            }
             if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "-") {
                 let start = i
                 i += 1
@@ -115,6 +125,11 @@ struct DetokenizeCommand: ParsableCommand {
                 throw CLIError("\(source) at byte \(i): unexpected character '\(Character(Unicode.Scalar(b)))' in token id list")
             }
             i += 1
+        }
+        if inKey { throw CLIError("\(source) at byte \(keyStart): the string opened here is never closed") }
+        if let unclosed = open.last {
+            let closer = unclosed.bracket == UInt8(ascii: "[") ? "]" : "}"
+            throw CLIError("\(source) at byte \(unclosed.offset): '\(Character(Unicode.Scalar(unclosed.bracket)))' is never closed (no matching '\(closer)'; is the input cut off?)")
         }
         return ids
     }

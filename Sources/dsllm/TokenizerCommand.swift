@@ -18,17 +18,17 @@ struct TrainTokenizer: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Training text files (UTF-8).") var input: [String]
     @Option(help: "Total vocabulary size, special tokens included.") var vocabSize: Int
     @Option(help: "Output tokenizer.json (tokenizer_config.json is written beside it).") var out: String
+    @OptionGroup var output: OverwriteOption
     @Option(help: "Minimum pair frequency for a merge.") var minFrequency = 0
     @Option(help: "Comma-separated special tokens appended after the BPE vocabulary (first = BOS, second = EOS).")
     var specialTokens = "<｜begin▁of▁sentence｜>,<｜end▁of▁sentence｜>"
-    @Option(help: "Pre-tokenizer: deepseek-llm or gpt2.") var preTokenizer = "deepseek-llm"
+    @Option(help: "Pre-tokenizer (how text is split before BPE).") var preTokenizer: PreTokenizerKind = .deepseekLLM
     @Option(help: "Worker threads for word counting (default: all cores).") var threads: Int?
     @Flag(help: "Hide progress bars.") var quiet = false
 
     func run() throws {
-        guard let kind = PreTokenizerKind(rawValue: preTokenizer) else {
-            throw CLIError("--pre-tokenizer must be one of: \(PreTokenizerKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        try output.checkFile(out)
+        let kind = preTokenizer
         let specials = specialTokens.split(separator: ",").map(String.init)
         guard vocabSize >= 256 + specials.count else {
             throw CLIError("--vocab-size must be at least \(256 + specials.count) (256 bytes + special tokens)")
@@ -71,8 +71,10 @@ struct ConvertTokenizer: ParsableCommand {
 
     @OptionGroup var tokenizerOption: TokenizerOption
     @Option(help: "Output tokenizer.json path.") var out: String
+    @OptionGroup var output: OverwriteOption
 
     func run() throws {
+        try output.checkFile(out)
         let tok = try tokenizerOption.load()
         try tok.writeTokenizerJSON(to: out)
         print("wrote \(out) (\(tok.vocabularySize) tokens, \(tok.mergeCount) merges, pre-tokenizer \(tok.preTokenizer.rawValue))")

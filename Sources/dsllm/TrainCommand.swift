@@ -112,6 +112,11 @@ struct TrainCommand: ParsableCommand {
             throw CLIError("--batch-tokens \(stepTokens) is not a multiple of micro-batch × seq-len (\(perMicro))")
         }
         guard steps != nil || tokens != nil || textData != nil else { throw CLIError("give --steps or --tokens") }
+        // Given shards are checked first (mapped, nothing allocated): a wrong path is named before any other complaint.
+        var givenStream: TokenStream? = nil
+        if textData == nil {
+            do { givenStream = try TokenStream(paths: data, vocabularySize: c.vocabularySize) } catch { throw CLIError(error.description) }
+        }
         // Memory is checked before anything is allocated or written.
         do {
             try MemoryEstimate.training(c, microBatch: microBatch, seq: seqLen, bf16: prec == .bf16, optimizerShards: parallel.size)
@@ -136,7 +141,7 @@ struct TrainCommand: ParsableCommand {
         }
         // Everything is checked before the first step: shards, vocabulary, config.
         let stream: TokenStream
-        do { stream = try TokenStream(paths: trainShards, vocabularySize: c.vocabularySize) } catch { throw CLIError(error.description) }
+        do { stream = try givenStream ?? TokenStream(paths: trainShards, vocabularySize: c.vocabularySize) } catch { throw CLIError("\(error)") }
         let batches: SequentialBatches
         do { batches = try SequentialBatches(stream: stream, seq: seqLen) } catch { throw CLIError(error.description) }
         let totalSteps = steps ?? tokens.map { max(1, $0 / stepTokens) } ?? max(1, stream.count / stepTokens)

@@ -82,8 +82,9 @@ func runDSLLM(_ args: [String], stdin: [UInt8] = []) throws -> (status: Int32, o
         try String(repeating: "the quick brown fox jumps over the lazy dog 123\n深度求索\n", count: 200)
             .write(to: corpus, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("tokenizer.json").path
-        for _ in 0..<2 {  // the second run replaces the files atomically
-            let r = try runDSLLM(["tokenizer", "train", "--input", corpus.path, "--vocab-size", "300", "--out", out, "--quiet"])
+        for again in [false, true] {  // the second run (--overwrite) replaces the files atomically
+            let r = try runDSLLM(["tokenizer", "train", "--input", corpus.path, "--vocab-size", "300", "--out", out, "--quiet"]
+                                 + (again ? ["--overwrite"] : []))
             #expect(r.status == 0, "\(r.err)")
         }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }

@@ -19,7 +19,7 @@ import Testing
         let explicitIDs = (try JSONSerialization.jsonObject(with: Data(explicit.out.utf8)) as? [String: Any])?["ids"] as? [Int]
         #expect(explicitIDs == ids)
         let chat = try runDSLLM(["chat", "--temperature", "0", "--max-tokens", "8"], stdin: Array("Hello\n".utf8))
-        #expect(chat.status == 0 && chat.out.contains("> "), "\(chat.err)")
+        #expect(chat.status == 0 && chat.out.contains("User: Hello\nAssistant: "), "\(chat.err)")
     }
 
     @Test func safetensorsAndGGUFAreTheSameModel() throws {

@@ -36,10 +36,51 @@ import Testing
         let tokenPPL = results?["t.txt"]?["token_perplexity"] as? Double ?? 0
         #expect(abs(tokenPPL - ppl) < 1e-6 * ppl, "eval \(tokenPPL) vs score \(ppl)")
         let acc = results?["mc"]?["acc"] as? Double ?? -1
-        #expect((0...1).contains(acc) && results?["mc"]?["n"] as? Int == 2)
+        #expect(results?["mc"]?["n"] as? Int == 2)
         let samples = try String(contentsOf: dir.appendingPathComponent("res.samples.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(samples.count == 3 && samples[0].contains("\"loglikelihoods\""))
+        // The same accuracy computed another way: each choice's log-likelihood from whole-sequence `dsllm score`
+        // runs (prompt + " " + choice, minus the prompt's prefix of it: lm-eval's rule), argmax against gold.
+        let sky = "Question: What is the sky?\nAnswer:", sum = "Question: 2 + 2?\nAnswer:"
+        let expected = try Self.independentAccuracy(model: model, tokenizer: Self.golden.appendingPathComponent("tokenizer.json").path, questions: [
+            (sum + " 4\n\n" + sky, ["blue", "a very long and unlikely answer"], 0),  // 1 shot: the other question, solved
+            (sky + " blue\n\n" + sum, ["4", "5", "22"], 0),
+        ])
+        #expect(acc == expected.acc, "eval acc \(acc), recomputed \(expected.acc) from \(expected.logLikelihoods)")
+        for (k, lls) in expected.logLikelihoods.enumerated() {
+            let logged = (try? JSONSerialization.jsonObject(with: Data(samples[k].utf8)) as? [String: Any])?["loglikelihoods"] as? [Double] ?? []
+            #expect(logged.count == lls.count && zip(logged, lls).allSatisfy { abs($0 - $1) < 1e-3 }, "\(logged) vs \(lls)")
+        }
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("res.md").path))
+    }
+
+    /// Accuracy of multiple-choice questions (full prompt, choices, gold) from `dsllm tokenize` and `dsllm score` only:
+    /// log p(choice | prompt) = total NLL of the prompt's tokens − total NLL of prompt + " " + choice.
+    static func independentAccuracy(model: [String], tokenizer: String, questions: [(prompt: String, choices: [String], gold: Int)])
+        throws -> (acc: Double, logLikelihoods: [[Double]]) {
+        func ids(_ text: String) throws -> [String] {
+            let r = try runDSLLM(["tokenize", "--tokenizer", tokenizer, "--no-parse-special"], stdin: Array(text.utf8))
+            #expect(r.status == 0, "\(r.err)")
+            return r.out.split(whereSeparator: \.isWhitespace).map(String.init)
+        }
+        func totalNLL(_ ids: [String]) throws -> Double {
+            let r = try runDSLLM(["score"] + model + ["--ids", ids.joined(separator: " "), "--json"])
+            #expect(r.status == 0, "\(r.err)")
+            let o = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+            return (o?["mean_nll"] as? Double ?? .nan) * Double(ids.count - 1)
+        }
+        var correct = 0
+        var all: [[Double]] = []
+        for q in questions {
+            let promptCount = try ids(q.prompt).count
+            let lls = try q.choices.map { choice -> Double in
+                let whole = try ids(q.prompt + " " + choice)
+                return try totalNLL(Array(whole[..<promptCount])) - totalNLL(whole)
+            }
+            all.append(lls)
+            if lls.indices.max(by: { lls[$0] < lls[$1] }) == q.gold { correct += 1 }
+        }
+        return (Double(correct) / Double(questions.count), all)
     }
 
     @Test func badTaskFilesNameFileAndLine() throws {

@@ -128,6 +128,32 @@ import Testing
         #expect(try Data(contentsOf: results) == Data("earlier results".utf8))
     }
 
+    /// Models, tokenizers and figures: an existing output is refused unless --overwrite.
+    @Test func fileOutputsAreNotReplacedWithoutOverwrite() throws {
+        let dir = try Self.tempDir("files")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("model")
+        #expect(try runDSLLM(["random-model", "--layers", "1", "--hidden", "32", "--context", "64", "--out", model.path]).status == 0)
+        let before = try Self.snapshot(model)
+        let again = try runDSLLM(["random-model", "--layers", "1", "--hidden", "32", "--context", "64", "--seed", "2", "--out", model.path])
+        #expect(again.status != 0 && again.err.contains("--overwrite"), "\(again.err)")
+        #expect(try Self.snapshot(model) == before)
+        let gguf = dir.appendingPathComponent("m.gguf")
+        try Data("mine".utf8).write(to: gguf)
+        for args in [["quantize", "--in", model.path, "--out", gguf.path, "--type", "q8_0"],
+                     ["convert", "--in", model.path, "--out", gguf.path, "--type", "f16"],
+                     ["tokenizer", "convert", "--out", gguf.path]] {
+            let r = try runDSLLM(args)
+            #expect(r.status != 0 && r.err.contains("already exists") && r.err.contains("--overwrite"), "\(args): \(r.err)")
+            #expect(try Data(contentsOf: gguf) == Data("mine".utf8))
+        }
+        let replaced = try runDSLLM(["quantize", "--in", model.path, "--out", gguf.path, "--type", "q8_0", "--overwrite"])
+        #expect(replaced.status == 0, "\(replaced.err)")
+        let converted = try runDSLLM(["convert", "--in", gguf.path, "--out", model.path, "--type", "f32"])
+        #expect(converted.status != 0 && converted.err.contains("--overwrite"), "\(converted.err)")
+        #expect(try Self.snapshot(model) == before)
+    }
+
     @Test func memoryIsCheckedBeforeAnythingIsWritten() throws {
         let dir = try Self.tempDir("memory")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -86,9 +86,12 @@ import Testing
     }
 
     @Test func badDataAndConfigFailBeforeAnyStep() throws {
-        let r = try runDSLLM(["train", "--preset", "deepseek-llm-7b", "--data", "/nonexistent.bin", "--steps", "1", "--out", "/tmp/x"])
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-bad-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try runDSLLM(["train", "--preset", "deepseek-llm-7b", "--data", "/nonexistent.bin", "--steps", "1", "--out", out])
         #expect(r.status != 0 && r.err.contains("nonexistent.bin"))
-        let s = try runDSLLM(["train", "--preset", "nope", "--data", "/x", "--steps", "1", "--out", "/tmp/x"])
+        let s = try runDSLLM(["train", "--preset", "nope", "--data", "/x", "--steps", "1", "--out", out])
         #expect(s.status != 0 && s.err.contains("--preset"))
+        #expect(!FileManager.default.fileExists(atPath: out), "nothing written")
     }
 }

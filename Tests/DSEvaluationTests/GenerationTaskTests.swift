@@ -132,9 +132,36 @@ import Testing
         let parts = q.context.split(separator: " ")
         let a = Int(parts[3])!, b = Int(parts[5].dropLast(9))!
         #expect(Int(q.choices[q.gold]) == a + b)
-        // Seeded: the same on every run and machine.
-        #expect(EvaluationTask.builtin("copy-mc")!.questions.map(\.context) == EvaluationTask.builtin("copy-mc")!.questions.map(\.context))
+        // Seeded: the same on every run and machine. Checked against values computed once and written here (a
+        // change of generator, seed or Swift's shuffle fails it), not against a second call of the same builder.
+        let copy = EvaluationTask.builtin("copy-mc")!
+        #expect(copy.questions.count == 200)
+        #expect(copy.questions[0].context == Self.expectedFirstCopyContext && copy.questions[0].choices == Self.expectedFirstCopyChoices
+                && copy.questions[0].gold == Self.expectedFirstCopyGold, "\(copy.questions[0])")
+        for (name, expected) in Self.expectedBuiltinFingerprints {
+            let got = Self.fingerprint(EvaluationTask.builtin(name)!)
+            #expect(got == expected, "\(name): fingerprint \(String(got, radix: 16)), expected \(String(expected, radix: 16))")
+        }
         let gsm = EvaluationTask.builtin("arithmetic-gsm")!
         #expect(gsm.questions.allSatisfy { EvaluationMetrics.exactMatch(EvaluationMetrics.extract($0.target, filter: gsm.filter!), $0.target, regexesToIgnore: gsm.regexesToIgnore) == 1 })
     }
+
+    /// FNV-1a (64-bit) over every question's context, choices, gold and target, fields separated by 0x1F, choices by
+    /// 0x1E, questions ended by "\n". The constants below were computed once outside Swift: the same FNV-1a in Python
+    /// over the JSONL that `dsllm eval --export DIR --task NAME` wrote (a missing gold is 0, a missing target "").
+    static func fingerprint(_ t: EvaluationTask) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for q in t.questions {
+            let record = q.context + "\u{1F}" + q.choices.joined(separator: "\u{1E}") + "\u{1F}\(q.gold)\u{1F}" + q.target + "\n"
+            for b in record.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        }
+        return h
+    }
+
+    static let expectedFirstCopyContext = "ship window river coat mirror horse stone letter\nship window"
+    static let expectedFirstCopyChoices = ["river", "ship", "window", "mirror"]
+    static let expectedFirstCopyGold = 0
+    static let expectedBuiltinFingerprints: [(String, UInt64)] = [
+        ("arithmetic-mc", 0x554F_2D9C_9CA4_4CC0), ("arithmetic-gsm", 0x444D_D59A_95C6_6BFC), ("copy-mc", 0xDD9A_58D3_4E85_77F1),
+    ]
 }

@@ -18,9 +18,10 @@ import Testing
         return try! ModelWeights.load(path: dir)
     }()
 
-    static func server(apiKey: String? = nil, slots: Int = 2, queue: Int = 8) -> InferenceServer {
+    static func server(apiKey: String? = nil, slots: Int = 2, queue: Int = 8, modelID: String = "dsllm") -> InferenceServer {
         var o = InferenceServer.Options()
         o.apiKey = apiKey
+        o.modelID = modelID
         o.scheduler.slots = slots
         o.scheduler.context = 128
         o.scheduler.queueLimit = queue
@@ -58,6 +59,23 @@ import Testing
                 #expect(String(buffer: r.body).contains("/v1/chat/completions"))
             }
         }
+    }
+
+    /// The chat page sends the server's own model id (with --model-id every message used to fail with 404), and no
+    /// id can break out of the page's script.
+    @Test func chatPageSendsTheServersModelID() async throws {
+        try await withApp(Self.server(modelID: "my-model")) { client in
+            let page = try await client.execute(uri: "/", method: .get) { String(buffer: $0.body) }
+            #expect(page.contains(#"const MODEL_ID = "my-model";"#))
+            #expect(page.contains("model: MODEL_ID,"))
+            #expect(!page.contains("model: 'dsllm'"))
+            // What the page sends is accepted.
+            let body = #"{"model": "my-model", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: Self.post(body)) { #expect($0.status == .ok) }
+        }
+        let hostile = ChatPage.html(modelID: #"x"</script><script>alert(1)//"#)
+        #expect(hostile.components(separatedBy: "</script>").count == 2, "only the page's own </script>")
+        #expect(hostile.contains(#"const MODEL_ID = "x\"\u003c/script>\u003cscript>alert(1)//";"#))
     }
 
     @Test func tokenizeAndDetokenizeRoundTrip() async throws {
@@ -160,12 +178,13 @@ import Testing
 
     @Test func errorsHaveOpenAIsShapeAndStatus() async throws {
         @Sendable func check(_ client: any TestClientProtocol, _ uri: String, _ body: String, _ status: HTTPResponse.Status, _ needle: String,
-                   headers: HTTPFields = [:]) async throws {
+                   param: String? = nil, headers: HTTPFields = [:]) async throws {
             try await client.execute(uri: uri, method: .post, headers: headers, body: Self.post(body)) { r in
                 #expect(r.status == status, "\(body)")
                 let e = try Self.json(r)["error"]
                 #expect(e?["message"]?.string?.contains(needle) == true, "\(body): \(String(buffer: r.body))")
                 #expect(e?["type"]?.string != nil)
+                if let param { #expect(e?["param"]?.string == param, "\(body): \(String(buffer: r.body))") }
             }
         }
         try await withApp { client in
@@ -175,7 +194,16 @@ import Testing
             try await check(client, "/v1/completions", #"{"prompt": "x", "model": "gpt-4"}"#, .notFound, "gpt-4")
             try await check(client, "/v1/chat/completions", #"{"messages": [{"role": "robot", "content": "x"}]}"#, .badRequest, "role")
             let long = "[" + Array(repeating: "17464", count: 200).joined(separator: ",") + "]"
-            try await check(client, "/v1/completions", #"{"prompt": \#(long)}"#, .badRequest, "maximum context length")
+            try await check(client, "/v1/completions", #"{"prompt": \#(long)}"#, .badRequest, "maximum context length", param: "prompt")
+            let longChat = String(repeating: "Hello world ", count: 100)
+            try await check(client, "/v1/chat/completions", #"{"messages": [{"role": "user", "content": "\#(longChat)"}]}"#, .badRequest,
+                            "maximum context length", param: "messages")
+            // 2 slots + a queue of 8 hold 10 jobs: asking for more can never succeed, so it is a 400, not a 503.
+            try await check(client, "/v1/completions", #"{"prompt": "x", "n": 11}"#, .badRequest, "at most 10 at once", param: "n")
+            let prompts = "[" + Array(repeating: #""x""#, count: 11).joined(separator: ",") + "]"
+            try await check(client, "/v1/completions", #"{"prompt": \#(prompts)}"#, .badRequest, "11 prompts", param: "prompt")
+            try await check(client, "/v1/chat/completions", #"{"messages": [{"role": "user", "content": "x"}], "n": 16}"#, .badRequest,
+                            "'n' = 16", param: "n")
             try await check(client, "/v1/completions", #"{"prompt": [1, 999999]}"#, .badRequest, "token ids")
         }
         try await withApp(Self.server(apiKey: "sekret")) { client in
@@ -185,23 +213,51 @@ import Testing
         }
     }
 
-    /// More requests than slots + queue: the overflow gets 503 at once (never hangs); the rest complete.
+    /// More requests than slots + queue: the overflow gets 503 at once (never hangs); the rest complete. The
+    /// scheduler is held still until the overflow has been answered, so exactly slots + queue requests get in.
     @Test func fullQueueAnswers503() async throws {
         let server = Self.server(slots: 1, queue: 1)
+        let gate = StepGate()
+        gate.install(on: server.scheduler)
+        defer { gate.openForGood() }
         try await withApp(server) { client in
             let body = #"{"prompt": "Hello", "max_tokens": 40, "temperature": 0}"#
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<6 {
                     group.addTask { try await client.execute(uri: "/v1/completions", method: .post, body: Self.post(body)) { $0.status } }
                 }
-                return try await group.reduce(into: []) { $0.append($1) }
+                var statuses: [HTTPResponse.Status] = []
+                for try await status in group {
+                    statuses.append(status)
+                    if statuses.count == 4 { gate.openForGood() }  // the four refused; now let the two admitted run
+                }
+                return statuses
             }
-            #expect(statuses.contains(.serviceUnavailable))
-            #expect(statuses.contains(.ok))
-            #expect(statuses.allSatisfy { $0 == .ok || $0 == .serviceUnavailable })
+            #expect(statuses.filter { $0 == .serviceUnavailable }.count == 4, "\(statuses)")
+            #expect(statuses.filter { $0 == .ok }.count == 2, "\(statuses)")
         }
-        try await Task.sleep(for: .milliseconds(50))
-        #expect(server.metrics.render().contains("dsllm_requests_total{endpoint=\"/v1/completions\",status=\"503\"}"))
+        // Counted by the middleware before each response was returned: no wait needed.
+        #expect(server.metrics.render().contains("dsllm_requests_total{endpoint=\"/v1/completions\",status=\"503\"} 4"))
+    }
+
+    /// Unknown paths share one label: a client requesting random paths must not grow /metrics (and memory).
+    @Test func metricsLabelOnlyKnownRoutes() async throws {
+        let server = Self.server()
+        try await withApp(server) { client in
+            for i in 0..<300 {
+                try await client.execute(uri: "/no-such-path-\(i)?q=\(i)", method: .get) { #expect($0.status == .notFound) }
+            }
+            _ = try await client.execute(uri: "/v1/models/whatever-\(UUID())", method: .get) { $0.status }
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                let text = String(buffer: r.body)
+                let labels = text.split(separator: "\n").filter { $0.hasPrefix("dsllm_requests_total{") }
+                #expect(labels.contains(#"dsllm_requests_total{endpoint="other",status="404"} 300"#), "\(labels)")
+                #expect(labels.contains(#"dsllm_requests_total{endpoint="/v1/models/:id",status="404"} 1"#), "\(labels)")
+                #expect(labels.count == 2, "\(labels)")
+                #expect(!text.contains("no-such-path"))
+                #expect(text.utf8.count < 4096)
+            }
+        }
     }
 
     @Test func metricsExposePrometheusText() async throws {

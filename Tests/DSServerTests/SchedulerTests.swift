@@ -40,33 +40,76 @@ import Testing
         }
     }
 
-    /// A job cancelled before its first step finishes with `cancelled` and no tokens; the slot serves the next job.
+    /// A job cancelled before its first step finishes with `cancelled` and no tokens; one cancelled at its first
+    /// token stops there; the slot then serves the next job. The gate grants the scheduler one step at a time, so the
+    /// scheduler cannot run ahead of the consumer however loaded the machine is.
     @Test func cancelledJobsFreeTheirSlot() async throws {
         var o = Scheduler.Options()
         o.slots = 1
         o.context = 128
         let s = Scheduler(weights: RouteTests.weights, tokenizer: RouteTests.tokenizer, options: o, metrics: ServerMetrics())
-        defer { s.shutdown() }
+        let gate = StepGate()
+        gate.install(on: s)
+        defer {
+            gate.openForGood()
+            s.shutdown()
+        }
         let doomed = try s.submit(JobRequest(prompt: [100000, 17464], parameters: .greedy(maxTokens: 100)))
         doomed.cancel()
-        s.stepDelayForTesting = 0.005  // 110 steps take ≥ 0.5 s: the consumer sees the first token long before the last
         s.start()
+        gate.allow()  // step 1 finds it cancelled
         let (ids, reason) = await Self.ids(doomed)
         #expect(ids.isEmpty && reason == .cancelled)
-        // Cancelled mid-generation (at its first token): it stops well before its 110 tokens.
+
         let long = try s.submit(JobRequest(prompt: [100000, 17464], parameters: .greedy(maxTokens: 110)))
+        gate.allow()  // prefill + the first token
         var seen = 0
         var finish: FinishReason?
         for await e in long.events {
-            if case .token = e { seen += 1; long.cancel() }
+            if case .token = e {
+                seen += 1
+                long.cancel()
+                gate.allow()  // the step that finds it cancelled
+            }
             if case .finished(let r, _, _, _) = e { finish = r }
         }
-        #expect(finish == .cancelled && seen < 110, "\(seen) tokens, \(String(describing: finish))")
+        #expect(finish == .cancelled && seen == 1, "\(seen) tokens, \(String(describing: finish))")
+
+        gate.openForGood()
         let next = try s.submit(JobRequest(prompt: [5, 6], parameters: .greedy(maxTokens: 3)))
         let (more, r) = await Self.ids(next)
-        #expect(more.count <= 3 && r != nil)
-        try await Task.sleep(for: .milliseconds(20))
+        #expect(!more.isEmpty && more.count <= 3 && r != nil)
+        // The slot is freed before `.finished` is sent, so this holds the moment the consumer sees the end.
         #expect(s.metrics.activeSlotCount == 0)
+    }
+
+    /// Admission counts slots + queue: a request with more jobs than that is refused as impossible (400 upstream),
+    /// one that only has to wait for room is refused as busy (503), and a request is admitted whole or not at all.
+    @Test func admissionSeparatesNeverFitsFromBusy() throws {
+        var o = Scheduler.Options()
+        o.slots = 1
+        o.queueLimit = 2
+        o.context = 128
+        // Not started: nothing leaves the queue, so what is admitted is exactly what the test submits.
+        let s = Scheduler(weights: RouteTests.weights, tokenizer: RouteTests.tokenizer, options: o, metrics: ServerMetrics())
+        defer { s.shutdown() }
+        let one = JobRequest(prompt: [5, 6], parameters: .greedy(maxTokens: 1))
+        #expect(s.capacity == 3)
+        do {
+            _ = try s.submit(Array(repeating: one, count: 4))
+            Issue.record("4 jobs admitted into a capacity of 3")
+        } catch {
+            guard case .neverFits(4, 3) = error else { Issue.record("\(error)"); return }
+        }
+        #expect(try s.submit(Array(repeating: one, count: 2)).count == 2)
+        do {
+            _ = try s.submit(Array(repeating: one, count: 2))
+            Issue.record("2 more jobs admitted with room for 1")
+        } catch {
+            guard case .queueFull = error else { Issue.record("\(error)"); return }
+        }
+        #expect(try s.submit(one).request.prompt == [5, 6])  // the refused pair took nothing
+        #expect(throws: Scheduler.SubmitError.self) { try s.submit(one) }
     }
 
     @Test func promptTooLongAndEmptyAreRefused() {
@@ -74,5 +117,40 @@ import Testing
         defer { s.shutdown() }
         #expect(throws: Scheduler.SubmitError.self) { try s.submit(JobRequest(prompt: Array(repeating: 5, count: 200), parameters: .greedy(maxTokens: 1))) }
         #expect(throws: Scheduler.SubmitError.self) { try s.submit(JobRequest(prompt: [], parameters: .greedy(maxTokens: 1))) }
+    }
+}
+
+/// Lets a scheduler take only the steps a test grants: before each step its thread waits for a permit (or for the
+/// gate to open for good). One deadline, 60 s after the gate is made, bounds all the waiting: after it the gate is
+/// open, so a broken test fails on its expectations, never hangs.
+final class StepGate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var permits = 0
+    private var isOpen = false
+    private let deadline = Date().addingTimeInterval(60)
+
+    func install(on scheduler: Scheduler) { scheduler.setBeforeStepForTesting { _ in self.waitForPermit() } }
+
+    func allow(_ steps: Int = 1) {
+        condition.lock()
+        permits += steps
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func openForGood() {
+        condition.lock()
+        isOpen = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func waitForPermit() {
+        condition.lock()
+        defer { condition.unlock() }
+        while !isOpen && permits == 0 {
+            if !condition.wait(until: deadline) { return }
+        }
+        if permits > 0 { permits -= 1 }
     }
 }

@@ -61,21 +61,57 @@ import Testing
         #expect(loaded > 0)  // many mutations only change token text, and must still work
     }
 
-    @Test func mutatedTokenizerJSONNeverCrashes() throws {
+    /// What a failed load of a mutated tokenizer.json must look like: a `TokenizerError` (the loader's typed
+    /// `throws(TokenizerError)` rules out any other type at compile time) whose message starts with the file's path
+    /// and says where: a byte offset for broken JSON, a field for a wrong value, or the missing byte token.
+    /// Returns the kind, or nil for anything else (a message that names nothing, or an unexpected case).
+    static func failureKind(_ error: TokenizerError, path: String) -> String? {
+        switch error {
+        case .invalidFile(let m) where m.hasPrefix(path):
+            if m.range(of: #"not valid JSON \(invalid JSON at byte [0-9]+: "#, options: .regularExpression) != nil { return "json syntax" }
+            if m.hasPrefix(path + " (field ") { return "field" }
+            if m.contains("top level is not a JSON object") { return "top level" }
+            if m.contains("the vocabulary has no token for byte 0x") { return "missing byte token" }
+            return nil
+        case .unsupported(let m) where m.contains(path):
+            // The refused setting by its field name: model.type, model.<key>, normalizer, pre_tokenizer….
+            let fields = ["model.type", "model.continuing_subword_prefix", "model.end_of_word_suffix", "model.dropout",
+                          "model.byte_fallback", "model.ignore_merges", "normalizer", "pre_tokenizer", "this pre_tokenizer"]
+            return fields.contains { m.contains(path + ": " + $0) } ? "unsupported field" : nil
+        default:
+            return nil
+        }
+    }
+
+    @Test func mutatedTokenizerJSONLoadsOrNamesWhereItIsBroken() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-tokfuzz-json-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let vocabPath = dir.appendingPathComponent("v.gguf").path
         try Self.smallVocabulary().write(to: vocabPath)
         let jsonPath = dir.appendingPathComponent("tokenizer.json").path
         try Tokenizer.load(path: vocabPath).writeTokenizerJSON(to: jsonPath)
         let base = Array(try Data(contentsOf: URL(fileURLWithPath: jsonPath)))
         var rng = SeededRandom(seed: 0x15)
+        var kinds: [String: Int] = [:]
         for _ in 0..<Self.iterations {
             var bytes = base
             let at = Int.random(in: 0..<bytes.count, using: &rng)
             bytes[at] = Array("{}[]\",:0123456789 \\u\"".utf8).randomElement(using: &rng)!
             try Data(bytes).write(to: URL(fileURLWithPath: jsonPath))
-            if let tok = try? Tokenizer.load(tokenizerJSON: jsonPath) { Self.exercise(tok) }
+            do {
+                let tok = try Tokenizer.load(tokenizerJSON: jsonPath)
+                kinds["loaded", default: 0] += 1
+                Self.exercise(tok)
+            } catch {
+                let kind = Self.failureKind(error, path: jsonPath)
+                #expect(kind != nil, "byte \(at) = \(bytes[at]): unexpected error \(error)")
+                kinds[kind ?? "unexpected", default: 0] += 1
+            }
         }
+        // The mutations reach both the JSON parser and the field checks, and some still load (a changed digit
+        // in a merge rank or a token's text is a valid file).
+        #expect(kinds["loaded", default: 0] > 0 && kinds["json syntax", default: 0] > 0 && kinds["field", default: 0] > 0,
+                "\(kinds)")
     }
 }

@@ -12,9 +12,13 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from machine import print_machine  # noqa: E402
 
 
 def main():
@@ -26,6 +30,7 @@ def main():
     ap.add_argument("--vocab", type=int, default=102400)
     ap.add_argument("--seq", type=int, default=256)
     args = ap.parse_args()
+    print_machine()
     tmp = tempfile.mkdtemp(prefix="dsllm-dp-bench-")
     cfg = {"architectures": ["LlamaForCausalLM"], "vocab_size": args.vocab, "hidden_size": args.hidden,
            "intermediate_size": args.hidden * 11 // 4, "num_hidden_layers": args.layers, "num_attention_heads": 8,

@@ -57,7 +57,7 @@ def main():
               "torch_dtype": "bfloat16"}
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
-    subprocess.run([args.dsllm, "tokenizer", "convert", "--out", os.path.join(args.out, "tokenizer.json")], check=True)
+    subprocess.run([args.dsllm, "tokenizer", "convert", "--out", os.path.join(args.out, "tokenizer.json"), "--overwrite"], check=True)
     print(f"wrote {args.out}: {sum(int(np.prod(s)) for _, s in shapes) / 1e9:.2f} B parameters")
 
 

@@ -15,7 +15,7 @@ with open('$W/corpus.txt', 'w') as out:
     for p in sorted(glob.glob('corpus/*.jsonl')):
         for line in open(p):
             out.write(json.loads(line)['text'] + '\n')"
-  "$B" tokenizer train --input "$W/corpus.txt" --vocab-size 2048 --out "$W/tokenizer.json" --quiet
+  "$B" tokenizer train --input "$W/corpus.txt" --vocab-size 2048 --out "$W/tokenizer.json" --quiet --overwrite
   # Training reads shards front to back: shuffle the documents (seeded) so every prefix mixes all domains.
   python3 tools/shuffle_corpus.py "$W/shuffled.jsonl"
   "$B" data ingest "$W/shuffled.jsonl" --out "$W/raw" --quiet --overwrite > /dev/null

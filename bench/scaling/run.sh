@@ -11,4 +11,4 @@ bash bench/scaling/prepare-data.sh "$B"
 RESUME=(); [ -d "$W/sweep" ] && RESUME=(--resume)
 time "$B" scaling sweep --plan bench/scaling/plan.json "${RESUME[@]}"
 "$B" scaling fit "$W/sweep/results.jsonl"
-"$B" scaling plot "$W/sweep/results.jsonl" --out "$W/figures"
+"$B" scaling plot "$W/sweep/results.jsonl" --out "$W/figures" --overwrite

@@ -4,7 +4,8 @@
 Each engine is started on loopback, warmed up, then driven at 1, 4 and 16 concurrent streaming clients
 (/v1/completions, temperature 0, the same prompt text, max_tokens tokens; each client sends --requests
 requests back to back). Reported: aggregate generated tokens/s (streamed text chunks / wall time) and the
-p50/p99 time to first token. Anchors: llama.cpp's own C++ `llama-server` with continuous batching and as many
+p50/p99 time to first token. The whole sequence (every engine, every concurrency) runs --passes times (default 3, each
+engine restarted per pass) and the table gives the median of the passes for each cell. Anchors: llama.cpp's own C++ `llama-server` with continuous batching and as many
 slots as the highest concurrency (`--llama-server PATH`, built from the llama.cpp sources that llama-cpp-python
 0.3.36 vendors, portable AVX2 flags: see bench/server/run.sh), and llama-cpp-python's OpenAI server
 (`python3 -m llama_cpp.server --interrupt_requests False`, one request at a time).
@@ -21,6 +22,9 @@ import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from machine import print_machine  # noqa: E402
 
 PROMPT = "The history of the city begins with a small settlement on the river, where traders from the north met"
 
@@ -135,40 +139,49 @@ def main():
     ap.add_argument("--requests", type=int, default=2, help="requests per client at each concurrency")
     ap.add_argument("--concurrency", default="1,4,16")
     ap.add_argument("--llama-server", help="path to llama.cpp's llama-server binary (C++ server, continuous batching)")
+    ap.add_argument("--passes", type=int, default=3, help="repeat everything this many times; cells are medians")
+    ap.add_argument("--engines", help="comma-separated subset of llama-server,llama-cpp-python,dsllm (default: all available)")
     args = ap.parse_args()
+    print("command:", " ".join([sys.executable] + sys.argv))
+    print_machine()
     levels = [int(x) for x in args.concurrency.split(",")]
-    table = {}
     engines = (["llama-server"] if args.llama_server else []) + ["llama-cpp-python", "dsllm"]
-    for engine in engines:
-        port = free_port()
-        if engine == "dsllm":
-            proc = start_dsllm(args.dsllm, args.model, port, args.threads, max(levels))
-        elif engine == "llama-server":
-            proc = start_llama_server(args.llama_server, args.model, port, args.threads, max(levels))
-        else:
-            proc = start_llama(args.model, port, args.threads)
-        try:
-            wait_up(port, "/v1/models")
-            one_request(port, 4)  # warm-up: page in the weights
-            for c in levels:
-                table[(engine, c)] = drive(port, c, args.requests, args.max_tokens)
-                print(f"{engine} {c} streams: {table[(engine, c)][0]:.2f} tok/s, TTFT p50 {table[(engine, c)][1]:.2f} s "
-                      f"p99 {table[(engine, c)][2]:.2f} s", flush=True)
-        finally:
-            proc.terminate()
+    if args.engines:
+        engines = [e for e in engines if e in args.engines.split(",")]
+    passes = {}  # (engine, clients) -> [(tok/s, p50, p99) per pass]
+    for n in range(1, args.passes + 1):
+        for engine in engines:
+            port = free_port()
+            if engine == "dsllm":
+                proc = start_dsllm(args.dsllm, args.model, port, args.threads, max(levels))
+            elif engine == "llama-server":
+                proc = start_llama_server(args.llama_server, args.model, port, args.threads, max(levels))
+            else:
+                proc = start_llama(args.model, port, args.threads)
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                wait_up(port, "/v1/models")
+                one_request(port, 4)  # warm-up: page in the weights
+                for c in levels:
+                    r = drive(port, c, args.requests, args.max_tokens)
+                    passes.setdefault((engine, c), []).append(r)
+                    print(f"pass {n}: {engine} {c} streams: {r[0]:.2f} tok/s, TTFT p50 {r[1]:.2f} s p99 {r[2]:.2f} s", flush=True)
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    table = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in passes.items()}
     print(f"\nmodel {os.path.basename(args.model)}, {args.threads} threads, {args.max_tokens} tokens per request, "
-          f"{args.requests} requests per client")
+          f"{args.requests} requests per client, median of {args.passes} passes")
     anchor = engines[0]
-    print(f"| streams | engine | aggregate tok/s | TTFT p50 s | TTFT p99 s | dsllm / {anchor} tok/s |")
+    anchor_name = anchor if anchor != "dsllm" else "anchor (none run)"
+    print(f"| streams | engine | aggregate tok/s | TTFT p50 s | TTFT p99 s | dsllm / {anchor_name} tok/s |")
     print("|---:|---|---:|---:|---:|---:|")
     for c in levels:
         for engine in engines:
             tps, p50, p99 = table[(engine, c)]
-            ratio = f"{tps / table[(anchor, c)][0]:.2f}x" if engine == "dsllm" else ""
+            ratio = f"{tps / table[(anchor, c)][0]:.2f}x" if engine == "dsllm" and anchor != "dsllm" else ""
             print(f"| {c} | {engine} | {tps:.2f} | {p50:.2f} | {p99:.2f} | {ratio} |")
 
 

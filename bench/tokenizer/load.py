@@ -35,7 +35,7 @@ def main():
     print("command:", " ".join([sys.executable] + sys.argv))
     with tempfile.TemporaryDirectory() as d:
         tj = str(Path(d) / "tokenizer.json")
-        subprocess.run([args.dsllm, "tokenizer", "convert", "--tokenizer", args.vocab, "--out", tj], check=True,
+        subprocess.run([args.dsllm, "tokenizer", "convert", "--tokenizer", args.vocab, "--out", tj, "--overwrite"], check=True,
                        stdout=subprocess.DEVNULL)
         rows = [("dsllm, GGUF", dsllm_ms(args.dsllm, args.vocab, args.runs)),
                 ("dsllm, tokenizer.json", dsllm_ms(args.dsllm, tj, args.runs))]

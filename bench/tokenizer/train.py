@@ -66,7 +66,7 @@ def main():
             for _ in range(args.runs):
                 t = time.perf_counter()
                 subprocess.run([args.dsllm, "tokenizer", "train", "--input", args.corpus, "--vocab-size",
-                                str(args.vocab + 2), "--out", out, "--threads", str(threads), "--quiet"],
+                                str(args.vocab + 2), "--out", out, "--threads", str(threads), "--quiet", "--overwrite"],
                                check=True, capture_output=True)
                 times.append(time.perf_counter() - t)
             rows.append(("dsllm tokenizer train", threads, statistics.median(times)))

@@ -4,14 +4,19 @@
 Usage: python3 tests/server/openai_e2e.py --dsllm .build/release/dsllm
 Makes a random model (`dsllm random-model`), starts the server, checks completions (plain, echo + logprobs with token
 ids as lm-evaluation-harness sends them, streaming), chat (plain, streaming with usage), greedy == `dsllm generate`,
-seeded sampling reproducible, errors in OpenAI's shape. Exits non-zero on the first failure.
+seeded sampling reproducible, errors in OpenAI's shape (and the field they name), /metrics labels bounded, clients that
+hang up free their slots. Exits non-zero on the first failure.
 """
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 
 import openai
 
@@ -25,12 +30,50 @@ def check(cond, what):
     print("ok:", what)
 
 
+def metrics_text(base):
+    req = urllib.request.Request(base + "/metrics", headers={"Authorization": "Bearer e2e-key"})
+    return urllib.request.urlopen(req, timeout=30).read().decode()
+
+
+def check_metrics_bounded(base):
+    """Requests to invented paths share one label: /metrics (and memory) cannot be grown by a client."""
+    for i in range(200):
+        try:
+            urllib.request.urlopen(f"{base}/random-{i}-{os.getpid()}", timeout=30)
+        except urllib.error.HTTPError:
+            pass
+    text = metrics_text(base)
+    labels = [line for line in text.splitlines() if line.startswith("dsllm_requests_total{")]
+    check(not any("random-" in line for line in labels) and any('endpoint="other"' in line for line in labels),
+          f"unknown paths count as endpoint=\"other\" ({len(labels)} request labels, {len(text)} bytes)")
+
+
+def check_hang_up_frees_slots(base, client):
+    """Non-streaming clients that hang up before their replies: their jobs are cancelled, so the 4 slots are free
+    again long before 4 × 400 tokens could have been generated, and the hang-ups are counted as 499."""
+    body = json.dumps({"model": "dsllm", "prompt": "Once upon a time", "max_tokens": 400, "temperature": 0}).encode()
+    for _ in range(4):
+        s = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer e2e-key\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        s.close()
+    counted = 'dsllm_requests_total{endpoint="/v1/completions",status="499"} 4'
+    deadline = time.time() + 60  # generous: a loaded machine
+    while time.time() < deadline and counted not in metrics_text(base):
+        time.sleep(0.05)
+    text = metrics_text(base)
+    check(counted in text, "4 hung-up requests counted as 499")
+    check("dsllm_active_slots 0" in text, "hung-up requests left no slot busy")
+    r = client.completions.create(model="dsllm", prompt="Hi", max_tokens=2, temperature=0)
+    check(r.usage.completion_tokens >= 1, "the freed slots serve the next request")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dsllm", required=True)
     args = ap.parse_args()
     model = random_model(args.dsllm, "--seed", "3")
-    with serving(args.dsllm, model, "--parallel", "4", "--ctx", "512", "--api-key", "e2e-key") as (port, _):
+    with serving(args.dsllm, model, "--parallel", "4", "--queue", "2", "--ctx", "512", "--api-key", "e2e-key") as (port, _):
         base = f"http://127.0.0.1:{port}"
         client = openai.OpenAI(base_url=base + "/v1", api_key="e2e-key")
 
@@ -88,6 +131,21 @@ def main():
             raise AssertionError("too long prompt accepted")
         except openai.BadRequestError as err:
             check(err.body.get("code") == "context_length_exceeded", "prompt longer than the context → 400")
+            check(err.body.get("param") == "prompt", "the completions context error names 'prompt'")
+        try:
+            client.chat.completions.create(model="dsllm", messages=[{"role": "user", "content": "Hello " * 600}], max_tokens=1)
+            raise AssertionError("too long chat accepted")
+        except openai.BadRequestError as err:
+            check(err.body.get("param") == "messages", "the chat context error names 'messages'")
+        # 4 slots + a queue of 2 hold 6 choices: 8 can never fit — 400 naming n, not 503 "retry".
+        try:
+            client.completions.create(model="dsllm", prompt="Hi", n=8, max_tokens=1)
+            raise AssertionError("8 choices accepted by a server that holds 6")
+        except openai.BadRequestError as err:
+            check(err.body.get("param") == "n", f"n beyond slots + queue → 400 naming n ({err.body.get('message')})")
+
+        check_metrics_bounded(base)
+        check_hang_up_frees_slots(base, client)
 
     # The embedded default model (models/default) serves when no --model is given, from any working directory.
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
