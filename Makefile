@@ -62,6 +62,9 @@ load-test: build
 bench: build
 	bash bench/tokenizer/run.sh
 	bash bench/inference/run.sh
+	python3 bench/gemm/bench.py
+	python3 bench/inference/quantize.py --dsllm $(BIN)
+	python3 bench/inference/batch_decode.py --dsllm $(BIN)
 	bash bench/server/run.sh
 	python3 bench/train/bench.py --dsllm $(BIN)
 	python3 bench/data/bench.py --dsllm $(BIN)
