@@ -127,7 +127,9 @@ final class StepGate: @unchecked Sendable {
     private let condition = NSCondition()
     private var permits = 0
     private var isOpen = false
-    private let deadline = Date().addingTimeInterval(60)
+    // Only a guard against a hang: generous, because the suite runs its tests in parallel on 2 (possibly loaded)
+    // cores and a gated test can wait a minute before its turn. A gate that lapsed would let the scheduler run ahead.
+    private let deadline = Date().addingTimeInterval(600)
 
     func install(on scheduler: Scheduler) { scheduler.setBeforeStepForTesting { _ in self.waitForPermit() } }
 
