@@ -1,4 +1,5 @@
 import ArgumentParser
+import DSData
 import DSFormats
 import DSGeneration
 import DSModel
@@ -31,6 +32,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "With --text: train a BPE tokenizer of this many ids on the text (default: the embedded DeepSeek vocabulary or --tokenizer).")
     var trainTokenizer: Int?
     @Option(help: "With --text: fraction of the documents held out for validation.") var valFraction = 0.05
+    @Option(help: "With --text: quality filters to run (gopher-quality, gopher-repetition, c4; default none: it is your text).")
+    var textFilters: String?
     @Option(help: "Sequence length T.") var seqLen = 512
     @Option(help: "Sequences per forward/backward (B).") var microBatch = 4
     @Option(help: "Tokens per optimizer step (a multiple of micro-batch × seq-len; default one micro-batch).") var batchTokens: Int?
@@ -98,6 +101,13 @@ struct TrainCommand: ParsableCommand {
             throw CLIError("--resume: \(out) holds no finished checkpoint (step-NNNNNNNN/); run without --resume to start a new run")
         }
         let textData = text.isEmpty ? nil : TextTrainingData(out: out)
+        var filterKinds: [QualityFilterKind] = []
+        for name in (textFilters ?? "").split(separator: ",") {
+            guard let k = QualityFilterKind(rawValue: String(name)) else {
+                throw CLIError("--text-filters: unknown filter \(name) (gopher-quality, gopher-repetition, c4)")
+            }
+            filterKinds.append(k)
+        }
         // The tokenizer: trained on the text (its size known now, its ids after ingest), a resumed run's, or --tokenizer / embedded.
         var tok: Tokenizer? = nil
         if let textData, resume, FileManager.default.fileExists(atPath: textData.tokenizerPath) {
@@ -129,6 +139,7 @@ struct TrainCommand: ParsableCommand {
                 (trainShards, validationShards) = shards
             } else {
                 try textData.ingest(text, quiet: quiet)
+                if !filterKinds.isEmpty { try textData.filter(filterKinds, quiet: quiet) }
                 if let n = trainTokenizer { tok = try textData.trainTokenizer(vocabularySize: n, threads: threads ?? defaultThreadCount()) }
                 (trainShards, validationShards) = try textData.tokenize(tok!, validationFraction: valFraction, quiet: quiet)
             }

@@ -10,6 +10,9 @@ import Foundation
 struct TextTrainingData {
     let out: String
     var storeDirectory: String { (out as NSString).appendingPathComponent("data/documents") }
+    var filteredDirectory: String { (out as NSString).appendingPathComponent("data/filtered") }
+    /// The documents the tokenizer and the shards are made from: the filtered store when filters ran.
+    var documents: String { FileManager.default.fileExists(atPath: filteredDirectory) ? filteredDirectory : storeDirectory }
     var shardDirectory: String { (out as NSString).appendingPathComponent("data/shards") }
     var tokenizerPath: String { (out as NSString).appendingPathComponent("tokenizer/tokenizer.json") }
 
@@ -34,6 +37,16 @@ struct TextTrainingData {
         print("text: \(documents) documents (blank-line separated blocks), \(report["bytes"]) bytes")
     }
 
+    /// Quality filters (off unless asked for: plain text is the user's own), into data/filtered.
+    func filter(_ kinds: [QualityFilterKind], quiet: Bool) throws {
+        let report: StageReport
+        do {
+            report = try QualityFiltering.run(input: storeDirectory, output: filteredDirectory, filters: kinds, disabled: [], showProgress: !quiet)
+        } catch { throw CLIError("\(error)") }
+        print("filters (\(kinds.map(\.rawValue).joined(separator: ", "))): \(report["documents_out"]) documents kept")
+        guard report["documents_out"] > 0 else { throw CLIError("--text-filters dropped every document") }
+    }
+
     /// A byte-level BPE tokenizer of `vocabularySize` ids trained on the ingested documents (DeepSeek's
     /// pre-tokenizer, BOS/EOS as DeepSeek names them), written to OUT/tokenizer.
     func trainTokenizer(vocabularySize: Int, threads: Int) throws -> Tokenizer {
@@ -44,7 +57,7 @@ struct TextTrainingData {
         }
         let trainer = BPETrainer(options: options)
         do {
-            try DocumentStore.forEachBatch(storeDirectory) { batch in
+            try DocumentStore.forEachBatch(documents) { batch in
                 for d in batch { try Self.countWords(d.text, trainer) }
             }
         } catch { throw CLIError("--train-tokenizer: \(error)") }
@@ -69,7 +82,7 @@ struct TextTrainingData {
         var o = ShardTokenizer.Options()
         o.validationFraction = validationFraction
         o.showProgress = !quiet
-        do { _ = try ShardTokenizer.run(input: storeDirectory, output: shardDirectory, tokenizer: tokenizer, options: o) } catch {
+        do { _ = try ShardTokenizer.run(input: documents, output: shardDirectory, tokenizer: tokenizer, options: o) } catch {
             throw CLIError("\(error)")
         }
         guard let shards = existingShards() else { throw CLIError("--text: every document went to validation; lower --val-fraction") }

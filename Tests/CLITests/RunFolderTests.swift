@@ -203,5 +203,17 @@ import Testing
         let more = try runDSLLM(["train", "--text", text.path, "--train-tokenizer", "300", "--seq-len", "32", "--micro-batch", "2",
                                  "--steps", "6", "--max-lr", "1e-3", "--threads", "1", "--out", out.path, "--quiet", "--resume"])
         #expect(more.status == 0 && more.out.contains("resumed from"), "\(more.err)")
+        // Filters are off unless asked for; a bad name is refused before anything is written.
+        let bad = dir.appendingPathComponent("bad")
+        let b = try runDSLLM(["train", "--text", text.path, "--text-filters", "nope", "--out", bad.path])
+        #expect(b.status != 0 && b.err.contains("--text-filters") && !FileManager.default.fileExists(atPath: bad.path), "\(b.err)")
+        let prose = dir.appendingPathComponent("prose.txt")
+        try (0..<60).map { p in (0..<6).map { "The cat number \(p) sat on mat \($0) and looked at the moon." }.joined(separator: " ") + "\n\n" }
+            .joined().write(to: prose, atomically: true, encoding: .utf8)
+        let filtered = dir.appendingPathComponent("filtered")
+        let f = try runDSLLM(["train", "--text", prose.path, "--text-filters", "c4", "--seq-len", "32", "--micro-batch", "2", "--steps", "1",
+                              "--threads", "1", "--out", filtered.path, "--quiet"])
+        #expect(f.status == 0 && f.out.contains("filters (c4)"), "\(f.out) \(f.err)")
+        #expect(FileManager.default.fileExists(atPath: filtered.appendingPathComponent("data/filtered").path))
     }
 }
