@@ -35,31 +35,23 @@ struct AlignmentRunOptions: ParsableArguments {
     /// is refused without --resume / --overwrite; --resume needs a finished checkpoint (in OUT, or OUT/stage1 for a
     /// two-stage SFT); the model's training memory must fit (`extraSlabs`: further model copies, e.g. DPO's --ref).
     func prepareRunFolder(checkpointFolders: [String], extraSlabs: Int = 0) throws {
-        let intent: RunFolder.Intent
-        do {
-            intent = try RunFolder.intent(resume: resume, overwrite: overwrite)
-            try RunFolder.prepare(out, intent: intent, dryRun: true)
-        } catch { throw CLIError(error.description) }
-        if resume && !checkpointFolders.contains(where: { !Checkpoint.list($0).isEmpty }) {
-            throw CLIError("--resume: \(out) holds no finished checkpoint (step-NNNNNNNN/); run without --resume to start a new run")
-        }
+        let intent = try checkTrainingRunFolder(out, resume: resume, overwrite: overwrite, checkpointFolders: checkpointFolders)
         let config: ModelConfig
         do { config = try ModelWeights.load(path: model).config } catch { throw CLIError("\(error)") }
         var estimate = MemoryEstimate.training(config, microBatch: microBatch, seq: maxLength, bf16: false)
         estimate.parts.append(("other model copies", extraSlabs * 4 * Int(MemoryEstimate.parameters(config))))
-        do { try estimate.check(hint: "lower --micro-batch / --max-length") } catch { throw CLIError(error.description) }
-        do { try RunFolder.prepare(out, intent: intent) } catch { throw CLIError(error.description) }
+        try checkMemory(estimate, hint: "lower --micro-batch / --max-length")
+        try makeRunFolder(out, intent: intent)
     }
 
     func base(epochs defaultEpochs: Int, lr defaultLR: Float) throws -> PostTrainingOptions {
-        let sched = schedule
         guard maxLength >= 8, microBatch >= 1 else { throw CLIError("--max-length must be ≥ 8 and --micro-batch ≥ 1") }
         var o = PostTrainingOptions()
         o.seq = maxLength
         o.microBatch = microBatch
         o.epochs = epochs ?? defaultEpochs
         o.maxLR = lr ?? defaultLR
-        o.schedule = sched
+        o.schedule = schedule
         o.warmup = warmup
         o.clip = clip
         o.adamw.weightDecay = weightDecay

@@ -42,14 +42,13 @@ struct QuantizeCommand: ParsableCommand {
     var type: QuantizationScheme
 
     func run() throws {
-        let t = type
         try output.checkFile(out)
         let weights: ModelWeights
         do { weights = try ModelWeights.load(path: input) } catch { throw CLIError(error.description) }
         let start = Date()
-        try ModelExport.writeGGUF(weights, scheme: t, to: out, extraMetadata: tokenizerMetadata(input: input))
+        try ModelExport.writeGGUF(weights, scheme: type, to: out, extraMetadata: tokenizerMetadata(input: input))
         let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
-        print(String(format: "wrote %@ (%@, %.1f MB) in %.1f s", out, t.name, Double(size) / 1e6, Date().timeIntervalSince(start)))
+        print(String(format: "wrote %@ (%@, %.1f MB) in %.1f s", out, type.name, Double(size) / 1e6, Date().timeIntervalSince(start)))
     }
 }
 

@@ -22,7 +22,7 @@ struct DataCommand: ParsableCommand {
 
 struct StageOutput: ParsableArguments {
     @Option(help: "Output directory (must be new or empty, unless --overwrite).") var out: String
-    @Flag(help: "Replace what --out holds (its files are removed first).") var overwrite = false
+    @OptionGroup var replacing: OverwriteOption
     @Flag(help: "No progress line.") var quiet = false
 
     func finish(_ r: StageReport) {
@@ -35,9 +35,7 @@ struct StageOutput: ParsableArguments {
 func dataStage(_ body: () throws -> StageReport, output: StageOutput, inputs: [String]) throws {
     let real = { (p: String) in URL(fileURLWithPath: p).resolvingSymlinksInPath().standardizedFileURL.path }
     if let same = inputs.first(where: { real($0) == real(output.out) }) { throw CLIError("--out \(output.out) is the input \(same)") }
-    do {
-        try RunFolder.prepare(output.out, intent: output.overwrite ? .overwrite : .fresh, resumable: false)
-    } catch { throw CLIError(error.description) }
+    try output.replacing.prepareFolder(output.out)
     do { output.finish(try body()) } catch let e as FormatError { throw CLIError(e.description) }
 }
 

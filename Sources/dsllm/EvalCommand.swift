@@ -39,21 +39,16 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Questions scored per batch: packed into passes that fit the model's context (1: one at a time).") var batchSize = 16
     @Option(help: "Write the tasks as dsllm task files and lm-evaluation-harness YAML (DIR/lm-eval) instead of evaluating.") var export: String?
     @Flag(help: "List the built-in tasks.") var list = false
-    @Flag(help: "Replace existing results at --out (or an existing --export folder).") var overwrite = false
+    @OptionGroup var replacing: OverwriteOption
 
-    /// Results already at --out (the JSON, its .md and .samples.jsonl) are earlier work: kept unless --overwrite.
+    /// Results already at --out (the JSON, its .md and .samples.jsonl) and a used --export folder are earlier work:
+    /// kept unless --overwrite.
     func checkOutputs() throws {
-        if let out, !overwrite {
+        if let out {
             let base = out.hasSuffix(".json") ? String(out.dropLast(5)) : out
-            if let existing = [out, base + ".md", base + ".samples.jsonl"].first(where: { FileManager.default.fileExists(atPath: $0) }) {
-                throw CLIError("\(existing) already exists (results of an earlier evaluation); give --overwrite to replace it, or another --out")
-            }
+            for path in [out, base + ".md", base + ".samples.jsonl"] { try replacing.checkFile(path) }
         }
-        if let export {
-            do { try RunFolder.prepare(export, intent: overwrite ? .overwrite : .fresh, resumable: false, dryRun: true) } catch {
-                throw CLIError(error.description)
-            }
-        }
+        if let export { try replacing.prepareFolder(export, dryRun: true) }
     }
 
     func run() throws {
@@ -73,7 +68,7 @@ struct EvalCommand: ParsableCommand {
         if let export { return try exportTasks(tasks, to: export) }
         let modelOption = try ModelOption.parse(["--model", model ?? defaultModelPath()] + (tokenizer.map { ["--tokenizer", $0] } ?? []))
         let weights = try modelOption.loadWeights()
-        guard let tokenizer = try modelOption.loadTokenizer() else { throw CLIError("\(modelOption.model): no tokenizer found; give --tokenizer") }
+        let tokenizer = try modelOption.requireTokenizer(for: "eval")
         if let text {
             guard let s = try? String(contentsOfFile: text, encoding: .utf8) else { throw CLIError("\(text): cannot read (UTF-8)") }
             var t = EvaluationTask(name: (text as NSString).lastPathComponent, kind: .perplexity)
@@ -118,7 +113,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     func exportTasks(_ tasks: [EvaluationTask], to dir: String) throws {
-        do { try RunFolder.prepare(dir, intent: overwrite ? .overwrite : .fresh, resumable: false) } catch { throw CLIError(error.description) }
+        try replacing.prepareFolder(dir)
         let lmDir = (dir as NSString).appendingPathComponent("lm-eval")
         try FileManager.default.createDirectory(atPath: lmDir, withIntermediateDirectories: true)
         let absolute = URL(fileURLWithPath: dir).standardizedFileURL.path

@@ -128,12 +128,11 @@ struct GenerateCommand: ParsableCommand {
         guard ids.count < weights.config.maxPositions else {
             throw CLIError("the prompt has \(ids.count) tokens; the model's context is \(weights.config.maxPositions)")
         }
-        let precision = kvCache
         let parameters = try sampling.parameters(maxTokens: maxTokens)
         try checkInferenceMemory(weights.config, positions: min(weights.config.maxPositions, ids.count + maxTokens),
                                  sequences: max(1, parallel ?? 1), cache: kvCache, hint: "lower --max-tokens or --parallel")
         let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens),
-                                threads: threads, cache: precision)
+                                threads: threads, cache: kvCache)
         let it = TokenIterator(model: model, tokenizer: tokenizer, prompt: ids, parameters: parameters)
         var text = ""
         for token in it {
@@ -143,7 +142,7 @@ struct GenerateCommand: ParsableCommand {
         let tail = it.flush()
         text += tail
         if !json && tokenizer != nil { FileHandle.standardOutput.write(Data(tail.utf8)) }
-        if let parallel, parallel > 1 { try measureBatch(weights, ids, parallel, precision) }
+        if let parallel, parallel > 1 { try measureBatch(weights, ids, parallel, kvCache) }
         if json {
             var fields = ["\"ids\": [\(it.generated.map(String.init).joined(separator: ", "))]"]
             if tokenizer != nil { fields.append("\"text\": \(jsonQuoted(text))") }

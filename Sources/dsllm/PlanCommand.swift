@@ -43,7 +43,6 @@ struct PlanCommand: ParsableCommand {
             throw CLIError("give --preset or --config")
         }
         guard let memory = Self.bytes(deviceMemory) else { throw CLIError("--device-memory \(deviceMemory): expected e.g. 80GB") }
-        let rc = recompute
         guard zero == 0 || zero == 1 else { throw CLIError("--zero must be 0 or 1 (stages 2 and 3 are not modelled)") }
         var s = ParallelismPlan.Setup()
         s.devices = devices
@@ -51,7 +50,7 @@ struct PlanCommand: ParsableCommand {
         s.microBatch = microBatch
         s.sequence = seqLen
         s.globalBatch = globalBatch ?? (c.layerCount >= 60 ? 4608 : 2304)
-        s.recompute = rc
+        s.recompute = recompute
         s.sequenceParallel = !noSequenceParallel
         var plans: [ParallelismPlan]
         if tp != nil || pp != nil {

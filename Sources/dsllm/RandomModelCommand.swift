@@ -26,9 +26,7 @@ struct RandomModelCommand: ParsableCommand {
                         layerCount: layers, headCount: hidden / 32, kvHeadCount: max(1, hidden / 64), maxPositions: context,
                         bosTokenID: c.bosTokenID, eosTokenID: c.eosTokenID)
         // The tensors are built in memory before the file is written: check that they fit first.
-        do { try MemoryEstimate.modelFile(c, bytesPerParameter: 2).check(hint: "lower --hidden / --layers") } catch {
-            throw CLIError(error.description)
-        }
+        try checkMemory(MemoryEstimate.modelFile(c, bytesPerParameter: 2), hint: "lower --hidden / --layers")
         try output.prepareFolder(out)
         try WriteError.explaining(out) { try RandomModel.write(c, to: out, seed: seed, scale: 0.3) }
         try tok.writeTokenizerJSON(to: (out as NSString).appendingPathComponent("tokenizer.json"))

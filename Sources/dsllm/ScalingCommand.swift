@@ -55,14 +55,13 @@ struct ScalingAllocate: ParsableCommand {
 
     func run() throws {
         guard compute > 0 else { throw CLIError("--compute must be positive") }
-        let q = dataQuality
-        let (m, d) = ScalingLaws.allocation(compute: compute, quality: q)
+        let (m, d) = ScalingLaws.allocation(compute: compute, quality: dataQuality)
         let s = ScalingLaws.shape(forFlopsPerToken: m, sequence: seqLen)
-        let (a, b) = q.exponents
-        print("C = \(scientific(compute)) FLOPs, \(q.rawValue) data (a = \(a), b = \(b)): M_opt = \(scientific(m)) FLOPs/token, D_opt = \(scientific(d)) tokens")
+        let (a, b) = dataQuality.exponents
+        print("C = \(scientific(compute)) FLOPs, \(dataQuality.rawValue) data (a = \(a), b = \(b)): M_opt = \(scientific(m)) FLOPs/token, D_opt = \(scientific(d)) tokens")
         print("a model near M_opt: \(s.layers) layers × \(s.width) (\(s.width / 128) heads of 128), M = \(scientific(s.m)); train on \(scientific(compute / s.m)) tokens")
         print("hyperparameters: η_opt = \(scientific(ScalingLaws.optimalLearningRate(compute: compute))), B_opt = \(scientific(ScalingLaws.optimalBatchTokens(compute: compute))) tokens")
-        if q != .current { print("note: the paper gives only the exponents for \(q.rawValue) data; the coefficient is anchored to the current-data fit at C = 1e19") }
+        if dataQuality != .current { print("note: the paper gives only the exponents for \(dataQuality.rawValue) data; the coefficient is anchored to the current-data fit at C = 1e19") }
         if !ScalingLaws.fittedRange.contains(compute) { print("note: outside the fitted range (1e17–3e20 FLOPs): an extrapolation") }
     }
 }

@@ -37,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let weights = try modelOption.loadWeights()
-        guard let tokenizer = try modelOption.loadTokenizer() else { throw CLIError("serve needs a tokenizer with the model") }
+        let tokenizer = try modelOption.requireTokenizer(for: "serve")
         var o = InferenceServer.Options()
         o.host = host
         o.port = port

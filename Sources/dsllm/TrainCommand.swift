@@ -89,17 +89,11 @@ struct TrainCommand: ParsableCommand {
 
     func train(_ parallel: DataParallel) throws {
         let main = parallel.isMain
-        let (prec, sched) = (precision, schedule)
         guard data.isEmpty != text.isEmpty else { throw CLIError("give --data (token shards) or --text (text files), one of them") }
         guard text.isEmpty || parallel.size == 1 else { throw CLIError("--text prepares data in one process: run `dsllm train --text` once, then mpirun with --data OUT/data/shards/train-*.bin") }
         // The run folder first: an earlier run in it is refused before any work (nothing of it is touched).
-        let intent: RunFolder.Intent
-        do { intent = try RunFolder.intent(resume: resume, overwrite: overwrite) } catch { throw CLIError(error.description) }
-        if main { do { try RunFolder.prepare(out, intent: intent, dryRun: true) } catch { throw CLIError(error.description) } }
+        let intent = try checkTrainingRunFolder(out, resume: resume, overwrite: overwrite, checkpointFolders: [out], checkFolder: main)
         let resumeFrom = Checkpoint.list(out).last
-        if resume && resumeFrom == nil {
-            throw CLIError("--resume: \(out) holds no finished checkpoint (step-NNNNNNNN/); run without --resume to start a new run")
-        }
         let textData = text.isEmpty ? nil : TextTrainingData(out: out)
         var filterKinds: [QualityFilterKind] = []
         for name in (textFilters ?? "").split(separator: ",") {
@@ -128,11 +122,9 @@ struct TrainCommand: ParsableCommand {
             do { givenStream = try TokenStream(paths: data, vocabularySize: c.vocabularySize) } catch { throw CLIError(error.description) }
         }
         // Memory is checked before anything is allocated or written.
-        do {
-            try MemoryEstimate.training(c, microBatch: microBatch, seq: seqLen, bf16: prec == .bf16, optimizerShards: parallel.size)
-                .check(hint: "lower --micro-batch / --seq-len or choose a smaller model")
-        } catch { throw CLIError(error.description) }
-        if main { do { try RunFolder.prepare(out, intent: intent) } catch { throw CLIError(error.description) } }
+        try checkMemory(MemoryEstimate.training(c, microBatch: microBatch, seq: seqLen, bf16: precision == .bf16, optimizerShards: parallel.size),
+                        hint: "lower --micro-batch / --seq-len or choose a smaller model")
+        if main { try makeRunFolder(out, intent: intent) }
         var (trainShards, validationShards) = (data, valData)
         if let textData {
             if resume, let shards = textData.existingShards() {
@@ -143,9 +135,7 @@ struct TrainCommand: ParsableCommand {
                 if let n = trainTokenizer { tok = try textData.trainTokenizer(vocabularySize: n, threads: threads ?? defaultThreadCount()) }
                 (trainShards, validationShards) = try textData.tokenize(tok!, validationFraction: valFraction, quiet: quiet)
             }
-            if preset == nil && config == nil || ModelConfig.smallPreset(preset ?? "", vocabularySize: 1, context: 1) != nil {
-                c = try modelConfig(vocabulary: tok!.vocabularySize)
-            }
+            c = try modelConfig(vocabulary: tok!.vocabularySize)  // the small presets take the vocabulary's real size
             guard tok!.vocabularySize <= c.vocabularySize else {
                 throw CLIError("--config: vocab_size \(c.vocabularySize) is smaller than the tokenizer's \(tok!.vocabularySize) ids")
             }
@@ -178,15 +168,15 @@ struct TrainCommand: ParsableCommand {
         o.steps = totalSteps
         o.warmup = warmup ?? min(2000, totalSteps / 10)
         o.maxLR = maxLR
-        o.schedule = sched
-        o.precision = prec
+        o.schedule = schedule
+        o.precision = precision
         guard o.microBatches % parallel.size == 0 else {
             throw CLIError("\(o.microBatches) micro-batches per step do not divide among \(parallel.size) ranks (raise --batch-tokens)")
         }
         if parallel.size > 1 && main {
             print("data parallel: \(parallel.size) ranks × \(o.microBatches / parallel.size) micro-batches per step, optimizer state sharded (ZeRO-1)")
         }
-        if prec == .bf16 && main {
+        if precision == .bf16 && main {
             print(Gemm.hasNativeBF16 ? "bf16 products on oneDNN's bf16 GEMM"
                   : "bf16 products: this CPU has no bf16 GEMM (AMX / AVX512-BF16), so bf16-rounded operands run through the f32 GEMM (same numbers, no speed-up)")
         }
