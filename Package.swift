@@ -44,8 +44,11 @@ let package = Package(
         .target(name: "DSFormats", swiftSettings: checkedSettings),
         // The one file that calls a BLAS (oneDNN or OpenBLAS, opened at run time with dlopen).
         .target(name: "CGemm", linkerSettings: [.linkedLibrary("dl")]),
+        // The innermost ISA-specific kernels (activation quantizers, repacking, integer GEMV/GEMM), one variant per
+        // level in one object via per-function target attributes, chosen at run time by cpuid.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
         // Tensor storage and numeric kernels: dtypes, (de)quantization, matrix multiply, the worker pool.
-        .target(name: "DSTensor", dependencies: ["DSFormats", "CGemm"], swiftSettings: kernelSettings),
+        .target(name: "DSTensor", dependencies: ["DSFormats", "CGemm", "CKernels"], swiftSettings: kernelSettings),
         // LLaMA-style model: config, weights from safetensors/GGUF, forward pass with KV cache.
         .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: kernelSettings),
         // Sampling (GenerateParameters, LogitProcessor chain, Sampler), stop strings, TokenIterator.
@@ -88,7 +91,7 @@ let package = Package(
         // Shared helpers for the test targets (seeded random numbers).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),
+        .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats", "CKernels", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "DSModelTests", dependencies: ["DSModel", "DSTensor", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(
             name: "DSTokenizerTests",

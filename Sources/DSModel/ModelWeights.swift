@@ -32,13 +32,24 @@ public struct TensorNaming: Sendable {
         wUp: "ffn_up.weight", wDown: "ffn_down.weight")
 }
 
+/// How matrix products are computed.
+public enum InferenceNumerics: String, Sendable, CaseIterable {
+    /// llama.cpp's: quantized weights repacked for the integer kernels, activations quantized as llama.cpp quantizes
+    /// them (Q8_0 / Q8_K), integer sums equal to llama.cpp's. The default for GGUF files.
+    case llamaCpp = "llama.cpp"
+    /// f32 activations against the stored weights (the transformers-comparable path; safetensors always run this way).
+    case reference
+}
+
 /// All weights of a model, mapped from safetensors or GGUF (never copied whole into the heap).
 public final class ModelWeights: @unchecked Sendable {
     public let config: ModelConfig
     public let embedding: WeightMatrix
-    public let layers: [LayerWeights]
+    public private(set) var layers: [LayerWeights]
     public let finalNorm: [Float]
-    public let output: WeightMatrix
+    public private(set) var output: WeightMatrix
+    /// Repacking done at load (llama.cpp numerics): matrices, bytes, seconds, and whether huge pages were granted.
+    public private(set) var repack = RepackReport()
     /// GGUF files hold q/k rows permuted for llama.cpp's interleaved RoPE; HF files use rotate-half.
     public let ropeInterleaved: Bool
     public let source: String
@@ -57,14 +68,48 @@ public final class ModelWeights: @unchecked Sendable {
         self.storage = storage
     }
 
-    /// Loads a model from a directory (config.json + safetensors) or a .gguf file.
-    public static func load(path: String) throws(FormatError) -> ModelWeights {
+    /// Loads a model from a directory (config.json + safetensors) or a .gguf file. GGUF weights are repacked for the
+    /// integer kernels unless `numerics` is `.reference` (or the CPU has no AVX2).
+    public static func load(path: String, numerics: InferenceNumerics = .llamaCpp, pool: WorkerPool = .shared) throws(FormatError) -> ModelWeights {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw FormatError(file: path, message: "no such file or directory")
         }
         if isDir.boolValue { return try loadSafetensors(directory: path) }
-        return try loadGGUF(path: path)
+        let weights = try loadGGUF(path: path)
+        if numerics == .llamaCpp { weights.repackForIntegerKernels(pool: pool) }
+        return weights
+    }
+
+    public struct RepackReport: Sendable {
+        public var matrices = 0
+        public var bytes = 0
+        public var seconds = 0.0
+        public var hugePages = true
+    }
+
+    /// Rewrites every repackable layer matrix and the output head into packed panels (in parallel over the pool) and
+    /// drops the file's pages of each from the resident set, so memory holds one copy. The embedding keeps its
+    /// file bytes (rows are looked up, not multiplied); a tied head gets its own packed copy.
+    public func repackForIntegerKernels(pool: WorkerPool = .shared) {
+        guard KernelISA.current >= .avx2 else { return }
+        let start = Date()
+        var report = RepackReport()
+        func pack(_ m: inout WeightMatrix) {
+            guard m.packed == nil, PackedWeights.supports(m.type), let p = PackedWeights(m, pool: pool) else { return }
+            m.packed = p
+            report.matrices += 1
+            report.bytes += p.byteCount
+            report.hugePages = report.hugePages && p.hugePages
+            if m.base != embedding.base { m.releaseSourcePages() }
+        }
+        for l in layers.indices {
+            pack(&layers[l].wq); pack(&layers[l].wk); pack(&layers[l].wv); pack(&layers[l].wo)
+            pack(&layers[l].wGate); pack(&layers[l].wUp); pack(&layers[l].wDown)
+        }
+        pack(&output)
+        report.seconds = Date().timeIntervalSince(start)
+        repack = report
     }
 
     /// Builds the weights from a format's names; `matrix` and `vector` fetch and shape-check one tensor.

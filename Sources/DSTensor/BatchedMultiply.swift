@@ -7,6 +7,11 @@ extension WeightMatrix {
     /// X is [count × cols] row-major, Y is [count × rows] row-major.
     public func multiply(batch x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
                          pool: WorkerPool, threads: Int? = nil) {
+        if usesPackedKernels, let packed {
+            // Integer GEMM on the panels: each weight block is read once per tile of tokens, no dequantized copy.
+            packed.multiply(x, count: count, into: y, ldy: rows, pool: pool, threads: threads)
+            return
+        }
         if count < 3 {
             // Too few tokens to repay dequantizing rows: the fused row kernels win even reading twice.
             for t in 0..<count { multiply(x + t * cols, into: y + t * rows, pool: pool, threads: threads) }

@@ -9,6 +9,13 @@ public struct WeightMatrix: @unchecked Sendable {
     public let cols: Int
     public let base: UnsafeRawPointer
     public let rowBytes: Int
+    /// The same matrix repacked for the integer kernels (llama.cpp-parity numerics), when the model was loaded that
+    /// way: products then run on quantized activations. `base` stays valid for row lookups and the f32 kernels.
+    public var packed: PackedWeights?
+
+    /// Whether products go through the packed integer kernels at the current ISA level.
+    @inline(__always)
+    public var usesPackedKernels: Bool { packed != nil && KernelISA.current >= .avx2 }
 
     public init(type: GGMLType, rows: Int, cols: Int, base: UnsafeRawPointer) {
         precondition(cols % type.blockSize == 0, "a row of \(cols) values is not whole \(type) blocks")
@@ -49,11 +56,19 @@ public struct WeightMatrix: @unchecked Sendable {
     /// y[r] = W[r] · x for r in `range` (all rows by default), on this thread.
     public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                          rows range: Range<Int>? = nil, scratch: UnsafeMutablePointer<Float>) {
+        if range == nil, usesPackedKernels, let packed {
+            packed.multiply(x, count: 1, into: y, ldy: rows, pool: .shared, threads: 1)
+            return
+        }
         for r in range ?? 0..<rows { y[r] = dotRow(r, x, scratch: scratch) }
     }
 
     /// y = W · x with the rows split across the pool's threads.
     public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: WorkerPool, threads: Int? = nil) {
+        if usesPackedKernels, let packed {
+            packed.multiply(x, count: 1, into: y, ldy: rows, pool: pool, threads: threads)
+            return
+        }
         nonisolated(unsafe) let x = x, y = y
         let matrix = self
         pool.parallelFor(rows, threads: threads, minimumChunk: 16) { range in

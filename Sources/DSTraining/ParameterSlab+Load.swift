@@ -35,7 +35,7 @@ extension ParameterSlab {
 
     /// A slab holding the model at `path` (HF directory or GGUF).
     public static func loading(_ path: String) throws(FormatError) -> ParameterSlab {
-        let w = try ModelWeights.load(path: path)
+        let w = try ModelWeights.load(path: path, numerics: .reference)
         let slab = ParameterSlab(config: w.config)
         try slab.load(w)
         return slab

@@ -37,7 +37,7 @@ struct AlignmentRunOptions: ParsableArguments {
     func prepareRunFolder(checkpointFolders: [String], extraSlabs: Int = 0) throws {
         let intent = try checkTrainingRunFolder(out, resume: resume, overwrite: overwrite, checkpointFolders: checkpointFolders)
         let config: ModelConfig
-        do { config = try ModelWeights.load(path: model).config } catch { throw CLIError("\(error)") }
+        do { config = try ModelWeights.load(path: model, numerics: .reference).config } catch { throw CLIError("\(error)") }
         var estimate = MemoryEstimate.training(config, microBatch: microBatch, seq: maxLength, bf16: false)
         estimate.parts.append(("other model copies", extraSlabs * 4 * Int(MemoryEstimate.parameters(config))))
         try checkMemory(estimate, hint: "lower --micro-batch / --max-length")

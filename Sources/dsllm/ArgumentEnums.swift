@@ -11,6 +11,7 @@ import DSTraining
 extension TrainingPrecision: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension KVCache.Precision: ExpressibleByArgument {}
+extension InferenceNumerics: ExpressibleByArgument {}
 extension PreTokenizerKind: ExpressibleByArgument {}
 extension ParallelismPlan.Recompute: ExpressibleByArgument {}
 extension ScalingLaws.DataQuality: ExpressibleByArgument {}

@@ -44,7 +44,7 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         try output.checkFile(out)
         let weights: ModelWeights
-        do { weights = try ModelWeights.load(path: input) } catch { throw CLIError(error.description) }
+        do { weights = try ModelWeights.load(path: input, numerics: .reference) } catch { throw CLIError(error.description) }
         let start = Date()
         try ModelExport.writeGGUF(weights, scheme: type, to: out, extraMetadata: tokenizerMetadata(input: input))
         let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
@@ -68,7 +68,7 @@ struct ConvertCommand: ParsableCommand {
         let t = type.scheme.base
         if out.hasSuffix(".gguf") { try output.checkFile(out) } else { try output.prepareFolder(out, dryRun: true) }
         let weights: ModelWeights
-        do { weights = try ModelWeights.load(path: input) } catch { throw CLIError(error.description) }
+        do { weights = try ModelWeights.load(path: input, numerics: .reference) } catch { throw CLIError(error.description) }
         if !out.hasSuffix(".gguf") { try output.prepareFolder(out) }
         if out.hasSuffix(".gguf") {
             try ModelExport.writeGGUF(weights, type: t, to: out, extraMetadata: tokenizerMetadata(input: input))

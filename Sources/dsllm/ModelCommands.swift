@@ -2,6 +2,7 @@ import ArgumentParser
 import DSFormats
 import DSGeneration
 import DSModel
+import DSTensor
 import DSTokenizer
 import Foundation
 
@@ -11,11 +12,15 @@ struct ModelOption: ParsableArguments {
                                valueName: "path"))
     var model: String = defaultModelPath()
 
+    @Option(help: ArgumentHelp("Numerics of the matrix products: llama.cpp (GGUF weights repacked at load, activations quantized as llama.cpp does; same integer sums) or reference (f32 activations). Safetensors models always run reference.",
+                               valueName: "mode"))
+    var numerics: InferenceNumerics = .llamaCpp
+
     func loadWeights() throws -> ModelWeights {
         if !FileManager.default.fileExists(atPath: model) {
             throw CLIError("\(model): no such model\(model == defaultModelPath() ? " (the default model ships in the repository as models/default; give --model PATH, or set DSLLM_DEFAULT_MODEL)" : "")")
         }
-        do { return try ModelWeights.load(path: model) } catch { throw CLIError(error.description) }
+        do { return try ModelWeights.load(path: model, numerics: numerics) } catch { throw CLIError(error.description) }
     }
 
     @Option(help: ArgumentHelp("Tokenizer (.gguf, tokenizer.json or a directory) when the model ships none.", valueName: "path"))
@@ -32,7 +37,7 @@ struct ModelOption: ParsableArguments {
         if let own = try modelsOwnTokenizerPath() {
             do { return try Tokenizer.load(path: own) } catch { throw CLIError("the model's tokenizer is unreadable: \(error.description)") }
         }
-        if let w = try? ModelWeights.load(path: model), w.config.vocabularySize == 102400 {
+        if let w = try? ModelWeights.load(path: model, numerics: .reference), w.config.vocabularySize == 102400 {
             do { return try Tokenizer.embeddedDeepSeek() } catch { throw CLIError(error.description) }
         }
         return nil
@@ -105,7 +110,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "KV cache precision.") var kvCache: KVCache.Precision = .f32
     @Option(help: "Also measure N copies of the prompt decoded together in one batch (throughput; prints aggregate tok/s).")
     var parallel: Int?
-    @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\", \"finish_reason\", \"seed\"}.") var json = false
+    @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\", \"finish_reason\", \"seed\", \"isa\", \"numerics\", \"repacked_matrices\", \"repack_seconds\", \"huge_pages\"}.") var json = false
 
     func run() throws {
         let weights = try modelOption.loadWeights()
@@ -150,6 +155,11 @@ struct GenerateCommand: ParsableCommand {
             fields.append("\"decode_tok_s\": \(it.decodeRate)")
             fields.append("\"finish_reason\": \"\(it.finishReason?.rawValue ?? "length")\"")
             fields.append("\"seed\": \(it.sampler.seed)")
+            fields.append("\"isa\": \"\(KernelISA.current)\"")
+            fields.append("\"numerics\": \"\(weights.repack.matrices > 0 ? "llama.cpp" : "reference")\"")
+            fields.append("\"repacked_matrices\": \(weights.repack.matrices)")
+            fields.append("\"repack_seconds\": \(weights.repack.seconds)")
+            fields.append("\"huge_pages\": \(weights.repack.matrices > 0 && weights.repack.hugePages)")
             print("{\(fields.joined(separator: ", "))}")
         } else if tokenizer == nil {
             print(it.generated.map(String.init).joined(separator: " "))

@@ -184,7 +184,7 @@ struct TrainCommand: ParsableCommand {
         let slab = ParameterSlab(config: c)
         if let initFrom {
             let w: ModelWeights
-            do { w = try ModelWeights.load(path: initFrom) } catch { throw CLIError(error.description) }
+            do { w = try ModelWeights.load(path: initFrom, numerics: .reference) } catch { throw CLIError(error.description) }
             do { try slab.load(w) } catch { throw CLIError("--init-from \(error)") }
         } else {
             slab.initialize(seed: seed, std: initStd)
