@@ -15,12 +15,16 @@ static int64_t src_block_bytes(int type) {
 }
 // Bytes of one (block, 16-row group) in the packed layout.
 int64_t ck_group_block_bytes(int type) {
-    switch (type) { case CK_Q8_0: return 32 + 512; case CK_Q4_0: return 32 + 256; }
+    switch (type) { case CK_Q8_0: return 32 + 512; case CK_Q4_0: return 32 + 256; case CK_Q4_K: return 2368; case CK_Q6_K: return 3360; }
     return 0;
 }
 
+void ck_repack_k(int type, const void *src, int64_t rows, int64_t cols, void *dst, int64_t p0, int64_t p1);
+void ck_matmul_reference_k(int type, const void *src, int64_t rows, int64_t cols, const int8_t *q, const float *d,
+                           const int16_t *bsum, int64_t n, float *y, int64_t ldy);
+
 int ck_activation_kind(int type) {
-    switch (type) { case CK_Q8_0: case CK_Q4_0: return 0; }
+    switch (type) { case CK_Q8_0: case CK_Q4_0: return 0; case CK_Q4_K: case CK_Q6_K: return 1; }
     return -1;
 }
 
@@ -32,6 +36,7 @@ size_t ck_packed_size(int type, int64_t rows, int64_t cols) {
 static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
 void ck_repack(int type, const void *src, int64_t rows, int64_t cols, void *dst, int64_t p0, int64_t p1) {
+    if (type == CK_Q4_K || type == CK_Q6_K) { ck_repack_k(type, src, rows, cols, dst, p0, p1); return; }
     const int64_t nb = cols / block_values(type), sb = src_block_bytes(type), gb = ck_group_block_bytes(type);
     const int64_t rowBytes = nb * sb;
     const uint8_t *s = src;
@@ -70,6 +75,7 @@ void ck_repack(int type, const void *src, int64_t rows, int64_t cols, void *dst,
 
 void ck_matmul_reference(int type, const void *src, int64_t rows, int64_t cols, const int8_t *q, const float *d,
                          const void *sum, int64_t n, float *y, int64_t ldy) {
+    if (type == CK_Q4_K || type == CK_Q6_K) { ck_matmul_reference_k(type, src, rows, cols, q, d, sum, n, y, ldy); return; }
     const int64_t nb = cols / 32, sb = src_block_bytes(type);
     const int32_t *sums = sum;
     (void)sums;

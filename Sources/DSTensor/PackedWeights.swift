@@ -74,7 +74,7 @@ public enum ActivationKind: Int, Sendable {
     /// Q8_K: 256 values per block, f32 scale, sums per 16 (for K-quants).
     case q8_K = 1
 
-    var blockValues: Int { self == .q8_0 ? 32 : 256 }
+    public var blockValues: Int { self == .q8_0 ? 32 : 256 }
 }
 
 /// Activation rows quantized for the integer kernels: q (count × cols int8), d (a scale per block), sums (int32 per

@@ -124,7 +124,7 @@ import TestSupport
     @Test func packedProductsAreBitIdenticalToTheReference() {
         var rng = SeededRandom(seed: 19)
         let pool = WorkerPool(threads: 2)
-        for type in [GGMLType.q8_0, .q4_0] where PackedWeights.supports(type) {
+        for type in [GGMLType.q8_0, .q4_0, .q4_K, .q6_K] where PackedWeights.supports(type) {
             let rows = 100, cols = 512  // 100 rows: two panels, the second mostly padding
             let values = (0..<(rows * cols)).map { _ in Float.random(in: -1...1, using: &rng) }
             var bytes = [UInt8](repeating: 0, count: rows * cols / type.blockSize * type.blockBytes)
@@ -136,7 +136,8 @@ import TestSupport
                 let packed = PackedWeights(m, pool: pool)!
                 for count in [1, 2, 5, 8, 13] {
                     let x = (0..<(count * cols)).map { _ in Float.random(in: -3...3, using: &rng) }
-                    let acts = QuantizedActivations(kind: .q8_0, cols: cols, count: count)
+                    let kind = ActivationKind(rawValue: Int(ck_activation_kind(Int32(type.rawValue))))!
+                    let acts = QuantizedActivations(kind: kind, cols: cols, count: count)
                     acts.quantize(x, pool: pool)
                     var expected = [Float](repeating: .nan, count: count * rows)
                     ck_matmul_reference(Int32(type.rawValue), raw.baseAddress!, Int64(rows), Int64(cols), acts.q, acts.d,
@@ -159,7 +160,7 @@ import TestSupport
                         w.withUnsafeMutableBufferPointer { m.row(r, into: $0.baseAddress!) }
                         for t in 0..<count {
                             var ref = 0.0
-                            for i in 0..<cols { ref += Double(w[i]) * Double(acts.q[t * cols + i]) * Double(acts.d[(t * cols + i) / 32]) }
+                            for i in 0..<cols { ref += Double(w[i]) * Double(acts.q[t * cols + i]) * Double(acts.d[(t * cols + i) / kind.blockValues]) }
                             worst = max(worst, abs(Double(expected[t * rows + r]) - ref) / max(1, abs(ref)))
                         }
                     }
