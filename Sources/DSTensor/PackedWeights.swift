@@ -17,13 +17,15 @@ public final class PackedWeights: @unchecked Sendable {
     let activation: ActivationKind
 
     /// Types with a repacked layout and kernels.
-    public static func supports(_ type: GGMLType) -> Bool { ck_activation_kind(Int32(type.rawValue)) >= 0 }
+    public static func supports(_ type: GGMLType) -> Bool { type == .bf16 || ck_activation_kind(Int32(type.rawValue)) >= 0 }
 
-    /// Repacks `m` with its panels split across the pool; nil if its type has no packed layout or memory ran out.
+    /// Repacks `m` with its panels split across the pool (BF16: copied as it is, into huge pages); nil if its type has
+    /// no packed layout or memory ran out.
     public init?(_ m: WeightMatrix, pool: WorkerPool = .shared) {
-        let kind = ck_activation_kind(Int32(m.type.rawValue))
+        let kind = m.type == .bf16 ? Int32(ActivationKind.bf16.rawValue) : ck_activation_kind(Int32(m.type.rawValue))
         guard kind >= 0, let activation = ActivationKind(rawValue: Int(kind)), m.cols % activation.blockValues == 0 else { return nil }
-        let bytes = ck_packed_size(Int32(m.type.rawValue), Int64(m.rows), Int64(m.cols))
+        let bytes = m.type == .bf16 ? ck_bf16_packed_size(Int64(m.rows), Int64(m.cols))
+            : ck_packed_size(Int32(m.type.rawValue), Int64(m.rows), Int64(m.cols))
         var huge: Int32 = 0
         guard let p = ck_alloc_huge(bytes, &huge) else { return nil }
         type = m.type
@@ -36,6 +38,14 @@ public final class PackedWeights: @unchecked Sendable {
         self.activation = activation
         nonisolated(unsafe) let dst = p
         let src = m.base, t = Int32(m.type.rawValue), r = Int64(m.rows), c = Int64(m.cols)
+        if m.type == .bf16 {
+            guard m.cols % 2 == 0 else { ck_free_huge(p, bytes); return nil }
+            let w = src.assumingMemoryBound(to: UInt16.self), out = dst.assumingMemoryBound(to: UInt16.self)
+            pool.parallelFor(panels, minimumChunk: 1) { range in
+                ck_repack_bf16(w, r, c, out, Int64(range.lowerBound), Int64(range.upperBound))
+            }
+            return
+        }
         pool.parallelFor(panels, minimumChunk: 1) { range in
             ck_repack(t, src, r, c, dst, Int64(range.lowerBound), Int64(range.upperBound))
         }
@@ -61,6 +71,14 @@ public final class PackedWeights: @unchecked Sendable {
         let q = acts.q, d = acts.d, s = UnsafeRawPointer(acts.sums)
         // Decode: contiguous panel ranges (one stream per thread); batches: smaller ranges balance better.
         let chunk = acts.count == 1 ? max(1, panels / (4 * (threads ?? pool.threadCount))) : 1
+        if activation == .bf16 {  // BF16 panels × bf16 activations (vdpbf16ps, or FMA on AVX2)
+            let w = packed.assumingMemoryBound(to: UInt16.self)
+            let b = UnsafeRawPointer(q).assumingMemoryBound(to: UInt16.self)
+            pool.parallelFor(panels, threads: threads, minimumChunk: chunk) { range in
+                ck_matmul_bf16(w, r, c, Int64(range.lowerBound), Int64(range.upperBound), b, n, y, Int64(ldy))
+            }
+            return
+        }
         pool.parallelFor(panels, threads: threads, minimumChunk: chunk) { range in
             ck_matmul(t, packed, r, c, Int64(range.lowerBound), Int64(range.upperBound), q, d, s, n, y, Int64(ldy))
         }
@@ -73,8 +91,10 @@ public enum ActivationKind: Int, Sendable {
     case q8_0 = 0
     /// Q8_K: 256 values per block, f32 scale, sums per 16 (for K-quants).
     case q8_K = 1
+    /// bf16, rounded half to even (for BF16 weights).
+    case bf16 = 2
 
-    public var blockValues: Int { self == .q8_0 ? 32 : 256 }
+    public var blockValues: Int { self == .q8_0 ? 32 : self == .q8_K ? 256 : 1 }
 }
 
 /// Activation rows quantized for the integer kernels: q (count × cols int8), d (a scale per block), sums (int32 per
@@ -91,8 +111,8 @@ public final class QuantizedActivations: @unchecked Sendable {
         self.kind = kind
         self.cols = cols
         self.count = count
-        let blocks = count * cols / kind.blockValues
-        q = .allocate(capacity: max(1, count * cols))
+        let blocks = kind == .bf16 ? 1 : count * cols / kind.blockValues
+        q = .allocate(capacity: max(1, count * cols * (kind == .bf16 ? 2 : 1)))
         d = .allocate(capacity: max(1, blocks))
         sums = .allocate(byteCount: max(4, kind == .q8_0 ? 4 * blocks : 2 * count * cols / 16), alignment: 64)
     }
@@ -116,6 +136,10 @@ public final class QuantizedActivations: @unchecked Sendable {
                 case .q8_K:
                     ck_quantize_q8_K(x + t * cols, Int64(cols), q + t * cols, d + t * nb,
                                      sums.assumingMemoryBound(to: Int16.self) + t * cols / 16)
+                case .bf16:
+                    UnsafeMutableRawPointer(q).withMemoryRebound(to: UInt16.self, capacity: count * cols) {
+                        ck_round_bf16(x + t * cols, Int64(cols), $0 + t * cols)
+                    }
                 }
             }
         }

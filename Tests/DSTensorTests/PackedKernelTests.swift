@@ -170,6 +170,37 @@ import TestSupport
         }
     }
 
+    /// BF16 panels with bf16-rounded activations (llama.cpp's pairing): decode and token tiles, vdpbf16ps and the AVX2
+    /// widened FMA, agree with the exact product of the rounded values.
+    @Test func bf16ProductsMatchTheRoundedReference() {
+        var rng = SeededRandom(seed: 23)
+        let pool = WorkerPool(threads: 2)
+        let rows = 70, cols = 264  // not multiples of the vector widths: tails exercised
+        let w = (0..<(rows * cols)).map { _ in BFloat16.fromFloat(Float.random(in: -1...1, using: &rng)) }
+        w.withUnsafeBytes { raw in
+            let m = WeightMatrix(type: .bf16, rows: rows, cols: cols, base: raw.baseAddress!)
+            let packed = PackedWeights(m, pool: pool)!
+            for count in [1, 3, 9, 17] {
+                let x = (0..<(count * cols)).map { _ in Float.random(in: -2...2, using: &rng) }
+                var xb = [UInt16](repeating: 0, count: x.count)
+                ck_round_bf16(x, Int64(x.count), &xb)
+                Self.eachLevel { level in
+                    var y = [Float](repeating: .nan, count: count * rows)
+                    packed.multiply(x, count: count, into: &y, ldy: rows, pool: pool)
+                    var worst = 0.0
+                    for t in 0..<count {
+                        for r in 0..<rows {
+                            var ref = 0.0
+                            for k in 0..<cols { ref += Double(BFloat16.toFloat(w[r * cols + k])) * Double(BFloat16.toFloat(xb[t * cols + k])) }
+                            worst = max(worst, abs(Double(y[t * rows + r]) - ref) / max(1, abs(ref)))
+                        }
+                    }
+                    #expect(worst < 1e-5, "bf16 × \(count) at \(level) (vdpbf16ps: \(KernelISA.hasBF16)): \(worst)")
+                }
+            }
+        }
+    }
+
     @Test func isaLevelsAreOrderedAndSettable() {
         let saved = KernelISA.current
         defer { KernelISA.current = saved }

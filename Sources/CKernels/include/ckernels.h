@@ -57,6 +57,16 @@ void ck_matmul(int type, const void *packed, int64_t rows, int64_t cols, int64_t
 void ck_matmul_reference(int type, const void *src, int64_t rows, int64_t cols, const int8_t *q, const float *d,
                          const void *sum, int64_t n, float *y, int64_t ldy);
 
+/// BF16 panels (bf16.c: 64-row panels, k-pair major, 16 rows × 2 values per 64-byte vector; cols even).
+size_t ck_bf16_packed_size(int64_t rows, int64_t cols);
+void ck_repack_bf16(const uint16_t *src, int64_t rows, int64_t cols, uint16_t *dst, int64_t p0, int64_t p1);
+/// y[t·ldy + r] = W[r]·b[t] for n bf16 activation rows and the rows of panels [p0, p1): vdpbf16ps where the CPU has
+/// AVX512_BF16, f32 FMA on the widened values otherwise (the float order differs between the two).
+void ck_matmul_bf16(const uint16_t *w, int64_t rows, int64_t cols, int64_t p0, int64_t p1, const uint16_t *b, int64_t n,
+                    float *y, int64_t ldy);
+/// f32 → bf16 round-half-even (ggml_compute_fp32_to_bf16), NaN kept quiet.
+void ck_round_bf16(const float *x, int64_t n, uint16_t *out);
+
 /// f32 ↔ f16 with round-half-even (as F16C), for the scalar paths.
 uint16_t ck_fp32_to_fp16(float f);
 float ck_fp16_to_fp32(uint16_t h);
