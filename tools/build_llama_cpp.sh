@@ -22,6 +22,6 @@ fi
 echo "CMAKE_ARGS=$args" >&2
 mkdir -p "$dest"
 CMAKE_ARGS="$args" CMAKE_BUILD_PARALLEL_LEVEL="${JOBS:-2}" \
-    pip install --no-cache-dir --no-binary llama-cpp-python --target "$dest" "llama-cpp-python==0.3.36" "numpy" 1>&2
+    pip install --no-cache-dir --no-binary llama-cpp-python --target "$dest" "llama-cpp-python==0.3.36" "numpy" "gguf==0.19.0" 1>&2
 echo "$args" > "$dest/BUILD_FLAGS"
 echo "installed: $dest (PYTHONPATH=$dest)"

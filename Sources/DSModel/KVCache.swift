@@ -81,4 +81,127 @@ public final class KVCache: @unchecked Sendable {
             for i in 0..<n { out[i] += a * BFloat16.toFloat(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
         }
     }
+
+    enum Part { case keys, values }
+
+    /// Positions from..<from+count of one head's keys or values (`width` floats from `offset`) as f32 rows: the cache
+    /// itself when it holds f32, otherwise converted into `scratch` (count × width floats) — once per tile, however
+    /// many queries then use it. Returns the first row and the row stride in floats.
+    func rows(_ part: Part, layer: Int, from: Int, count: Int, offset: Int, width: Int,
+              scratch: UnsafeMutablePointer<Float>) -> (UnsafePointer<Float>, Int) {
+        let base = (part == .keys ? keys : values) + byteOffset(layer, from) + offset * elementSize
+        if precision == .f32 { return (UnsafePointer(base.assumingMemoryBound(to: Float.self)), kvDim) }
+        for j in 0..<count {
+            convert(base + j * kvDim * elementSize, count: width, into: scratch + j * width)
+        }
+        return (UnsafePointer(scratch), width)
+    }
+
+    /// f16/bf16 → f32, 16 values at a time.
+    @inline(__always) private func convert(_ src: UnsafeRawPointer, count n: Int, into dst: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i + 16 <= n {
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: halfWidth16(src + 2 * i), as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n {
+            let bits = src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
+            dst[i] = precision == .f16 ? HalfFloat.toFloat(bits) : BFloat16.toFloat(bits)
+            i += 1
+        }
+    }
+
+    /// 16 stored f16/bf16 values as floats.
+    @inline(__always) private func halfWidth16(_ p: UnsafeRawPointer) -> SIMD16<Float> {
+        if precision == .f16 { return SIMD16<Float>(p.loadUnaligned(as: SIMD16<Float16>.self)) }
+        // bf16: widen on integer lanes and shift into the top half (a lane loop producing floats stays scalar).
+        let h = p.loadUnaligned(as: SIMD16<UInt16>.self)
+        var u = SIMD16<UInt32>()
+        for j in 0..<16 { u[j] = UInt32(h[j]) }
+        return unsafeBitCast(u &<< 16, to: SIMD16<Float>.self)
+    }
+
+    /// scores[t − positions.lowerBound] = scale · (q · key[layer, t, offset ..< offset + n]) for t in positions; returns
+    /// the largest. One query against many keys (decode, packed prefill): each dot product stays in registers.
+    func keyScores(_ q: UnsafePointer<Float>, layer: Int, positions: Range<Int>, offset: Int, count n: Int, scale: Float,
+                   into scores: UnsafeMutablePointer<Float>) -> Float {
+        var best = -Float.infinity
+        let rowBytes = kvDim * elementSize
+        var p = UnsafeRawPointer(keys) + byteOffset(layer, positions.lowerBound) + offset * elementSize
+        for i in 0..<positions.count {
+            var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+            var e = 0
+            while e + 32 <= n {
+                acc0.addProduct(row16(p, e), load16(q + e))
+                acc1.addProduct(row16(p, e + 16), load16(q + e + 16))
+                e += 32
+            }
+            if e + 16 <= n {
+                acc0.addProduct(row16(p, e), load16(q + e))
+                e += 16
+            }
+            var s = horizontalSum(acc0 + acc1)
+            while e < n {
+                s += element(p, e) * q[e]
+                e += 1
+            }
+            s *= scale
+            scores[i] = s
+            best = max(best, s)
+            p += rowBytes
+        }
+        return best
+    }
+
+    /// out[0..<n] += Σ_t weights[t − positions.lowerBound] · value[layer, t, offset ..< offset + n]: 64 (then 16)
+    /// dimensions stay in registers across all positions.
+    func accumulateValues(_ weights: UnsafePointer<Float>, layer: Int, positions: Range<Int>, offset: Int, count n: Int,
+                          into out: UnsafeMutablePointer<Float>) {
+        let rowBytes = kvDim * elementSize
+        let base = UnsafeRawPointer(values) + byteOffset(layer, positions.lowerBound) + offset * elementSize
+        var e = 0
+        while e + 64 <= n {
+            var a0 = load16(out + e), a1 = load16(out + e + 16)
+            var a2 = load16(out + e + 32), a3 = load16(out + e + 48)
+            var p = base
+            for i in 0..<positions.count {
+                let w = SIMD16<Float>(repeating: weights[i])
+                a0.addProduct(w, row16(p, e)); a1.addProduct(w, row16(p, e + 16))
+                a2.addProduct(w, row16(p, e + 32)); a3.addProduct(w, row16(p, e + 48))
+                p += rowBytes
+            }
+            store16(a0, out + e); store16(a1, out + e + 16); store16(a2, out + e + 32); store16(a3, out + e + 48)
+            e += 64
+        }
+        while e + 16 <= n {
+            var a = load16(out + e)
+            var p = base
+            for i in 0..<positions.count {
+                a.addProduct(SIMD16(repeating: weights[i]), row16(p, e))
+                p += rowBytes
+            }
+            store16(a, out + e)
+            e += 16
+        }
+        if e < n {
+            var p = base
+            for i in 0..<positions.count {
+                for k in e..<n { out[k] += weights[i] * element(p, k) }
+                p += rowBytes
+            }
+        }
+    }
+
+    /// Elements e..<e+16 of a stored row (keys or values) as floats.
+    @inline(__always) private func row16(_ row: UnsafeRawPointer, _ e: Int) -> SIMD16<Float> {
+        precision == .f32 ? row.loadUnaligned(fromByteOffset: 4 * e, as: SIMD16<Float>.self) : halfWidth16(row + 2 * e)
+    }
+
+    @inline(__always) private func element(_ row: UnsafeRawPointer, _ e: Int) -> Float {
+        switch precision {
+        case .f32: return row.loadUnaligned(fromByteOffset: 4 * e, as: Float.self)
+        case .f16: return HalfFloat.toFloat(row.loadUnaligned(fromByteOffset: 2 * e, as: UInt16.self))
+        case .bf16: return BFloat16.toFloat(row.loadUnaligned(fromByteOffset: 2 * e, as: UInt16.self))
+        }
+    }
 }

@@ -9,17 +9,18 @@ extension Transformer {
         Int(ProcessInfo.processInfo.environment["DSLLM_PREFILL_CHUNK"] ?? "") ?? 512
 
     /// Feeds a batch of tokens at positions length..<length+count: every weight matrix is applied to the
-    /// whole batch at once (each row dequantized once, FMA tiles over the tokens), attention runs per
-    /// token and head across threads. Returns the last token's logits; `eachLogits` (for scoring) also
-    /// receives every position's logits. Batch buffers are allocated per call, never per token.
+    /// whole batch at once (integer or FMA tiles over the tokens), attention runs blocked per (KV head, 32
+    /// queries) across threads (Attention.swift). Returns the last token's logits; `eachLogits` (for scoring)
+    /// also receives every position's logits. Batch buffers are allocated once per call, never per chunk or token.
     @discardableResult
     public func prefill(_ tokens: [Int32], chunk: Int = Transformer.defaultPrefillChunk,
                         eachLogits: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) -> UnsafeBufferPointer<Float> {
         var result = UnsafeBufferPointer<Float>(start: logits, count: config.vocabularySize)
+        let buffers = PrefillBuffers(config: config, rows: min(chunk, tokens.count))
         var start = 0
         while start < tokens.count {
             let n = min(chunk, tokens.count - start)
-            result = prefillChunk(Array(tokens[start..<start + n]), layout: nil, eachLogits: eachLogits)
+            result = prefillChunk(Array(tokens[start..<start + n]), layout: nil, buffers: buffers, eachLogits: eachLogits)
             start += n
         }
         return result
@@ -53,11 +54,12 @@ extension Transformer {
                 owner.append((k, j))
             }
         }
+        let buffers = PrefillBuffers(config: config, rows: min(chunk, tokens.count))
         var start = 0
         while start < tokens.count {
             let n = min(chunk, tokens.count - start)
             let base = start
-            prefillChunk(Array(tokens[start..<start + n]), layout: Array(layout[start..<start + n]),
+            prefillChunk(Array(tokens[start..<start + n]), layout: Array(layout[start..<start + n]), buffers: buffers,
                          wantRow: { wantLogits(owner[base + $0].0, owner[base + $0].1) },
                          eachLogits: { row, l in eachLogits(owner[base + row].0, owner[base + row].1, l) })
             start += n
@@ -65,54 +67,66 @@ extension Transformer {
     }
 
     @discardableResult
-    private func prefillChunk(_ tokens: [Int32], layout: [PackedToken]?, wantRow: ((Int) -> Bool)? = nil,
+    private func prefillChunk(_ tokens: [Int32], layout: [PackedToken]?, buffers: PrefillBuffers, wantRow: ((Int) -> Bool)? = nil,
                               eachLogits: ((Int, UnsafeBufferPointer<Float>) -> Void)?) -> UnsafeBufferPointer<Float>
     {
         let c = config
         let n = tokens.count
         let first = length
         precondition(first + n <= maxSequence, "prefill past the context (\(first + n) > \(maxSequence))")
+        precondition(n <= buffers.rows)
         for t in tokens { precondition(t >= 0 && Int(t) < c.vocabularySize, "token \(t) outside the vocabulary") }
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
             p.initialize(repeating: 0, count: max(count, 1))
             return p
         }
-        let X = buffer(n * c.hiddenSize), XB = buffer(n * max(c.hiddenSize, c.queryDim)), O = buffer(n * c.hiddenSize)
-        let Q = buffer(n * c.queryDim), K = buffer(n * c.kvDim), V = buffer(n * c.kvDim)
-        let H = buffer(n * c.intermediateSize), H2 = buffer(n * c.intermediateSize)
-        defer { for p in [X, XB, O, Q, K, V, H, H2] { p.deallocate() } }
+        let (X, XB, O, Q, K, V, H, H2) = (buffers.x, buffers.xb, buffers.o, buffers.q, buffers.k, buffers.v, buffers.h, buffers.h2)
         for (t, id) in tokens.enumerated() { weights.embedding.row(Int(id), into: X + t * c.hiddenSize) }
         let groups = c.headCount / c.kvHeadCount
-        nonisolated(unsafe) let (q, xb) = (Q, XB)
+        // The blocked kernel needs whole SIMD16 vectors per head; packed layouts attend per (token, head).
+        let blocked = layout == nil && c.headDim % 16 == 0
         for (l, w) in weights.layers.enumerated() {
-            for t in 0..<n { rmsNorm(X + t * c.hiddenSize, w.attentionNorm, XB + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
+            rmsNorm(rows: n, X, w.attentionNorm, XB)
             w.wq.multiply(batch: XB, count: n, into: Q, pool: pool, threads: threads)
             w.wk.multiply(batch: XB, count: n, into: K, pool: pool, threads: threads)
             w.wv.multiply(batch: XB, count: n, into: V, pool: pool, threads: threads)
-            for t in 0..<n {
-                let position = layout?[t].position ?? first + t
-                for h in 0..<c.headCount { rope(Q + t * c.queryDim + h * c.headDim, position) }
-                for h in 0..<c.kvHeadCount { rope(K + t * c.kvDim + h * c.headDim, position) }
-                cache.store(layer: l, position: first + t, keys: K + t * c.kvDim, values: V + t * c.kvDim)
+            forEachRange(n, workPerItem: c.queryDim + 2 * c.kvDim) { [self] range in
+                for t in range {
+                    let position = layout?[t].position ?? first + t
+                    rope(heads: c.headCount, Q + t * c.queryDim, position)
+                    rope(heads: c.kvHeadCount, K + t * c.kvDim, position)
+                    cache.store(layer: l, position: first + t, keys: K + t * c.kvDim, values: V + t * c.kvDim)
+                }
             }
-            // Causal attention, one task per (token, head); packed tokens see their shared slots and own segment.
-            pool.run(tasks: n * c.headCount, threads: threads) { [self] task in
-                let t = task / c.headCount, h = task % c.headCount
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: first + t + 1) { scores in
-                    if let p = layout?[t] {
-                        attend(q + t * c.queryDim + h * c.headDim, layer: l, shared: p.shared, from: p.segmentStart, last: first + t,
-                               kvOffset: (h / groups) * c.headDim, scores: scores.baseAddress!, out: xb + t * c.queryDim + h * c.headDim)
-                    } else {
-                        attend(q + t * c.queryDim + h * c.headDim, layer: l, last: first + t, kvOffset: (h / groups) * c.headDim,
-                               scores: scores.baseAddress!, out: xb + t * c.queryDim + h * c.headDim)
+            if blocked {
+                attendCausal(queries: Q, count: n, first: first, layer: l, into: XB)
+            } else {
+                // One task per (token, head); packed tokens see their shared slots and own segment.
+                pool.run(tasks: n * c.headCount, threads: threads) { [self] task in
+                    let t = task / c.headCount, h = task % c.headCount
+                    let qh = Q + t * c.queryDim + h * c.headDim, out = XB + t * c.queryDim + h * c.headDim
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: first + t + 1) { scores in
+                        if let p = layout?[t] {
+                            attend(qh, layer: l, shared: p.shared, from: p.segmentStart, last: first + t,
+                                   kvOffset: (h / groups) * c.headDim, scores: scores.baseAddress!, out: out)
+                        } else {
+                            attend(qh, layer: l, last: first + t, kvOffset: (h / groups) * c.headDim, scores: scores.baseAddress!,
+                                   out: out)
+                        }
                     }
                 }
             }
             // XB now holds the attention outputs as [n × queryDim], the layout wo's batch multiply reads.
             batchedLayerTail(w, n: n, x: X, xb: XB, o: O, h: H, h2: H2)
         }
-        for t in 0..<n { rmsNorm(X + t * c.hiddenSize, weights.finalNorm, XB + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
+        // The final norm for every row only when every row's logits are wanted; otherwise just the last row.
+        if eachLogits != nil {
+            rmsNorm(rows: n, X, weights.finalNorm, XB)
+        } else {
+            let last = (n - 1) * c.hiddenSize
+            rmsNorm(X + last, weights.finalNorm, XB + last, c.hiddenSize, c.rmsNormEps)
+        }
         length = first + n
         if let eachLogits {
             // Logits for every position (or the rows asked for), a few rows at a time (n × vocabulary floats would
@@ -143,15 +157,34 @@ extension Transformer {
                           o: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, h2: UnsafeMutablePointer<Float>) {
         let c = config
         w.wo.multiply(batch: xb, count: n, into: o, pool: pool, threads: threads)
-        for i in 0..<(n * c.hiddenSize) { x[i] += o[i] }
-        for t in 0..<n { rmsNorm(x + t * c.hiddenSize, w.ffnNorm, xb + t * c.hiddenSize, c.hiddenSize, c.rmsNormEps) }
+        addInPlace(x, o, count: n * c.hiddenSize)
+        rmsNorm(rows: n, x, w.ffnNorm, xb)
         w.wGate.multiply(batch: xb, count: n, into: h, pool: pool, threads: threads)
         w.wUp.multiply(batch: xb, count: n, into: h2, pool: pool, threads: threads)
-        for i in 0..<(n * c.intermediateSize) {
-            let g = h[i]
-            h[i] = g / (1 + expf(-g)) * h2[i]
-        }
+        siluGate(h, h2, count: n * c.intermediateSize)
         w.wDown.multiply(batch: h, count: n, into: o, pool: pool, threads: threads)
-        for i in 0..<(n * c.hiddenSize) { x[i] += o[i] }
+        addInPlace(x, o, count: n * c.hiddenSize)
     }
+}
+
+/// Activation buffers for prefill, `rows` tokens each; allocated once per prefill call and shared by its chunks.
+final class PrefillBuffers {
+    let rows: Int
+    let x, xb, o, q, k, v, h, h2: UnsafeMutablePointer<Float>
+
+    init(config c: ModelConfig, rows n: Int) {
+        rows = n
+        // Uninitialised: every buffer is written before it is read (embedding rows, then each product's output).
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: max(count, 1)) }
+        x = buffer(n * c.hiddenSize)
+        xb = buffer(n * max(c.hiddenSize, c.queryDim))
+        o = buffer(n * c.hiddenSize)
+        q = buffer(n * c.queryDim)
+        k = buffer(n * c.kvDim)
+        v = buffer(n * c.kvDim)
+        h = buffer(n * c.intermediateSize)
+        h2 = buffer(n * c.intermediateSize)
+    }
+
+    deinit { for p in [x, xb, o, q, k, v, h, h2] { p.deallocate() } }
 }

@@ -91,23 +91,30 @@ public final class Transformer {
             mul(w.wq, xb, q)
             mul(w.wk, xb, k)
             mul(w.wv, xb, v)
-            for h in 0..<c.headCount { rope(q + h * c.headDim, position) }
-            for h in 0..<c.kvHeadCount { rope(k + h * c.headDim, position) }
+            rope(heads: c.headCount, q, position)
+            rope(heads: c.kvHeadCount, k, position)
             cache.store(layer: l, position: position, keys: k, values: v)
-            // Causal attention over the cache, f32 scores and accumulation.
-            for h in 0..<c.headCount {
-                attend(q + h * c.headDim, layer: l, last: position, kvOffset: (h / groups) * c.headDim, scores: att,
-                       out: xb + h * c.headDim)
+            // Causal attention over the cache, f32 scores and accumulation; heads split across threads once the
+            // context makes them worth a parallel region (a few microseconds).
+            if threads > 1 && c.headCount * (position + 1) * c.headDim >= 1 << 18 {
+                pool.run(tasks: c.headCount, threads: threads) { [self] h in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: position + 1) { scores in
+                        attend(q + h * c.headDim, layer: l, last: position, kvOffset: (h / groups) * c.headDim,
+                               scores: scores.baseAddress!, out: xb + h * c.headDim)
+                    }
+                }
+            } else {
+                for h in 0..<c.headCount {
+                    attend(q + h * c.headDim, layer: l, last: position, kvOffset: (h / groups) * c.headDim, scores: att,
+                           out: xb + h * c.headDim)
+                }
             }
             mul(w.wo, xb, xb2)
             for i in 0..<c.hiddenSize { x[i] += xb2[i] }
             rmsNorm(x, w.ffnNorm, xb, c.hiddenSize, c.rmsNormEps)
             mul(w.wGate, xb, hb)
             mul(w.wUp, xb, hb2)
-            for i in 0..<c.intermediateSize {
-                let g = hb[i]
-                hb[i] = g / (1 + expf(-g)) * hb2[i]  // SiLU(gate) · up
-            }
+            applySiLUGate(hb, hb2, 0..<c.intermediateSize)
             mul(w.wDown, hb, xb2)
             for i in 0..<c.hiddenSize { x[i] += xb2[i] }
         }
@@ -122,50 +129,24 @@ public final class Transformer {
     /// the cache, so prefill calls it from several threads at once.
     func attend(_ qh: UnsafePointer<Float>, layer l: Int, last: Int, kvOffset: Int, scores: UnsafeMutablePointer<Float>,
                 out: UnsafeMutablePointer<Float>) {
-        let c = config
-        let scale = 1 / sqrtf(Float(c.headDim))
-        var maxScore = -Float.infinity
-        for t in 0...last {
-            let s = cache.keyDot(qh, layer: l, position: t, offset: kvOffset, count: c.headDim) * scale
-            scores[t] = s
-            maxScore = max(maxScore, s)
-        }
-        var sum: Float = 0
-        for t in 0...last {
-            scores[t] = expf(scores[t] - maxScore)
-            sum += scores[t]
-        }
-        out.update(repeating: 0, count: c.headDim)
-        for t in 0...last {
-            cache.accumulateValue(scores[t] / sum, into: out, layer: l, position: t, offset: kvOffset, count: c.headDim)
-        }
+        attend(qh, layer: l, shared: 0..<0, from: 0, last: last, kvOffset: kvOffset, scores: scores, out: out)
     }
 
     /// Attention over the slots `shared` and `from...last` (a packed token: its context and its own segment),
     /// in slot order, so a packed token's result equals the unpacked one's.
     func attend(_ qh: UnsafePointer<Float>, layer l: Int, shared: Range<Int>, from: Int, last: Int, kvOffset: Int,
                 scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let c = config
-        let scale = 1 / sqrtf(Float(c.headDim))
-        @inline(__always) func eachSlot(_ body: (Int, Int) -> Void) {
-            var i = 0
-            for t in shared { body(i, t); i += 1 }
-            for t in from...last { body(i, t); i += 1 }
-        }
-        var maxScore = -Float.infinity
-        eachSlot { i, t in
-            let s = cache.keyDot(qh, layer: l, position: t, offset: kvOffset, count: c.headDim) * scale
-            scores[i] = s
-            maxScore = max(maxScore, s)
-        }
-        let count = shared.count + (last - from + 1)
-        var sum: Float = 0
-        for i in 0..<count {
-            scores[i] = expf(scores[i] - maxScore)
-            sum += scores[i]
-        }
-        out.update(repeating: 0, count: c.headDim)
-        eachSlot { i, t in cache.accumulateValue(scores[i] / sum, into: out, layer: l, position: t, offset: kvOffset, count: c.headDim) }
+        let d = config.headDim, scale = 1 / sqrtf(Float(d))
+        let own = from..<(last + 1), sharedCount = shared.count
+        let maxScore = max(
+            cache.keyScores(qh, layer: l, positions: shared, offset: kvOffset, count: d, scale: scale, into: scores),
+            cache.keyScores(qh, layer: l, positions: own, offset: kvOffset, count: d, scale: scale, into: scores + sharedCount))
+        let sum = exponentiate(scores, count: sharedCount + own.count, maxScore: maxScore)
+        out.update(repeating: 0, count: d)
+        cache.accumulateValues(scores, layer: l, positions: shared, offset: kvOffset, count: d, into: out)
+        cache.accumulateValues(scores + sharedCount, layer: l, positions: own, offset: kvOffset, count: d, into: out)
+        let inverse = 1 / sum
+        for i in 0..<d { out[i] *= inverse }
     }
 
     /// y = W·x: threaded for large matrices, inline for small ones (a parallel region costs microseconds).
@@ -184,6 +165,73 @@ public final class Transformer {
         let r = 1 / sqrtf(ms + eps)
         gain.withUnsafeBufferPointer { g in
             for i in 0..<n { out[i] = g[i] * (x[i] * r) }
+        }
+    }
+
+    /// Runs body over 0..<count, split across the pool when count · workPerItem (≈ floats touched) is large enough
+    /// to pay for a parallel region, inline otherwise.
+    func forEachRange(_ count: Int, workPerItem: Int, _ body: @escaping (Range<Int>) -> Void) {
+        if threads > 1 && count > 1 && count * workPerItem >= 1 << 16 {
+            pool.parallelFor(count, threads: threads, body)
+        } else if count > 0 {
+            body(0..<count)
+        }
+    }
+
+    /// RMSNorm of n rows of hiddenSize floats (x → out), tokens split across threads.
+    func rmsNorm(rows n: Int, _ x: UnsafePointer<Float>, _ gain: [Float], _ out: UnsafeMutablePointer<Float>) {
+        let h = config.hiddenSize, eps = config.rmsNormEps
+        forEachRange(n, workPerItem: 2 * h) { [self] range in
+            for t in range { rmsNorm(x + t * h, gain, out + t * h, h, eps) }
+        }
+    }
+
+    /// x[i] += y[i] for i < count (a residual connection).
+    func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        forEachRange(count, workPerItem: 1) { range in
+            for i in range { x[i] += y[i] }
+        }
+    }
+
+    /// h = SiLU(h) · up over count values (SwiGLU), vectorised and split across threads.
+    func siluGate(_ h: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+        forEachRange(count, workPerItem: 4) { range in applySiLUGate(h, up, range) }
+    }
+
+    /// Rotates `heads` consecutive heads of one token in place, as `rope(_:_:)` does each (same products, same
+    /// results), 16 lanes at a time with the position's angles loaded once for all heads.
+    func rope(heads: Int, _ x: UnsafeMutablePointer<Float>, _ position: Int) {
+        let d = config.headDim, half = d / 2
+        let cs = cosTable + position * half, sn = sinTable + position * half
+        if weights.ropeInterleaved && d % 16 == 0 {
+            // Pairs (2i, 2i + 1): x·cos + swapped(x)·(−sin, +sin), the angles spread over both lanes of a pair.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * d) { buffer in
+                let cosPairs = buffer.baseAddress!, sinPairs = cosPairs + d
+                for i in 0..<half {
+                    cosPairs[2 * i] = cs[i]
+                    cosPairs[2 * i + 1] = cs[i]
+                    sinPairs[2 * i] = -sn[i]
+                    sinPairs[2 * i + 1] = sn[i]
+                }
+                for h in 0..<heads {
+                    let head = x + h * d
+                    for e in stride(from: 0, to: d, by: 16) {
+                        let v = load16(head + e)
+                        store16(v * load16(cosPairs + e) + swapAdjacentPairs(v) * load16(sinPairs + e), head + e)
+                    }
+                }
+            }
+        } else if !weights.ropeInterleaved && half % 16 == 0 {
+            for h in 0..<heads {
+                let head = x + h * d
+                for i in stride(from: 0, to: half, by: 16) {
+                    let a = load16(head + i), b = load16(head + i + half), c = load16(cs + i), s = load16(sn + i)
+                    store16(a * c - b * s, head + i)
+                    store16(b * c + a * s, head + i + half)
+                }
+            }
+        } else {
+            for h in 0..<heads { rope(x + h * d, position) }
         }
     }
 

@@ -18,10 +18,21 @@ import time
 import numpy as np
 
 
-def bandwidth_gbs(threads):
-    """DRAM read bandwidth with `threads` threads (numpy releases the GIL in sum), best of 3."""
+def bandwidth_gbs(threads, huge=False):
+    """DRAM read bandwidth with `threads` threads (numpy releases the GIL in sum), best of 3; `huge`: the arrays in
+    anonymous memory advised MADV_HUGEPAGE, as dsllm's repacked weights are."""
+    import mmap
     from concurrent.futures import ThreadPoolExecutor
-    parts = [np.ones(2_000_000_000 // 8 // threads, dtype=np.float64) for _ in range(threads)]
+    n = 2_000_000_000 // 8 // threads
+    if huge:
+        maps = [mmap.mmap(-1, n * 8) for _ in range(threads)]
+        for m in maps:
+            m.madvise(mmap.MADV_HUGEPAGE)
+        parts = [np.frombuffer(m, dtype=np.float64) for m in maps]
+        for p in parts:
+            p[:] = 1.0
+    else:
+        parts = [np.ones(n, dtype=np.float64) for _ in range(threads)]
     best = 0.0
     with ThreadPoolExecutor(threads) as ex:
         for _ in range(3):
@@ -39,6 +50,7 @@ def weight_bytes_per_token(path):
 
 
 def llama_cpp(path, prompt, decode, threads):
+    """llama.cpp through llama-cpp-python (the build on PYTHONPATH: tools/build_llama_cpp.sh)."""
     import llama_cpp
     # n_batch = n_ctx: llama-cpp-python keeps n_batch rows of scores and indexes them by position.
     n = len(prompt) + decode + 16
@@ -55,13 +67,14 @@ def llama_cpp(path, prompt, decode, threads):
     return prefill, decode / (time.perf_counter() - t)
 
 
-def dsllm(binary, path, prompt, decode, threads):
+def dsllm(binary, path, prompt, decode, threads, isa=None):
+    env = dict(os.environ, **({"DSLLM_ISA": isa} if isa else {}))
     out = subprocess.run([binary, "generate", "--model", path, "--prompt-ids", " ".join(map(str, prompt)),
                           "--max-tokens", str(decode + 1), "--threads", str(threads), "--temperature", "0",
                           "--ignore-eos", "--json"],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=env).stdout
     r = json.loads(out)
-    return r["prefill_tok_s"], r["decode_tok_s"]
+    return r["prefill_tok_s"], r["decode_tok_s"], r.get("isa", "?"), r.get("repack_seconds", 0.0)
 
 
 def main():
@@ -71,11 +84,20 @@ def main():
     ap.add_argument("--decode", type=int, default=16)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--runs", type=int, default=3, help="median of this many runs per engine and model")
+    ap.add_argument("--isa", help="DSLLM_ISA for dsllm (e.g. avx2, against an AVX2-only llama.cpp build on PYTHONPATH)")
     ap.add_argument("models", nargs="+")
     args = ap.parse_args()
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from machine import cpu_line
+    import llama_cpp as _lc
+    print("machine:", cpu_line())
     print("command:", " ".join([sys.executable] + sys.argv))
-    bw = bandwidth_gbs(args.threads)
-    print(f"DRAM read bandwidth ({args.threads} threads, numpy sum, best of 3): {bw:.1f} GB/s")
+    flags = os.path.join(os.path.dirname(os.path.dirname(_lc.__file__)), "BUILD_FLAGS")
+    print("llama.cpp:", _lc.__version__, open(flags).read().strip() if os.path.exists(flags) else "(build flags unknown)")
+    bw4k = bandwidth_gbs(args.threads)
+    bw = bandwidth_gbs(args.threads, huge=True)
+    print(f"DRAM read bandwidth ({args.threads} threads, numpy sum, best of 3): {bw4k:.1f} GB/s 4 KiB pages, "
+          f"{bw:.1f} GB/s huge pages (the decode bound below uses the latter)")
     rng = np.random.default_rng(0)
     prompt = [int(x) for x in rng.integers(1000, 90000, size=args.prompt)]
     print(f"prompt {args.prompt} tokens, decode {args.decode} tokens, {args.threads} threads, median of {args.runs} runs")
@@ -85,12 +107,14 @@ def main():
         bound = bw * 1e9 / weight_bytes_per_token(path)
         import statistics
         runs_l = [llama_cpp(path, prompt, args.decode, args.threads) for _ in range(args.runs)]
-        runs_d = [dsllm(args.dsllm, path, prompt, args.decode, args.threads) for _ in range(args.runs)]
+        runs_d = [dsllm(args.dsllm, path, prompt, args.decode, args.threads, args.isa) for _ in range(args.runs)]
         lp, ld = statistics.median(r[0] for r in runs_l), statistics.median(r[1] for r in runs_l)
         dp, dd = statistics.median(r[0] for r in runs_d), statistics.median(r[1] for r in runs_d)
         name = os.path.basename(path)
         print(f"| {name} | llama.cpp | {lp:.1f} | {ld:.2f} | {100 * ld / bound:.0f}% | | |")
-        print(f"| {name} | dsllm | {dp:.1f} | {dd:.2f} | {100 * dd / bound:.0f}% | {dp / lp:.2f}x | {dd / ld:.2f}x |")
+        isa, repack = runs_d[0][2], statistics.median(r[3] for r in runs_d)
+        print(f"| {name} | dsllm ({isa}; repack {repack:.1f} s) | {dp:.1f} | {dd:.2f} | {100 * dd / bound:.0f}% | "
+              f"{dp / lp:.2f}x | {dd / ld:.2f}x |")
 
 
 if __name__ == "__main__":

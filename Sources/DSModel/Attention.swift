@@ -1,0 +1,317 @@
+import DSTensor
+import Foundation
+
+// Attention and the element-wise vector math of the forward pass. Everything is f32; the SIMD16 code compiles to
+// 512-bit (or paired 256-bit) FMA with the module's -target-cpu.
+
+/// Queries per prefill block: two SIMD16 registers' worth (scoreTile's register tile), so scores, the running maximum
+/// and the running sum are vectors across the block's queries and the online softmax needs no horizontal reductions.
+/// 64 measured the same at 2048 tokens (half the K/V reads, more masked work on the diagonal).
+let attentionQueryBlock = 32
+/// Keys per tile: a 64 × 128 f32 tile (32 KB) stays in L1/L2 while every query head of its group uses it.
+let attentionKeyTile = 64
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+@inline(__always) func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
+
+/// Lane-wise maximum; written out because the generic `pointwiseMax` is not always inlined.
+@inline(__always) func max16(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    a.replacing(with: b, where: a .< b)
+}
+
+/// Sum of the lanes by halving (the generic `sum()` compiles to an out-of-line call).
+@inline(__always) func horizontalSum(_ v: SIMD16<Float>) -> Float {
+    let a = v.lowHalf + v.highHalf
+    let b = a.lowHalf + a.highHalf
+    let c = b.lowHalf + b.highHalf
+    return c[0] + c[1]
+}
+
+/// (v1, v0, v3, v2, …): each adjacent pair exchanged, by rotating 64-bit lanes (RoPE's interleaved layout).
+@inline(__always) func swapAdjacentPairs(_ v: SIMD16<Float>) -> SIMD16<Float> {
+    let u = unsafeBitCast(v, to: SIMD8<UInt64>.self)
+    return unsafeBitCast((u &<< 32) | (u &>> 32), to: SIMD16<Float>.self)
+}
+
+/// e^x per lane, within 2 ulp of expf: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its degree-7 Taylor polynomial
+/// (truncation error < 6e-9 relative), 2^n built in the exponent bits. Inputs below −88 (−∞ included) give 0, as a
+/// masked score must; above 88 they saturate at e^88.
+// @_transparent: @inline(__always) left it an out-of-line call in the softmax loop (measured: 15% of attention).
+@_transparent func exp16(_ v: SIMD16<Float>) -> SIMD16<Float> {
+    var x = v.replacing(with: -88, where: v .< -88)
+    x = x.replacing(with: 88, where: x .> 88)
+    // Adding 1.5·2^23 rounds x·log2(e) to an integer held in the low mantissa bits.
+    let shifter = SIMD16<Float>(repeating: 12_582_912)
+    let t = shifter.addingProduct(x, SIMD16(repeating: 1.442_695_04))
+    let n = t - shifter
+    var r = x.addingProduct(n, SIMD16(repeating: -0.693_145_751_953_125))  // ln 2, high part (exact in n·hi)
+    r = r.addingProduct(n, SIMD16(repeating: -1.428_606_765_330_187e-06))  // ln 2, low part
+    var p = SIMD16<Float>(repeating: 1 / 5040)
+    p = SIMD16(repeating: 1 / 720).addingProduct(p, r)
+    p = SIMD16(repeating: 1 / 120).addingProduct(p, r)
+    p = SIMD16(repeating: 1 / 24).addingProduct(p, r)
+    p = SIMD16(repeating: 1 / 6).addingProduct(p, r)
+    p = SIMD16(repeating: 0.5).addingProduct(p, r)
+    p = SIMD16(repeating: 1).addingProduct(p, r)
+    p = SIMD16(repeating: 1).addingProduct(p, r)
+    // n ∈ [−127, 127]; n = −127 gives exponent bits 0, i.e. 0 (what x ≤ −88 should round to here).
+    let exponent = (unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+    return p * unsafeBitCast(exponent, to: SIMD16<Float>.self)
+}
+
+/// h[i] = SiLU(h[i]) · up[i] for i in range (the SwiGLU gate), 16 lanes at a time.
+@inline(__always) func applySiLUGate(_ h: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ range: Range<Int>) {
+    var i = range.lowerBound
+    while i + 16 <= range.upperBound {
+        let g = load16(h + i)
+        store16(g / (1 + exp16(-g)) * load16(up + i), h + i)
+        i += 16
+    }
+    while i < range.upperBound {
+        let g = h[i]
+        h[i] = g / (1 + expf(-g)) * up[i]
+        i += 1
+    }
+}
+
+/// p[0..<count] = e^(p − maxScore), returning their sum.
+@inline(__always) func exponentiate(_ p: UnsafeMutablePointer<Float>, count: Int, maxScore: Float) -> Float {
+    var acc = SIMD16<Float>()
+    let m = SIMD16<Float>(repeating: maxScore)
+    var i = 0
+    while i + 16 <= count {
+        let e = exp16(load16(p + i) - m)
+        store16(e, p + i)
+        acc += e
+        i += 16
+    }
+    var sum = horizontalSum(acc)
+    while i < count {
+        p[i] = expf(p[i] - maxScore)
+        sum += p[i]
+        i += 1
+    }
+    return sum
+}
+
+extension Transformer {
+    /// Causal attention of n consecutive tokens at cache slots first..<first+n (keys and values already stored), token t
+    /// seeing slots 0...first+t. `q` and `out` are [n × queryDim]. Flash-style: one task per (KV head, block of 32
+    /// queries) walks the key tiles with an online softmax, so scores never leave L1 and each K/V tile is read
+    /// (and converted to f32) once for every query head of its group.
+    func attendCausal(queries q: UnsafePointer<Float>, count n: Int, first: Int, layer l: Int,
+                      into out: UnsafeMutablePointer<Float>) {
+        let c = config
+        let d = c.headDim, groups = c.headCount / c.kvHeadCount, B = attentionQueryBlock, T = attentionKeyTile
+        let blocks = (n + B - 1) / B
+        // Per task: transposed queries and output accumulators for each head of the group, the running max and
+        // sum, the score tile, and K/V tiles when the cache must be converted.
+        let scratchFloats = 2 * groups * B * d + 3 * groups * B + T * B + 2 * T * d
+        pool.run(tasks: blocks * c.kvHeadCount, threads: threads) { [self] task in
+            // Head-major, so the threads walk one head's keys and values together and its blocks reuse them from L3
+            // (block-major order streams the whole layer's cache from DRAM once per block); latest blocks first
+            // within a head: they see the most keys, and the pool hands tasks out in order.
+            let kvHead = task / blocks, block = blocks - 1 - task % blocks
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+            defer { scratch.deallocate() }
+            attendBlock(q, n: n, first: first, layer: l, kvHead: kvHead, block: block, scratch: scratch, into: out)
+        }
+    }
+
+    private func attendBlock(_ q: UnsafePointer<Float>, n: Int, first: Int, layer l: Int, kvHead: Int, block: Int,
+                             scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let c = config
+        let d = c.headDim, groups = c.headCount / c.kvHeadCount, B = attentionQueryBlock, T = attentionKeyTile
+        let row0 = block * B, rows = min(B, n - row0)
+        let position0 = first + row0, keyEnd = position0 + rows
+        let scale = 1 / sqrtf(Float(d))
+        let qt = scratch, o = qt + groups * B * d, runningMax = o + groups * B * d
+        let runningSum = runningMax + groups * B, correction = runningSum + groups * B
+        let s = correction + groups * B, keyTile = s + T * B, valueTile = keyTile + T * d
+        for g in 0..<groups {
+            // Q block transposed to [d × 32] (padding rows zero): a key's scores for all 32 queries are then two FMAs
+            // per dimension.
+            let head = kvHead * groups + g, qg = qt + g * B * d
+            for i in 0..<B {
+                let src = q + (row0 + i) * c.queryDim + head * d
+                for k in 0..<d { qg[k * B + i] = i < rows ? src[k] : 0 }
+            }
+            (o + g * B * d).initialize(repeating: 0, count: B * d)
+            (runningMax + g * B).initialize(repeating: -.infinity, count: B)
+            (runningSum + g * B).initialize(repeating: 0, count: B)
+        }
+        var tileStart = 0
+        while tileStart < keyEnd {
+            let tn = min(T, keyEnd - tileStart)
+            let (keys, keyStride) = cache.rows(.keys, layer: l, from: tileStart, count: tn, offset: kvHead * d, width: d,
+                                               scratch: keyTile)
+            let (values, valueStride) = cache.rows(.values, layer: l, from: tileStart, count: tn, offset: kvHead * d,
+                                                   width: d, scratch: valueTile)
+            for g in 0..<groups {
+                scoreTile(qt + g * B * d, keys: keys, stride: keyStride, count: tn, dim: d, scale: scale, into: s)
+                // Key j is masked for queries i < (its position − position0); only tiles reaching past position0 have any.
+                if tileStart + tn - 1 > position0 {
+                    for j in max(0, position0 + 1 - tileStart)..<tn {
+                        (s + j * B).update(repeating: -.infinity, count: min(B, tileStart + j - position0))
+                    }
+                }
+                onlineSoftmax(s, count: tn, max: runningMax + g * B, sum: runningSum + g * B, correction: correction + g * B)
+                accumulatePV(s, values: values, stride: valueStride, count: tn, dim: d, rows: rows,
+                             correction: correction + g * B, into: o + g * B * d)
+            }
+            tileStart += tn
+        }
+        for g in 0..<groups {
+            let head = kvHead * groups + g
+            for i in 0..<rows {
+                let inverse = 1 / runningSum[g * B + i]
+                let src = o + g * B * d + i * d, dst = out + (row0 + i) * c.queryDim + head * d
+                for k in 0..<d { dst[k] = src[k] * inverse }
+            }
+        }
+    }
+}
+
+/// s[j × 32 + i] = scale · (key j · query i) for a tile of keys against a transposed block of 32 queries
+/// (qt = [dim × 32]). Eight keys at a time: 16 accumulators, one broadcast per key and dimension.
+private func scoreTile(_ qt: UnsafePointer<Float>, keys: UnsafePointer<Float>, stride ks: Int, count tn: Int, dim d: Int,
+                       scale: Float, into s: UnsafeMutablePointer<Float>) {
+    let B = attentionQueryBlock
+    let sc = SIMD16<Float>(repeating: scale)
+    var j = 0
+    while j + 8 <= tn {
+        let k = keys + j * ks
+        var a0 = SIMD16<Float>(), b0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b1 = SIMD16<Float>()
+        var a2 = SIMD16<Float>(), b2 = SIMD16<Float>(), a3 = SIMD16<Float>(), b3 = SIMD16<Float>()
+        var a4 = SIMD16<Float>(), b4 = SIMD16<Float>(), a5 = SIMD16<Float>(), b5 = SIMD16<Float>()
+        var a6 = SIMD16<Float>(), b6 = SIMD16<Float>(), a7 = SIMD16<Float>(), b7 = SIMD16<Float>()
+        for e in 0..<d {
+            let qa = load16(qt + e * B), qb = load16(qt + e * B + 16)
+            var w = SIMD16<Float>(repeating: k[e])
+            a0.addProduct(w, qa); b0.addProduct(w, qb)
+            w = SIMD16(repeating: k[ks + e]); a1.addProduct(w, qa); b1.addProduct(w, qb)
+            w = SIMD16(repeating: k[2 * ks + e]); a2.addProduct(w, qa); b2.addProduct(w, qb)
+            w = SIMD16(repeating: k[3 * ks + e]); a3.addProduct(w, qa); b3.addProduct(w, qb)
+            w = SIMD16(repeating: k[4 * ks + e]); a4.addProduct(w, qa); b4.addProduct(w, qb)
+            w = SIMD16(repeating: k[5 * ks + e]); a5.addProduct(w, qa); b5.addProduct(w, qb)
+            w = SIMD16(repeating: k[6 * ks + e]); a6.addProduct(w, qa); b6.addProduct(w, qb)
+            w = SIMD16(repeating: k[7 * ks + e]); a7.addProduct(w, qa); b7.addProduct(w, qb)
+        }
+        let o = s + j * B
+        store16(a0 * sc, o); store16(b0 * sc, o + 16)
+        store16(a1 * sc, o + B); store16(b1 * sc, o + B + 16)
+        store16(a2 * sc, o + 2 * B); store16(b2 * sc, o + 2 * B + 16)
+        store16(a3 * sc, o + 3 * B); store16(b3 * sc, o + 3 * B + 16)
+        store16(a4 * sc, o + 4 * B); store16(b4 * sc, o + 4 * B + 16)
+        store16(a5 * sc, o + 5 * B); store16(b5 * sc, o + 5 * B + 16)
+        store16(a6 * sc, o + 6 * B); store16(b6 * sc, o + 6 * B + 16)
+        store16(a7 * sc, o + 7 * B); store16(b7 * sc, o + 7 * B + 16)
+        j += 8
+    }
+    while j < tn {
+        let k = keys + j * ks
+        var a = SIMD16<Float>(), b = SIMD16<Float>()
+        for e in 0..<d {
+            let w = SIMD16<Float>(repeating: k[e])
+            a.addProduct(w, load16(qt + e * B))
+            b.addProduct(w, load16(qt + e * B + 16))
+        }
+        store16(a * sc, s + j * B)
+        store16(b * sc, s + j * B + 16)
+        j += 1
+    }
+}
+
+/// One tile's step of the online softmax for 32 queries: the new running maximum m', the factor e^(m − m') that
+/// rescales what was accumulated so far (into `correction`), the tile's scores replaced by e^(s − m'), and the
+/// running sum updated. Every query sees slot 0, so m' is finite from the first tile on.
+private func onlineSoftmax(_ s: UnsafeMutablePointer<Float>, count tn: Int, max m: UnsafeMutablePointer<Float>,
+                           sum l: UnsafeMutablePointer<Float>, correction: UnsafeMutablePointer<Float>) {
+    let B = attentionQueryBlock
+    for g in stride(from: 0, to: B, by: 16) {
+        let old = load16(m + g)
+        var new = old
+        for j in 0..<tn { new = max16(new, load16(s + j * B + g)) }
+        var sum = SIMD16<Float>()
+        for j in 0..<tn {
+            let p = exp16(load16(s + j * B + g) - new)
+            store16(p, s + j * B + g)
+            sum += p
+        }
+        let c = exp16(old - new)
+        store16(c, correction + g)
+        store16(load16(l + g) * c + sum, l + g)
+        store16(new, m + g)
+    }
+}
+
+/// o[i] = correction[i] · o[i] + Σ_j p[j × 32 + i] · value j, for query rows 0..<rows (o = [32 × dim]). Register tiles
+/// of 4 rows × 64 dimensions (16 accumulators), then 4 rows × 16, then scalar for a dimension that is no multiple of 16.
+private func accumulatePV(_ p: UnsafePointer<Float>, values: UnsafePointer<Float>, stride vs: Int, count tn: Int,
+                          dim d: Int, rows: Int, correction: UnsafePointer<Float>, into o: UnsafeMutablePointer<Float>) {
+    let B = attentionQueryBlock
+    var r = 0
+    while r < rows {
+        let o0 = o + r * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d
+        let c0 = SIMD16<Float>(repeating: correction[r]), c1 = SIMD16<Float>(repeating: correction[r + 1])
+        let c2 = SIMD16<Float>(repeating: correction[r + 2]), c3 = SIMD16<Float>(repeating: correction[r + 3])
+        var e = 0
+        while e + 64 <= d {
+            var a00 = load16(o0 + e) * c0, a01 = load16(o0 + e + 16) * c0
+            var a02 = load16(o0 + e + 32) * c0, a03 = load16(o0 + e + 48) * c0
+            var a10 = load16(o1 + e) * c1, a11 = load16(o1 + e + 16) * c1
+            var a12 = load16(o1 + e + 32) * c1, a13 = load16(o1 + e + 48) * c1
+            var a20 = load16(o2 + e) * c2, a21 = load16(o2 + e + 16) * c2
+            var a22 = load16(o2 + e + 32) * c2, a23 = load16(o2 + e + 48) * c2
+            var a30 = load16(o3 + e) * c3, a31 = load16(o3 + e + 16) * c3
+            var a32 = load16(o3 + e + 32) * c3, a33 = load16(o3 + e + 48) * c3
+            for j in 0..<tn {
+                let v = values + j * vs + e
+                let v0 = load16(v), v1 = load16(v + 16), v2 = load16(v + 32), v3 = load16(v + 48)
+                let pj = p + j * B + r
+                var w = SIMD16<Float>(repeating: pj[0])
+                a00.addProduct(w, v0); a01.addProduct(w, v1); a02.addProduct(w, v2); a03.addProduct(w, v3)
+                w = SIMD16(repeating: pj[1])
+                a10.addProduct(w, v0); a11.addProduct(w, v1); a12.addProduct(w, v2); a13.addProduct(w, v3)
+                w = SIMD16(repeating: pj[2])
+                a20.addProduct(w, v0); a21.addProduct(w, v1); a22.addProduct(w, v2); a23.addProduct(w, v3)
+                w = SIMD16(repeating: pj[3])
+                a30.addProduct(w, v0); a31.addProduct(w, v1); a32.addProduct(w, v2); a33.addProduct(w, v3)
+            }
+            store16(a00, o0 + e); store16(a01, o0 + e + 16); store16(a02, o0 + e + 32); store16(a03, o0 + e + 48)
+            store16(a10, o1 + e); store16(a11, o1 + e + 16); store16(a12, o1 + e + 32); store16(a13, o1 + e + 48)
+            store16(a20, o2 + e); store16(a21, o2 + e + 16); store16(a22, o2 + e + 32); store16(a23, o2 + e + 48)
+            store16(a30, o3 + e); store16(a31, o3 + e + 16); store16(a32, o3 + e + 32); store16(a33, o3 + e + 48)
+            e += 64
+        }
+        while e + 16 <= d {
+            var a0 = load16(o0 + e) * c0, a1 = load16(o1 + e) * c1, a2 = load16(o2 + e) * c2, a3 = load16(o3 + e) * c3
+            for j in 0..<tn {
+                let v = load16(values + j * vs + e)
+                let pj = p + j * B + r
+                a0.addProduct(SIMD16(repeating: pj[0]), v)
+                a1.addProduct(SIMD16(repeating: pj[1]), v)
+                a2.addProduct(SIMD16(repeating: pj[2]), v)
+                a3.addProduct(SIMD16(repeating: pj[3]), v)
+            }
+            store16(a0, o0 + e); store16(a1, o1 + e); store16(a2, o2 + e); store16(a3, o3 + e)
+            e += 16
+        }
+        if e < d {
+            for i in r..<(r + 4) {
+                let oi = o + i * d
+                for k in e..<d { oi[k] *= correction[i] }
+                for j in 0..<tn {
+                    let w = p[j * B + i], v = values + j * vs
+                    for k in e..<d { oi[k] += w * v[k] }
+                }
+            }
+        }
+        r += 4
+    }
+}
