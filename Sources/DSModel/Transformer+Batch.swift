@@ -56,28 +56,21 @@ extension Transformer {
     }
 }
 
-/// Activation buffers for `decodeBatch`, sized for `capacity` sequences.
-final class BatchBuffers {
-    let capacity: Int
-    let x, xb, o, q, k, v, h, h2, logits: UnsafeMutablePointer<Float>
+/// Activation buffers for `decodeBatch`, sized for `capacity` sequences: the layer buffers plus a logits row each.
+final class BatchBuffers: PrefillBuffers {
+    var capacity: Int { rows }
+    let logits: UnsafeMutablePointer<Float>
 
     init(config c: ModelConfig, capacity n: Int) {
-        capacity = n
-        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        logits = .allocate(capacity: max(n * c.vocabularySize, 1))
+        super.init(config: c, rows: n)
+        // Zeroed as before (the batch paths wrote every row they read, but keep the old guarantee).
+        for (p, count) in [(x, n * c.hiddenSize), (xb, n * max(c.hiddenSize, c.queryDim)), (o, n * c.hiddenSize),
+                           (q, n * c.queryDim), (k, n * c.kvDim), (v, n * c.kvDim), (h, n * c.intermediateSize),
+                           (h2, n * c.intermediateSize), (logits, n * c.vocabularySize)] {
             p.initialize(repeating: 0, count: max(count, 1))
-            return p
         }
-        x = buffer(n * c.hiddenSize)
-        xb = buffer(n * max(c.hiddenSize, c.queryDim))
-        o = buffer(n * c.hiddenSize)
-        q = buffer(n * c.queryDim)
-        k = buffer(n * c.kvDim)
-        v = buffer(n * c.kvDim)
-        h = buffer(n * c.intermediateSize)
-        h2 = buffer(n * c.intermediateSize)
-        logits = buffer(n * c.vocabularySize)
     }
 
-    deinit { for p in [x, xb, o, q, k, v, h, h2, logits] { p.deallocate() } }
+    deinit { logits.deallocate() }
 }

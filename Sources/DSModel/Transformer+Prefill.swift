@@ -167,8 +167,9 @@ extension Transformer {
     }
 }
 
-/// Activation buffers for prefill, `rows` tokens each; allocated once per prefill call and shared by its chunks.
-final class PrefillBuffers {
+/// Activation buffers of a layer pass over `rows` tokens: prefill allocates them once per call (shared by its chunks),
+/// `decodeBatch` / `forwardMixed` keep them (`BatchBuffers`) for up to `rows` sequences.
+class PrefillBuffers {
     let rows: Int
     let x, xb, o, q, k, v, h, h2: UnsafeMutablePointer<Float>
 
