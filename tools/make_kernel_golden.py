@@ -4,10 +4,13 @@ llama.cpp build of tools/build_llama_cpp.sh (llama-cpp-python 0.3.36, libggml-cp
 
   PYTHONPATH=.venv-tools/llama-cpp python3 tools/make_kernel_golden.py Tests/DSTensorTests/Golden/kernel-golden.json
 
-- quantize_row_q8_0 / quantize_row_q8_K (the x86 run-time functions llama.cpp applies to activations) on seeded
-  rows with edge cases (ties at .5 after scaling, a zero block, tiny and huge values): block bytes as hex.
-- ggml_vec_dot_{q8_0_q8_0, q4_0_q8_0, q4_K_q8_K, q6_K_q8_K}: weight rows quantized by ggml_quantize_chunk from seeded floats,
-  an activation row, and the float ggml returns (dsllm's integer sums are the same; only float order differs).
+- quantize_row_q8_0 / quantize_row_q8_K / quantize_row_q8_1 (the x86 run-time functions llama.cpp applies to
+  activations) on seeded rows with edge cases (ties at .5 after scaling, a zero block, tiny and huge values): block
+  bytes as hex (Q8_1: f16 d, f16 s = d·Σq, 32 × s8).
+- ggml_vec_dot_{q8_0_q8_0, q4_0_q8_0, q4_K_q8_K, q6_K_q8_K, q4_1_q8_1, q5_0_q8_0, q5_1_q8_1, q5_K_q8_K}: weight rows
+  quantized by ggml_quantize_chunk from seeded floats, an activation row, and the float ggml returns (dsllm's integer
+  sums are the same; only float order differs). New entries go after the old ones, so the seeded draws of the
+  existing entries (and their bytes) stay as they were.
 """
 import ctypes
 import json
@@ -70,15 +73,20 @@ def main():
                            "numpy": np.__version__},
               "build_flags": open(os.path.join(os.path.dirname(os.path.dirname(llama_cpp.__file__)), "BUILD_FLAGS")).read().strip()
               if os.path.exists(os.path.join(os.path.dirname(os.path.dirname(llama_cpp.__file__)), "BUILD_FLAGS")) else "",
-              "q8_0": [], "q8_K": [], "dots": []}
+              "q8_0": [], "q8_K": [], "q8_1": [], "dots": []}
     for x in rows(rng, 512):
         golden["q8_0"].append({"x": [float(v) for v in x], "blocks": quantize("quantize_row_q8_0", x, 34, 32).hex()})
         golden["q8_K"].append({"x": [float(v) for v in x], "blocks": quantize("quantize_row_q8_K", x, 292, 256).hex()})
+        golden["q8_1"].append({"x": [float(v) for v in x], "blocks": quantize("quantize_row_q8_1", x, 36, 32).hex()})
     for name, wtype, fn, act, ab, av, wb_bytes, wb_values in [
             ("q8_0", T.Q8_0, "ggml_vec_dot_q8_0_q8_0", "quantize_row_q8_0", 34, 32, 34, 32),
             ("q4_0", T.Q4_0, "ggml_vec_dot_q4_0_q8_0", "quantize_row_q8_0", 34, 32, 18, 32),
             ("q4_K", T.Q4_K, "ggml_vec_dot_q4_K_q8_K", "quantize_row_q8_K", 292, 256, 144, 256),
-            ("q6_K", T.Q6_K, "ggml_vec_dot_q6_K_q8_K", "quantize_row_q8_K", 292, 256, 210, 256)]:
+            ("q6_K", T.Q6_K, "ggml_vec_dot_q6_K_q8_K", "quantize_row_q8_K", 292, 256, 210, 256),
+            ("q4_1", T.Q4_1, "ggml_vec_dot_q4_1_q8_1", "quantize_row_q8_1", 36, 32, 20, 32),
+            ("q5_0", T.Q5_0, "ggml_vec_dot_q5_0_q8_0", "quantize_row_q8_0", 34, 32, 22, 32),
+            ("q5_1", T.Q5_1, "ggml_vec_dot_q5_1_q8_1", "quantize_row_q8_1", 36, 32, 24, 32),
+            ("q5_K", T.Q5_K, "ggml_vec_dot_q5_K_q8_K", "quantize_row_q8_K", 292, 256, 176, 256)]:
         k = 1024
         for i in range(4):
             w = rng.normal(0, 0.05, k).astype(np.float32)

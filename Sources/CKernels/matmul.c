@@ -11,6 +11,10 @@
 int64_t ck_group_block_bytes(int type);
 void ck_matmul_k(int type, const void *packed, int64_t rows, int64_t cols, int64_t p0, int64_t p1,
                  const int8_t *q, const float *d, const int16_t *bsum, int64_t n, float *y, int64_t ldy);
+void ck_matmul_legacy5(int type, const void *packed, int64_t rows, int64_t cols, int64_t p0, int64_t p1,
+                       const int8_t *q, const float *d, const void *sum, int64_t n, float *y, int64_t ldy);
+void ck_matmul_q5k(const void *packed, int64_t rows, int64_t cols, int64_t p0, int64_t p1,
+                   const int8_t *q, const float *d, const int16_t *bsum, int64_t n, float *y, int64_t ldy);
 
 #define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -228,6 +232,11 @@ CK_AVX2 static void matmul256(int type, const uint8_t *packed, int64_t rows, int
 void ck_matmul(int type, const void *packed, int64_t rows, int64_t cols, int64_t p0, int64_t p1,
                const int8_t *q, const float *d, const void *sum, int64_t n, float *y, int64_t ldy) {
     if (type == CK_Q4_K || type == CK_Q6_K) { ck_matmul_k(type, packed, rows, cols, p0, p1, q, d, sum, n, y, ldy); return; }
+    if (type == CK_Q5_K) { ck_matmul_q5k(packed, rows, cols, p0, p1, q, d, sum, n, y, ldy); return; }
+    if (type == CK_Q4_1 || type == CK_Q5_0 || type == CK_Q5_1) {  // legacy5.c
+        ck_matmul_legacy5(type, packed, rows, cols, p0, p1, q, d, sum, n, y, ldy);
+        return;
+    }
     if (ck_isa() >= CK_ISA_AVX512) matmul512(type, packed, rows, cols, p0, p1, q, d, sum, n, y, ldy);
     else matmul256(type, packed, rows, cols, p0, p1, q, d, sum, n, y, ldy);
 }

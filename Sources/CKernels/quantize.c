@@ -1,5 +1,6 @@
 // Activation quantizers, bit for bit as llama.cpp's x86 build computes them (ggml-cpu/arch/x86/quants.c):
-// quantize_row_q8_0 (AVX2 path: amax, d = amax/127 → f16, id = 127/amax, round half to even) and
+// quantize_row_q8_0 and quantize_row_q8_1 (AVX2 paths: amax, d = amax/127 → f16, id = 127/amax, round half to even;
+// q8_1 adds s = f16(d·Σq)) and
 // quantize_row_q8_K (= quantize_row_q8_K_ref: signed max, iscale = −127/max, nearest_int, clamp at 127).
 // Each has a scalar version (the definition; ISA none) and an AVX2 one that computes the same floats.
 #include "ckernels.h"
@@ -9,7 +10,9 @@
 
 #define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-void ck_quantize_q8_0_ref(const float *x, int64_t k, int8_t *q, float *d, int32_t *sum) {
+// Q8_0 and Q8_1 share q and d; Q8_0 also writes sum[b] = Σq, Q8_1 writes s[b] = f16(db·Σq) with the unrounded
+// db = amax/127 (x86 quantize_row_q8_1's `d * hsum_i32_8(...)`, then FP32_TO_FP16); either output may be NULL.
+static void q8_ref(const float *x, int64_t k, int8_t *q, float *d, int32_t *sum, float *sd) {
     for (int64_t b = 0; b < k / 32; b++) {
         const float *xb = x + 32 * b;
         float amax = 0;
@@ -22,11 +25,15 @@ void ck_quantize_q8_0_ref(const float *x, int64_t k, int8_t *q, float *d, int32_
             q[32 * b + j] = (int8_t)v;
             s += v;
         }
-        sum[b] = s;
+        if (sum) sum[b] = s;
+        if (sd) sd[b] = ck_fp16_to_fp32(ck_fp32_to_fp16(db * (float)s));
     }
 }
 
-CK_AVX2 static void q8_0_avx2(const float *x, int64_t k, int8_t *q, float *d, int32_t *sum) {
+void ck_quantize_q8_0_ref(const float *x, int64_t k, int8_t *q, float *d, int32_t *sum) { q8_ref(x, k, q, d, sum, NULL); }
+void ck_quantize_q8_1_ref(const float *x, int64_t k, int8_t *q, float *d, float *s) { q8_ref(x, k, q, d, NULL, s); }
+
+CK_AVX2 static void q8_avx2(const float *x, int64_t k, int8_t *q, float *d, int32_t *sum, float *sd) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (int64_t b = 0; b < k / 32; b++) {
@@ -49,15 +56,22 @@ CK_AVX2 static void q8_0_avx2(const float *x, int64_t k, int8_t *q, float *d, in
         __m128i s4 = _mm_add_epi32(_mm256_extracti128_si256(s, 1), _mm256_castsi256_si128(s));
         s4 = _mm_hadd_epi32(s4, s4);
         s4 = _mm_hadd_epi32(s4, s4);
-        sum[b] = _mm_cvtsi128_si32(s4);
+        const int32_t isum = _mm_cvtsi128_si32(s4);
+        if (sum) sum[b] = isum;
+        if (sd) sd[b] = _cvtsh_ss(_cvtss_sh(db * (float)isum, 0));
         __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         _mm256_storeu_si256((__m256i *)(q + 32 * b), _mm256_permutevar8x32_epi32(p, perm));
     }
 }
 
 void ck_quantize_q8_0(const float *x, int64_t k, int8_t *q, float *d, int32_t *sum) {
-    if (ck_isa() >= CK_ISA_AVX2) q8_0_avx2(x, k, q, d, sum);
+    if (ck_isa() >= CK_ISA_AVX2) q8_avx2(x, k, q, d, sum, NULL);
     else ck_quantize_q8_0_ref(x, k, q, d, sum);
+}
+
+void ck_quantize_q8_1(const float *x, int64_t k, int8_t *q, float *d, float *s) {
+    if (ck_isa() >= CK_ISA_AVX2) q8_avx2(x, k, q, d, NULL, s);
+    else ck_quantize_q8_1_ref(x, k, q, d, s);
 }
 
 // nearest_int of ggml-quants.c: round half to even through the float adder (|f| ≤ 2^22).

@@ -8,23 +8,37 @@
 #include "ckernels.h"
 #include <string.h>
 
-static int64_t block_values(int type) { return type == CK_Q4_K || type == CK_Q6_K ? 256 : 32; }
+static int64_t block_values(int type) { return type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K ? 256 : 32; }
 static int64_t src_block_bytes(int type) {
     switch (type) { case CK_Q8_0: return 34; case CK_Q4_0: return 18; case CK_Q4_K: return 144; case CK_Q6_K: return 210; }
     return 0;
 }
 // Bytes of one (block, 16-row group) in the packed layout.
 int64_t ck_group_block_bytes(int type) {
-    switch (type) { case CK_Q8_0: return 32 + 512; case CK_Q4_0: return 32 + 256; case CK_Q4_K: return 2368; case CK_Q6_K: return 3360; }
+    switch (type) {
+    case CK_Q8_0: return 32 + 512; case CK_Q4_0: return 32 + 256; case CK_Q4_K: return 2368; case CK_Q6_K: return 3360;
+    case CK_Q4_1: return 320; case CK_Q5_0: return 352; case CK_Q5_1: return 384; case CK_Q5_K: return 2880;  // legacy5.c, q5k.c
+    }
     return 0;
 }
 
 void ck_repack_k(int type, const void *src, int64_t rows, int64_t cols, void *dst, int64_t p0, int64_t p1);
 void ck_matmul_reference_k(int type, const void *src, int64_t rows, int64_t cols, const int8_t *q, const float *d,
                            const int16_t *bsum, int64_t n, float *y, int64_t ldy);
+void ck_repack_legacy5(int type, const void *src, int64_t rows, int64_t cols, void *dst, int64_t p0, int64_t p1);
+void ck_matmul_reference_legacy5(int type, const void *src, int64_t rows, int64_t cols, const int8_t *q, const float *d,
+                                 const void *sum, int64_t n, float *y, int64_t ldy);
+void ck_repack_q5k(const void *src, int64_t rows, int64_t cols, void *dst, int64_t p0, int64_t p1);
+void ck_matmul_reference_q5k(const void *src, int64_t rows, int64_t cols, const int8_t *q, const float *d,
+                             const int16_t *bsum, int64_t n, float *y, int64_t ldy);
+static int is_legacy5(int type) { return type == CK_Q4_1 || type == CK_Q5_0 || type == CK_Q5_1; }
 
 int ck_activation_kind(int type) {
-    switch (type) { case CK_Q8_0: case CK_Q4_0: return 0; case CK_Q4_K: case CK_Q6_K: return 1; }
+    switch (type) {
+    case CK_Q8_0: case CK_Q4_0: case CK_Q5_0: return 0;
+    case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: return 1;
+    case CK_Q4_1: case CK_Q5_1: return 3;
+    }
     return -1;
 }
 
@@ -37,6 +51,8 @@ static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2)
 
 void ck_repack(int type, const void *src, int64_t rows, int64_t cols, void *dst, int64_t p0, int64_t p1) {
     if (type == CK_Q4_K || type == CK_Q6_K) { ck_repack_k(type, src, rows, cols, dst, p0, p1); return; }
+    if (type == CK_Q5_K) { ck_repack_q5k(src, rows, cols, dst, p0, p1); return; }
+    if (is_legacy5(type)) { ck_repack_legacy5(type, src, rows, cols, dst, p0, p1); return; }
     const int64_t nb = cols / block_values(type), sb = src_block_bytes(type), gb = ck_group_block_bytes(type);
     const int64_t rowBytes = nb * sb;
     const uint8_t *s = src;
@@ -76,6 +92,8 @@ void ck_repack(int type, const void *src, int64_t rows, int64_t cols, void *dst,
 void ck_matmul_reference(int type, const void *src, int64_t rows, int64_t cols, const int8_t *q, const float *d,
                          const void *sum, int64_t n, float *y, int64_t ldy) {
     if (type == CK_Q4_K || type == CK_Q6_K) { ck_matmul_reference_k(type, src, rows, cols, q, d, sum, n, y, ldy); return; }
+    if (type == CK_Q5_K) { ck_matmul_reference_q5k(src, rows, cols, q, d, sum, n, y, ldy); return; }
+    if (is_legacy5(type)) { ck_matmul_reference_legacy5(type, src, rows, cols, q, d, sum, n, y, ldy); return; }
     const int64_t nb = cols / 32, sb = src_block_bytes(type);
     const int32_t *sums = sum;
     (void)sums;

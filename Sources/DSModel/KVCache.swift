@@ -5,7 +5,13 @@ import DSTensor
 /// f16/bf16 halve the memory (7B at 4096 tokens: 2.0 GB instead of 4.0 GB); keys and values are rounded
 /// once when stored, and attention converts them back on the fly (llama.cpp's default cache is f16).
 public final class KVCache: @unchecked Sendable {
-    public enum Precision: String, Sendable, CaseIterable { case f32, f16, bf16 }
+    public enum Precision: String, Sendable, CaseIterable {
+        case f32, f16, bf16
+
+        /// f16 under llama.cpp numerics (llama.cpp's default cache type, half the memory), f32 under reference numerics
+        /// (the transformers-comparable path).
+        public static func defaultFor(_ weights: ModelWeights) -> Precision { weights.numerics == .llamaCpp ? .f16 : .f32 }
+    }
 
     public let precision: Precision
     public let layers: Int

@@ -50,6 +50,8 @@ public final class ModelWeights: @unchecked Sendable {
     public private(set) var output: WeightMatrix
     /// Repacking done at load (llama.cpp numerics): matrices, bytes, seconds, and whether huge pages were granted.
     public private(set) var repack = RepackReport()
+    /// The numerics products run in: `.llamaCpp` once `repackForIntegerKernels` ran (the GGUF default), else `.reference`.
+    public private(set) var numerics = InferenceNumerics.reference
     /// GGUF files hold q/k rows permuted for llama.cpp's interleaved RoPE; HF files use rotate-half.
     public let ropeInterleaved: Bool
     public let source: String
@@ -92,6 +94,7 @@ public final class ModelWeights: @unchecked Sendable {
     /// drops the file's pages of each from the resident set, so memory holds one copy. The embedding keeps its
     /// file bytes (rows are looked up, not multiplied); a tied head gets its own packed copy.
     public func repackForIntegerKernels(pool: WorkerPool = .shared) {
+        numerics = .llamaCpp
         guard KernelISA.current >= .avx2 else { return }
         let start = Date()
         var report = RepackReport()

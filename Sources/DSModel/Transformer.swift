@@ -1,13 +1,14 @@
 import DSTensor
 import Foundation
 
-/// The forward pass of a LLaMA-style decoder over one sequence, llama2.c style: every buffer, the KV
-/// cache included, is allocated once in `init`, and `forward(token:position:)` allocates nothing.
+/// A LLaMA-style decoder over one sequence: its KV cache, RoPE tables and logits, llama2.c style — allocated once in
+/// `init`; the activation buffers (Transformer+Forward's `ForwardBuffers`) are allocated on the first step and grown
+/// only when a larger batch arrives, so a decode loop allocates nothing.
 ///
-/// Activations are f32; weights are read in their stored type by the row kernels of `WeightMatrix`,
-/// split across the worker pool. `prefill` (Transformer+Prefill) runs a batch of tokens through each
-/// matrix at once and `decodeBatch` (Transformer+Batch) advances several sequences in one pass over the
-/// weights. The KV cache holds `maxSequence` positions: pass the context you need, not the model's maximum.
+/// Every entry point — `forward(token:position:)`, `prefill`, `prefillPacked`, `decodeBatch`, `forwardMixed` — builds
+/// a `ForwardBatch` and runs the one forward pass, `Transformer.run`. Weights are read in their stored type (packed
+/// integer kernels for GGUF quantizations in llama.cpp numerics), split across the worker pool. The KV cache holds
+/// `maxSequence` positions: pass the context you need, not the model's maximum.
 public final class Transformer {
     public let weights: ModelWeights
     public let config: ModelConfig
@@ -15,19 +16,21 @@ public final class Transformer {
     /// Tokens currently in the KV cache.
     public internal(set) var length = 0
 
-    let x, xb, xb2, q, k, v, hb, hb2, att, scratch, logits: UnsafeMutablePointer<Float>
+    /// This sequence's logits after a step (valid until its next step).
+    let logits: UnsafeMutablePointer<Float>
     public let cache: KVCache
     let cosTable, sinTable: UnsafeMutablePointer<Float>
 
-    /// Buffers for `decodeBatch` when this sequence leads a batch (allocated on first use).
-    var batchBuffers: BatchBuffers?
+    /// Activation buffers of the forward pass (allocated on first use, grown for larger batches).
+    var buffers: ForwardBuffers?
 
     /// Threads used for the matrix-vector products (the pool's, all cores by default).
     public let threads: Int
     let pool: WorkerPool
 
+    /// `cache` defaults to f16 for llama.cpp numerics (llama.cpp's own default KV type) and f32 for reference numerics.
     public init(weights: ModelWeights, maxSequence requested: Int? = nil, threads: Int? = nil,
-                cache precision: KVCache.Precision = .f32, pool: WorkerPool = .shared) {
+                cache precision: KVCache.Precision? = nil, pool: WorkerPool = .shared) {
         self.weights = weights
         self.pool = pool
         self.threads = max(1, min(threads ?? pool.threadCount, pool.threadCount))
@@ -40,17 +43,8 @@ public final class Transformer {
             p.initialize(repeating: 0, count: max(n, 1))
             return p
         }
-        x = alloc(c.hiddenSize)
-        xb = alloc(max(c.hiddenSize, c.queryDim))
-        xb2 = alloc(c.hiddenSize)
-        q = alloc(c.queryDim)
-        k = alloc(c.kvDim)
-        v = alloc(c.kvDim)
-        hb = alloc(c.intermediateSize)
-        hb2 = alloc(c.intermediateSize)
-        att = alloc(maxSequence)
-        scratch = alloc(max(c.hiddenSize, c.intermediateSize, c.queryDim))
         logits = alloc(c.vocabularySize)
+        let precision = precision ?? KVCache.Precision.defaultFor(weights)
         cache = KVCache(layers: c.layerCount, positions: maxSequence, kvDim: c.kvDim, precision: precision)
         // RoPE angles as transformers computes them: inv_freq = 1 / theta^(2i/d) in f32, angle = pos·inv_freq.
         let half = c.headDim / 2
@@ -67,7 +61,7 @@ public final class Transformer {
     }
 
     deinit {
-        for p in [x, xb, xb2, q, k, v, hb, hb2, att, scratch, logits, cosTable, sinTable] {
+        for p in [logits, cosTable, sinTable] {
             p.deallocate()
         }
     }
@@ -81,47 +75,11 @@ public final class Transformer {
 
     /// Runs one token at `position` (= the number of tokens already cached) and returns the logits.
     public func forward(token: Int32, position: Int) -> UnsafeBufferPointer<Float> {
-        let c = config
         precondition(position == length && position < maxSequence, "position \(position) out of order or past the context")
-        precondition(token >= 0 && Int(token) < c.vocabularySize, "token \(token) outside the vocabulary")
-        weights.embedding.row(Int(token), into: x)
-        let groups = c.headCount / c.kvHeadCount
-        for (l, w) in weights.layers.enumerated() {
-            rmsNorm(x, w.attentionNorm, xb, c.hiddenSize, c.rmsNormEps)
-            mul(w.wq, xb, q)
-            mul(w.wk, xb, k)
-            mul(w.wv, xb, v)
-            rope(heads: c.headCount, q, position)
-            rope(heads: c.kvHeadCount, k, position)
-            cache.store(layer: l, position: position, keys: k, values: v)
-            // Causal attention over the cache, f32 scores and accumulation; heads split across threads once the
-            // context makes them worth a parallel region (a few microseconds).
-            if threads > 1 && c.headCount * (position + 1) * c.headDim >= 1 << 18 {
-                pool.run(tasks: c.headCount, threads: threads) { [self] h in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: position + 1) { scores in
-                        attend(q + h * c.headDim, layer: l, last: position, kvOffset: (h / groups) * c.headDim,
-                               scores: scores.baseAddress!, out: xb + h * c.headDim)
-                    }
-                }
-            } else {
-                for h in 0..<c.headCount {
-                    attend(q + h * c.headDim, layer: l, last: position, kvOffset: (h / groups) * c.headDim, scores: att,
-                           out: xb + h * c.headDim)
-                }
-            }
-            mul(w.wo, xb, xb2)
-            for i in 0..<c.hiddenSize { x[i] += xb2[i] }
-            rmsNorm(x, w.ffnNorm, xb, c.hiddenSize, c.rmsNormEps)
-            mul(w.wGate, xb, hb)
-            mul(w.wUp, xb, hb2)
-            applySiLUGate(hb, hb2, 0..<c.intermediateSize)
-            mul(w.wDown, hb, xb2)
-            for i in 0..<c.hiddenSize { x[i] += xb2[i] }
-        }
-        rmsNorm(x, weights.finalNorm, xb, c.hiddenSize, c.rmsNormEps)
-        mul(weights.output, xb, logits)
-        length = position + 1
-        return UnsafeBufferPointer(start: logits, count: c.vocabularySize)
+        var batch = ForwardBatch()
+        batch.add(token, sequence: 0, slot: position, logits: true)
+        Transformer.run(batch, sequences: [self])
+        return UnsafeBufferPointer(start: logits, count: config.vocabularySize)
     }
 
     /// Softmax attention of one query head over cached positions 0...last of layer l, written to `out`
@@ -147,16 +105,6 @@ public final class Transformer {
         cache.accumulateValues(scores + sharedCount, layer: l, positions: own, offset: kvOffset, count: d, into: out)
         let inverse = 1 / sum
         for i in 0..<d { out[i] *= inverse }
-    }
-
-    /// y = W·x: threaded for large matrices, inline for small ones (a parallel region costs microseconds).
-    @inline(__always)
-    func mul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        if threads > 1 && w.rows * w.cols >= 1 << 16 {
-            w.multiply(x, into: y, pool: pool, threads: threads)
-        } else {
-            w.multiply(x, into: y, scratch: scratch)
-        }
     }
 
     /// RMSNorm as transformers computes it: x · rsqrt(mean(x²) + eps), then times the gain.

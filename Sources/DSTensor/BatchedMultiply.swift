@@ -5,11 +5,12 @@ import Foundation
 /// instead of one pass over the weights per token.
 extension WeightMatrix {
     /// X is [count × cols] row-major, Y is [count × rows] row-major.
+    /// `scratch` keeps the quantized activations of the packed kernels between calls (the forward pass's buffers).
     public func multiply(batch x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
-                         pool: WorkerPool, threads: Int? = nil) {
+                         pool: WorkerPool, threads: Int? = nil, scratch: ActivationScratch? = nil) {
         if usesPackedKernels, let packed {
             // Integer GEMM on the panels: each weight block is read once per tile of tokens, no dequantized copy.
-            packed.multiply(x, count: count, into: y, ldy: rows, pool: pool, threads: threads)
+            packed.multiply(x, count: count, into: y, ldy: rows, pool: pool, threads: threads, scratch: scratch)
             return
         }
         if count < 3 {
@@ -52,6 +53,31 @@ extension WeightMatrix {
 }
 
 extension WeightMatrix {
+    /// Y_i = X · W_iᵀ for matrices that read the same input X ([count × cols]; q/k/v, gate/up). Packed matrices share
+    /// one quantization of X per activation kind and one parallel region over all their panels, as one fused matrix
+    /// would; the others run one after another.
+    public static func multiply(_ matrices: [WeightMatrix], batch x: UnsafePointer<Float>, count: Int,
+                                into ys: [UnsafeMutablePointer<Float>], pool: WorkerPool, threads: Int? = nil,
+                                scratch: ActivationScratch) {
+        precondition(matrices.count == ys.count)
+        var products: [PackedProduct] = []
+        products.reserveCapacity(matrices.count)
+        var quantized: [ActivationKind] = []
+        for (m, y) in zip(matrices, ys) {
+            guard m.usesPackedKernels, let packed = m.packed else { continue }
+            let acts = scratch.buffer(packed.activationKind, cols: m.cols, rows: count)
+            if !quantized.contains(packed.activationKind) {
+                acts.quantize(x, rows: count, pool: pool, threads: threads)
+                quantized.append(packed.activationKind)
+            }
+            products.append(PackedProduct(packed, acts, y, ldy: m.rows))
+        }
+        if !products.isEmpty { PackedWeights.multiply(products, pool: pool, threads: threads) }
+        for (m, y) in zip(matrices, ys) where !m.usesPackedKernels {
+            m.multiply(batch: x, count: count, into: y, pool: pool, threads: threads)
+        }
+    }
+
     /// Batches at least this large go to the system GEMM (when one loaded); below it the dequantize-and-FMA
     /// tiles win, because a GEMM call has to dequantize the whole matrix to f32 first (measured on the 7B-shaped
     /// Q8_0 bench model: a 20-token prefill runs at 71 tok/s with tiles vs 49 through the GEMM; 16 sequences

@@ -53,97 +53,96 @@ public final class PackedWeights: @unchecked Sendable {
 
     deinit { ck_free_huge(base, byteCount) }
 
+    /// The activation format this matrix multiplies with.
+    public var activationKind: ActivationKind { activation }
+
     /// Y[t·ldy + r] = W[r] · X[t] for `count` activation rows of X ([count × cols] f32): X is quantized once (the
-    /// activation type llama.cpp pairs with this weight type), then the panels are split across the pool.
+    /// activation type llama.cpp pairs with this weight type) into `scratch` (or a buffer made for this call), then the
+    /// panels are split across the pool.
     public func multiply(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
-                         pool: WorkerPool, threads: Int? = nil) {
-        let acts = QuantizedActivations(kind: activation, cols: cols, count: count)
-        acts.quantize(x, pool: pool, threads: threads)
+                         pool: WorkerPool, threads: Int? = nil, scratch: ActivationScratch? = nil) {
+        let acts = scratch?.buffer(activation, cols: cols, rows: count)
+            ?? QuantizedActivations(kind: activation, cols: cols, count: count)
+        acts.quantize(x, rows: count, pool: pool, threads: threads)
         multiply(acts, into: y, ldy: ldy, pool: pool, threads: threads)
     }
 
     /// The same on activations already quantized (shared by matrices that read the same input).
     public func multiply(_ acts: QuantizedActivations, into y: UnsafeMutablePointer<Float>, ldy: Int,
                          pool: WorkerPool, threads: Int? = nil) {
-        precondition(acts.kind == activation && acts.cols == cols, "activations quantized for another matrix")
-        nonisolated(unsafe) let y = y
-        let t = Int32(type.rawValue), r = Int64(rows), c = Int64(cols), n = Int64(acts.count), packed = UnsafeRawPointer(base)
-        let q = acts.q, d = acts.d, s = UnsafeRawPointer(acts.sums)
+        PackedWeights.multiply([PackedProduct(self, acts, y, ldy: ldy)], pool: pool, threads: threads)
+    }
+
+    /// Runs several products in one parallel region over all their panels (q/k/v, gate/up: one fork-join instead of
+    /// three, and the threads stay busy across the matrices' boundaries).
+    public static func multiply(_ products: [PackedProduct], pool: WorkerPool, threads: Int? = nil) {
+        var total = 0, tokens = 0
+        for p in products {
+            precondition(p.acts.kind == p.weights.activation && p.acts.cols == p.weights.cols, "activations quantized for another matrix")
+            total += p.weights.panels
+            tokens = max(tokens, p.acts.count)
+        }
         // Decode: contiguous panel ranges (one stream per thread); batches: smaller ranges balance better.
-        let chunk = acts.count == 1 ? max(1, panels / (4 * (threads ?? pool.threadCount))) : 1
+        let chunk = tokens == 1 ? max(1, total / (4 * (threads ?? pool.threadCount))) : 1
+        pool.parallelFor(total, threads: threads, minimumChunk: chunk) { range in
+            var start = 0
+            for p in products {
+                let panels = p.weights.panels
+                let lo = max(range.lowerBound - start, 0), hi = min(range.upperBound - start, panels)
+                if lo < hi { p.weights.multiplyPanels(lo..<hi, p.acts, into: p.y, ldy: p.ldy) }
+                start += panels
+                if start >= range.upperBound { break }
+            }
+        }
+    }
+
+    /// Rows of panels `range` of Y = W · Xᵀ, on this thread.
+    @inline(__always)
+    func multiplyPanels(_ range: Range<Int>, _ acts: QuantizedActivations, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+        let r = Int64(rows), c = Int64(cols), n = Int64(acts.count), p0 = Int64(range.lowerBound), p1 = Int64(range.upperBound)
+        let packed = UnsafeRawPointer(base)
         if activation == .bf16 {  // BF16 panels × bf16 activations (vdpbf16ps, or FMA on AVX2)
             let w = packed.assumingMemoryBound(to: UInt16.self)
-            let b = UnsafeRawPointer(q).assumingMemoryBound(to: UInt16.self)
-            pool.parallelFor(panels, threads: threads, minimumChunk: chunk) { range in
-                ck_matmul_bf16(w, r, c, Int64(range.lowerBound), Int64(range.upperBound), b, n, y, Int64(ldy))
-            }
+            let b = UnsafeRawPointer(acts.q).assumingMemoryBound(to: UInt16.self)
+            ck_matmul_bf16(w, r, c, p0, p1, b, n, y, Int64(ldy))
             return
         }
-        pool.parallelFor(panels, threads: threads, minimumChunk: chunk) { range in
-            ck_matmul(t, packed, r, c, Int64(range.lowerBound), Int64(range.upperBound), q, d, s, n, y, Int64(ldy))
-        }
+        ck_matmul(Int32(type.rawValue), packed, r, c, p0, p1, acts.q, acts.d, UnsafeRawPointer(acts.sums), n, y, Int64(ldy))
     }
 }
 
-/// Which activation format a weight type multiplies with (llama.cpp's `vec_dot_type`).
-public enum ActivationKind: Int, Sendable {
-    /// Q8_0: 32 values per block, f16-rounded scale, per-block sums (for Q4_0, Q8_0).
-    case q8_0 = 0
-    /// Q8_K: 256 values per block, f32 scale, sums per 16 (for K-quants).
-    case q8_K = 1
-    /// bf16, rounded half to even (for BF16 weights).
-    case bf16 = 2
+/// One product of a group: packed weights, their quantized input, where the rows go (Y[t·ldy + r]).
+public struct PackedProduct: @unchecked Sendable {
+    public let weights: PackedWeights
+    public let acts: QuantizedActivations
+    public let y: UnsafeMutablePointer<Float>
+    public let ldy: Int
 
-    public var blockValues: Int { self == .q8_0 ? 32 : self == .q8_K ? 256 : 1 }
+    public init(_ weights: PackedWeights, _ acts: QuantizedActivations, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
+        self.weights = weights
+        self.acts = acts
+        self.y = y
+        self.ldy = ldy
+    }
 }
 
-/// Activation rows quantized for the integer kernels: q (count × cols int8), d (a scale per block), sums (int32 per
-/// 32-value block for Q8_0, int16 per 16 values for Q8_K). One allocation, freed with the value.
-public final class QuantizedActivations: @unchecked Sendable {
-    public let kind: ActivationKind
-    public let cols: Int
-    public let count: Int
-    let q: UnsafeMutablePointer<Int8>
-    let d: UnsafeMutablePointer<Float>
-    let sums: UnsafeMutableRawPointer
+/// Quantized-activation buffers kept for a forward pass, one per (activation kind, row width), grown on demand: the
+/// decode loop quantizes into the same memory every step instead of allocating it per product.
+public final class ActivationScratch: @unchecked Sendable {
+    private var buffers: [QuantizedActivations] = []
 
-    public init(kind: ActivationKind, cols: Int, count: Int) {
-        self.kind = kind
-        self.cols = cols
-        self.count = count
-        let blocks = kind == .bf16 ? 1 : count * cols / kind.blockValues
-        q = .allocate(capacity: max(1, count * cols * (kind == .bf16 ? 2 : 1)))
-        d = .allocate(capacity: max(1, blocks))
-        sums = .allocate(byteCount: max(4, kind == .q8_0 ? 4 * blocks : 2 * count * cols / 16), alignment: 64)
-    }
+    public init() {}
 
-    deinit {
-        q.deallocate()
-        d.deallocate()
-        sums.deallocate()
-    }
-
-    /// Quantizes rows of x ([count × cols]); rows split across the pool when there are many.
-    public func quantize(_ x: UnsafePointer<Float>, pool: WorkerPool, threads: Int? = nil) {
-        let nb = cols / kind.blockValues
-        nonisolated(unsafe) let x = x
-        let body: (Range<Int>) -> Void = { [self] rows in
-            for t in rows {
-                switch kind {
-                case .q8_0:
-                    ck_quantize_q8_0(x + t * cols, Int64(cols), q + t * cols, d + t * nb,
-                                     sums.assumingMemoryBound(to: Int32.self) + t * nb)
-                case .q8_K:
-                    ck_quantize_q8_K(x + t * cols, Int64(cols), q + t * cols, d + t * nb,
-                                     sums.assumingMemoryBound(to: Int16.self) + t * cols / 16)
-                case .bf16:
-                    UnsafeMutableRawPointer(q).withMemoryRebound(to: UInt16.self, capacity: count * cols) {
-                        ck_round_bf16(x + t * cols, Int64(cols), $0 + t * cols)
-                    }
-                }
-            }
+    /// A buffer that holds `rows` rows of `cols` values quantized as `kind`.
+    public func buffer(_ kind: ActivationKind, cols: Int, rows: Int) -> QuantizedActivations {
+        if let i = buffers.firstIndex(where: { $0.kind == kind && $0.cols == cols }) {
+            if buffers[i].capacity >= rows { return buffers[i] }
+            buffers[i] = QuantizedActivations(kind: kind, cols: cols, capacity: rows)
+            return buffers[i]
         }
-        if count >= 16 { pool.parallelFor(count, threads: threads, minimumChunk: 8, body) } else { body(0..<count) }
+        let b = QuantizedActivations(kind: kind, cols: cols, capacity: rows)
+        buffers.append(b)
+        return b
     }
 }
 

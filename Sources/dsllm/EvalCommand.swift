@@ -75,7 +75,7 @@ struct EvalCommand: ParsableCommand {
             t.documents = [s]
             tasks.append(t)
         }
-        try checkInferenceMemory(weights.config, positions: weights.config.maxPositions, cache: .f32, hint: "the model's context is \(weights.config.maxPositions) tokens")
+        try checkInferenceMemory(weights.config, positions: weights.config.maxPositions, cache: .defaultFor(weights), hint: "the model's context is \(weights.config.maxPositions) tokens")
         let transformer = Transformer(weights: weights, threads: threads)
         let runner = TaskRunner(model: transformer, tokenizer: tokenizer, batchSize: batchSize)
         var reports: [TaskRunner.Report] = []

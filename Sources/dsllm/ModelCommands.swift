@@ -107,7 +107,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Tokens to generate.") var maxTokens = 32
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "KV cache precision.") var kvCache: KVCache.Precision = .f32
+    @Option(help: "KV cache precision (default: f16 with llama.cpp numerics, f32 with reference numerics).") var kvCache: KVCache.Precision?
     @Option(help: "Also measure N copies of the prompt decoded together in one batch (throughput; prints aggregate tok/s).")
     var parallel: Int?
     @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\", \"finish_reason\", \"seed\", \"isa\", \"numerics\", \"repacked_matrices\", \"repack_seconds\", \"huge_pages\"}.") var json = false
@@ -134,6 +134,7 @@ struct GenerateCommand: ParsableCommand {
             throw CLIError("the prompt has \(ids.count) tokens; the model's context is \(weights.config.maxPositions)")
         }
         let parameters = try sampling.parameters(maxTokens: maxTokens)
+        let kvCache = self.kvCache ?? .defaultFor(weights)
         try checkInferenceMemory(weights.config, positions: min(weights.config.maxPositions, ids.count + maxTokens),
                                  sequences: max(1, parallel ?? 1), cache: kvCache, hint: "lower --max-tokens or --parallel")
         let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens),
@@ -156,7 +157,8 @@ struct GenerateCommand: ParsableCommand {
             fields.append("\"finish_reason\": \"\(it.finishReason?.rawValue ?? "length")\"")
             fields.append("\"seed\": \(it.sampler.seed)")
             fields.append("\"isa\": \"\(KernelISA.current)\"")
-            fields.append("\"numerics\": \"\(weights.repack.matrices > 0 ? "llama.cpp" : "reference")\"")
+            fields.append("\"numerics\": \"\(weights.numerics.rawValue)\"")
+            fields.append("\"kv_cache\": \"\(kvCache.rawValue)\"")
             fields.append("\"repacked_matrices\": \(weights.repack.matrices)")
             fields.append("\"repack_seconds\": \(weights.repack.seconds)")
             fields.append("\"huge_pages\": \(weights.repack.matrices > 0 && weights.repack.hugePages)")

@@ -47,7 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         o.scheduler.slots = parallel
         o.scheduler.context = min(ctx ?? min(weights.config.maxPositions, 4096), weights.config.maxPositions)
         o.scheduler.queueLimit = queue
-        try checkInferenceMemory(weights.config, positions: o.scheduler.context, sequences: parallel, cache: .f32,
+        try checkInferenceMemory(weights.config, positions: o.scheduler.context, sequences: parallel, cache: .defaultFor(weights),
                                  hint: "lower --parallel or --ctx")
         o.scheduler.prefillChunk = max(1, prefillChunk)
         o.scheduler.threads = threads

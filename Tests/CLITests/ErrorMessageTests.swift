@@ -121,7 +121,8 @@ import Testing
                     "\(c.args): \(r.err)")
         }
         let help = try runDSLLM(["generate", "--help"])
-        #expect(help.out.contains("values: f32, f16, bf16"), "\(help.out)")
+        let flat = help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ")  // help wraps at 80 columns
+        #expect(flat.contains("values: f32, f16, bf16"), "\(help.out)")
         let quantizeHelp = try runDSLLM(["quantize", "--help"])
         #expect(quantizeHelp.out.contains("q4_k_m"), "\(quantizeHelp.out)")
     }

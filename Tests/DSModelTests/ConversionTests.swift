@@ -14,7 +14,7 @@ import Testing
     }
 
     func logits(_ w: ModelWeights, _ ids: [Int32]) -> [[Float]] {
-        let t = Transformer(weights: w)
+        let t = Transformer(weights: w, cache: .f32)  // GGUFs default to an f16 cache; this compares layouts exactly
         return ids.enumerated().map { Array(t.forward(token: $1, position: $0)) }
     }
 

@@ -46,7 +46,8 @@ import Testing
     }
 
     func run(_ weights: ModelWeights, _ ids: [Int32]) -> [[Float]] {
-        let t = Transformer(weights: weights)
+        // The golden's llama.cpp ran with an F32 KV cache (type_k = type_v = F32); ours defaults to f16 for GGUF.
+        let t = Transformer(weights: weights, cache: .f32)
         return ids.enumerated().map { Array(t.forward(token: $1, position: $0)) }
     }
 

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// CKernels against ggml's own functions (tools/make_kernel_golden.py: quantize_row_q8_0 / q8_K and vec_dot from the
+/// CKernels against ggml's own functions (tools/make_kernel_golden.py: quantize_row_q8_0 / q8_K / q8_1 and vec_dot from the
 /// llama.cpp build) and against its scalar reference, at every ISA level this machine runs.
 @Suite(.serialized) struct PackedKernelTests {
     struct Golden: Decodable {
@@ -13,6 +13,7 @@ import TestSupport
         struct Dot: Decodable { var type: String; var k: Int; var weights: String; var x: [Float]; var dot: Float }
         var q8_0: [Row]
         var q8_K: [Row]
+        var q8_1: [Row]
         var dots: [Dot]
     }
 
@@ -82,12 +83,32 @@ import TestSupport
         return out
     }
 
+    /// ggml's Q8_1 block bytes (f16 d, f16 s = d·Σq, 32 × s8): s is kept as the f32 value of its f16.
+    static func q8_1Blocks(_ x: [Float], scalar: Bool) -> [UInt8] {
+        let acts = QuantizedActivations(kind: .q8_1, cols: x.count, count: 1)
+        let s = acts.sums.assumingMemoryBound(to: Float.self)
+        if scalar {
+            ck_quantize_q8_1_ref(x, Int64(x.count), acts.q, acts.d, s)
+        } else {
+            acts.quantize(x, pool: WorkerPool(threads: 1))
+        }
+        var out: [UInt8] = []
+        for b in 0..<(x.count / 32) {
+            for h in [ck_fp32_to_fp16(acts.d[b]), ck_fp32_to_fp16(s[b])] { out += [UInt8(h & 0xFF), UInt8(h >> 8)] }
+            for j in 0..<32 { out.append(UInt8(bitPattern: acts.q[32 * b + j])) }
+        }
+        return out
+    }
+
     @Test func activationQuantizersMatchGGMLByteForByte() {
         for (i, row) in Self.golden.q8_0.enumerated() {
             #expect(Self.q8_0Blocks(row.x, scalar: true) == Self.bytes(hex: row.blocks), "Q8_0 row \(i), scalar")
         }
         for (i, row) in Self.golden.q8_K.enumerated() {
             #expect(Self.q8_KBlocks(row.x, scalar: true) == Self.bytes(hex: row.blocks), "Q8_K row \(i), scalar")
+        }
+        for (i, row) in Self.golden.q8_1.enumerated() {
+            #expect(Self.q8_1Blocks(row.x, scalar: true) == Self.bytes(hex: row.blocks), "Q8_1 row \(i), scalar")
         }
         Self.eachLevel { level in
             for (i, row) in Self.golden.q8_0.enumerated() {
@@ -96,12 +117,16 @@ import TestSupport
             for (i, row) in Self.golden.q8_K.enumerated() {
                 #expect(Self.q8_KBlocks(row.x, scalar: false) == Self.bytes(hex: row.blocks), "Q8_K row \(i) at \(level)")
             }
+            for (i, row) in Self.golden.q8_1.enumerated() {
+                #expect(Self.q8_1Blocks(row.x, scalar: false) == Self.bytes(hex: row.blocks), "Q8_1 row \(i) at \(level)")
+            }
         }
     }
 
     /// The packed product of one weight row with one activation row equals ggml's vec_dot up to float order.
     @Test func packedDotsMatchGGMLVecDot() throws {
-        let types: [String: GGMLType] = ["q8_0": .q8_0, "q4_0": .q4_0, "q4_K": .q4_K, "q6_K": .q6_K]
+        let types: [String: GGMLType] = ["q8_0": .q8_0, "q4_0": .q4_0, "q4_K": .q4_K, "q6_K": .q6_K,
+                                         "q4_1": .q4_1, "q5_0": .q5_0, "q5_1": .q5_1, "q5_K": .q5_K]
         try Self.eachLevel { level in
             for (i, c) in Self.golden.dots.enumerated() {
                 let type = try #require(types[c.type])
@@ -124,7 +149,8 @@ import TestSupport
     @Test func packedProductsAreBitIdenticalToTheReference() {
         var rng = SeededRandom(seed: 19)
         let pool = WorkerPool(threads: 2)
-        for type in [GGMLType.q8_0, .q4_0, .q4_K, .q6_K] where PackedWeights.supports(type) {
+        for type in [GGMLType.q8_0, .q4_0, .q4_K, .q6_K, .q4_1, .q5_0, .q5_1, .q5_K] {
+            #expect(PackedWeights.supports(type), "\(type) has packed kernels")
             let rows = 100, cols = 512  // 100 rows: two panels, the second mostly padding
             let values = (0..<(rows * cols)).map { _ in Float.random(in: -1...1, using: &rng) }
             var bytes = [UInt8](repeating: 0, count: rows * cols / type.blockSize * type.blockBytes)
@@ -134,7 +160,7 @@ import TestSupport
             bytes.withUnsafeBytes { raw in
                 let m = WeightMatrix(type: type, rows: rows, cols: cols, base: raw.baseAddress!)
                 let packed = PackedWeights(m, pool: pool)!
-                for count in [1, 2, 5, 8, 13] {
+                for count in [1, 2, 5, 6, 8, 13] {
                     let x = (0..<(count * cols)).map { _ in Float.random(in: -3...3, using: &rng) }
                     let kind = ActivationKind(rawValue: Int(ck_activation_kind(Int32(type.rawValue))))!
                     let acts = QuantizedActivations(kind: kind, cols: cols, count: count)
@@ -153,7 +179,11 @@ import TestSupport
                         viaMatrix.withUnsafeMutableBufferPointer { mp.multiply(batch: x, count: count, into: $0.baseAddress!, pool: pool) }
                         #expect(viaMatrix == expected, "\(type) × \(count) via WeightMatrix at \(level)")
                     }
-                    // And close to the exact product of the dequantized weights and activations.
+                    // And close to the exact product of the dequantized weights and activations. (Q4_1/Q5_1: the min
+                    // term uses Q8_1's f16-rounded s = f16(d·Σq) in place of d·Σq, as ggml does; the reference adds
+                    // m·(s − d·Σq) per block to match.)
+                    let sums = acts.sums.assumingMemoryBound(to: Float.self)
+                    let hasMin = type == .q4_1 || type == .q5_1
                     var worst = 0.0
                     var w = [Float](repeating: 0, count: cols)
                     for r in 0..<rows {
@@ -161,6 +191,12 @@ import TestSupport
                         for t in 0..<count {
                             var ref = 0.0
                             for i in 0..<cols { ref += Double(w[i]) * Double(acts.q[t * cols + i]) * Double(acts.d[(t * cols + i) / kind.blockValues]) }
+                            for b in 0..<(hasMin ? cols / 32 : 0) {
+                                let off = (r * cols / 32 + b) * type.blockBytes + 2
+                                let m = ck_fp16_to_fp32(UInt16(raw[off]) | UInt16(raw[off + 1]) << 8)
+                                let sumq = (0..<32).reduce(0) { $0 + Int(acts.q[t * cols + 32 * b + $1]) }
+                                ref += Double(m) * (Double(sums[t * cols / 32 + b]) - Double(acts.d[t * cols / 32 + b]) * Double(sumq))
+                            }
                             worst = max(worst, abs(Double(expected[t * rows + r]) - ref) / max(1, abs(ref)))
                         }
                     }
