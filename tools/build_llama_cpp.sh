@@ -26,7 +26,7 @@ if [[ "${1:-}" == "--server" ]]; then
     dest="$root/.venv-tools/llama-server"
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
-    pip download --no-deps --no-binary :all: -d "$work" "llama-cpp-python==0.3.36" 1>&2
+    pip download --no-deps --no-binary llama-cpp-python -d "$work" "llama-cpp-python==0.3.36" 1>&2
     tar xzf "$work"/llama_cpp_python-0.3.36.tar.gz -C "$work"
     pip install --target "$work/tools" cmake ninja 1>&2
     export PATH="$work/tools/bin:$PATH" PYTHONPATH="$work/tools${PYTHONPATH:+:$PYTHONPATH}"

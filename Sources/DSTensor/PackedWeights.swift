@@ -17,15 +17,30 @@ public final class PackedWeights: @unchecked Sendable {
     let activation: ActivationKind
 
     /// Types with a repacked layout and kernels.
-    public static func supports(_ type: GGMLType) -> Bool { type == .bf16 || ck_activation_kind(Int32(type.rawValue)) >= 0 }
+    public static func supports(_ type: GGMLType) -> Bool { activationKind(of: type) != nil }
 
-    /// Repacks `m` with its panels split across the pool (BF16: copied as it is, into huge pages); nil if its type has
-    /// no packed layout or memory ran out.
+    /// The activation kind llama.cpp pairs with `type` (its vec_dot_type), for the types CKernels has panels for.
+    static func activationKind(of type: GGMLType) -> ActivationKind? {
+        switch type {
+        case .bf16: return .bf16
+        case .f16: return .f16
+        default:
+            let k = ck_activation_kind(Int32(type.rawValue))
+            return k >= 0 ? ActivationKind(rawValue: Int(k)) : nil
+        }
+    }
+
+    /// Repacks `m` with its panels split across the pool (16-bit types: transposed into k-major panels, in huge
+    /// pages); nil if its type has no packed layout or memory ran out.
     public init?(_ m: WeightMatrix, pool: WorkerPool = .shared) {
-        let kind = m.type == .bf16 ? Int32(ActivationKind.bf16.rawValue) : ck_activation_kind(Int32(m.type.rawValue))
-        guard kind >= 0, let activation = ActivationKind(rawValue: Int(kind)), m.cols % activation.blockValues == 0 else { return nil }
-        let bytes = m.type == .bf16 ? ck_bf16_packed_size(Int64(m.rows), Int64(m.cols))
-            : ck_packed_size(Int32(m.type.rawValue), Int64(m.rows), Int64(m.cols))
+        guard let activation = PackedWeights.activationKind(of: m.type), m.cols % activation.blockValues == 0,
+              m.type != .bf16 || m.cols % 2 == 0 else { return nil }
+        let (r, c) = (Int64(m.rows), Int64(m.cols))
+        let bytes = switch m.type {
+        case .bf16: ck_bf16_packed_size(r, c)
+        case .f16: ck_f16_packed_size(r, c)
+        default: ck_packed_size(Int32(m.type.rawValue), r, c)
+        }
         var huge: Int32 = 0
         guard let p = ck_alloc_huge(bytes, &huge) else { return nil }
         type = m.type
@@ -37,17 +52,16 @@ public final class PackedWeights: @unchecked Sendable {
         base = p
         self.activation = activation
         nonisolated(unsafe) let dst = p
-        let src = m.base, t = Int32(m.type.rawValue), r = Int64(m.rows), c = Int64(m.cols)
-        if m.type == .bf16 {
-            guard m.cols % 2 == 0 else { ck_free_huge(p, bytes); return nil }
-            let w = src.assumingMemoryBound(to: UInt16.self), out = dst.assumingMemoryBound(to: UInt16.self)
-            pool.parallelFor(panels, minimumChunk: 1) { range in
-                ck_repack_bf16(w, r, c, out, Int64(range.lowerBound), Int64(range.upperBound))
-            }
-            return
-        }
+        let src = m.base, t = Int32(m.type.rawValue), type = m.type
         pool.parallelFor(panels, minimumChunk: 1) { range in
-            ck_repack(t, src, r, c, dst, Int64(range.lowerBound), Int64(range.upperBound))
+            let (p0, p1) = (Int64(range.lowerBound), Int64(range.upperBound))
+            switch type {
+            case .bf16, .f16:
+                let w = src.assumingMemoryBound(to: UInt16.self), out = dst.assumingMemoryBound(to: UInt16.self)
+                if type == .bf16 { ck_repack_bf16(w, r, c, out, p0, p1) } else { ck_repack_f16(w, r, c, out, p0, p1) }
+            default:
+                ck_repack(t, src, r, c, dst, p0, p1)
+            }
         }
     }
 
@@ -101,10 +115,11 @@ public final class PackedWeights: @unchecked Sendable {
     func multiplyPanels(_ range: Range<Int>, _ acts: QuantizedActivations, into y: UnsafeMutablePointer<Float>, ldy: Int) {
         let r = Int64(rows), c = Int64(cols), n = Int64(acts.count), p0 = Int64(range.lowerBound), p1 = Int64(range.upperBound)
         let packed = UnsafeRawPointer(base)
-        if activation == .bf16 {  // BF16 panels × bf16 activations (vdpbf16ps, or FMA on AVX2)
+        if activation.isHalfWidth {
+            // BF16 panels × bf16 activations (vdpbf16ps, or FMA on AVX2); F16 × f16 (widened, FMA: no f16 dot on x86).
             let w = packed.assumingMemoryBound(to: UInt16.self)
             let b = UnsafeRawPointer(acts.q).assumingMemoryBound(to: UInt16.self)
-            ck_matmul_bf16(w, r, c, p0, p1, b, n, y, Int64(ldy))
+            if activation == .bf16 { ck_matmul_bf16(w, r, c, p0, p1, b, n, y, Int64(ldy)) } else { ck_matmul_f16(w, r, c, p0, p1, b, n, y, Int64(ldy)) }
             return
         }
         ck_matmul(Int32(type.rawValue), packed, r, c, p0, p1, acts.q, acts.d, UnsafeRawPointer(acts.sums), n, y, Int64(ldy))

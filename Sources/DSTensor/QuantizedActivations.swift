@@ -11,8 +11,12 @@ public enum ActivationKind: Int, Sendable {
     case bf16 = 2
     /// Q8_1: Q8_0's q and d, plus s = f16(d·Σq) per 32-value block (for Q4_1, Q5_1: the min term's factor).
     case q8_1 = 3
+    /// f16, rounded half to even as F16C (for F16 weights).
+    case f16 = 4
 
     public var blockValues: Int { self == .q8_0 || self == .q8_1 ? 32 : self == .q8_K ? 256 : 1 }
+    /// 16-bit activations (no int8 blocks): q holds 2 bytes a value, d and sums are unused.
+    var isHalfWidth: Bool { self == .bf16 || self == .f16 }
 }
 
 /// Activation rows quantized for the integer kernels: q (count × cols int8), d (a scale per block), sums (int32 per
@@ -35,8 +39,8 @@ public final class QuantizedActivations: @unchecked Sendable {
         self.cols = cols
         self.capacity = capacity
         count = capacity
-        let blocks = kind == .bf16 ? 1 : capacity * cols / kind.blockValues
-        q = .allocate(capacity: max(1, capacity * cols * (kind == .bf16 ? 2 : 1)))
+        let blocks = kind.isHalfWidth ? 1 : capacity * cols / kind.blockValues
+        q = .allocate(capacity: max(1, capacity * cols * (kind.isHalfWidth ? 2 : 1)))
         d = .allocate(capacity: max(1, blocks))
         sums = .allocate(byteCount: max(4, kind == .q8_0 || kind == .q8_1 ? 4 * blocks : 2 * capacity * cols / 16), alignment: 64)
     }
@@ -73,6 +77,10 @@ public final class QuantizedActivations: @unchecked Sendable {
                 case .bf16:
                     UnsafeMutableRawPointer(q).withMemoryRebound(to: UInt16.self, capacity: count * cols) {
                         ck_round_bf16(x + t * cols, Int64(cols), $0 + t * cols)
+                    }
+                case .f16:
+                    UnsafeMutableRawPointer(q).withMemoryRebound(to: UInt16.self, capacity: count * cols) {
+                        ck_round_f16(x + t * cols, Int64(cols), $0 + t * cols)
                     }
                 }
             }

@@ -125,6 +125,8 @@ import Testing
         let parity = try ModelWeights.load(path: path)
         let allPacked = parity.layers.allSatisfy { l in [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown].allSatisfy { $0.packed != nil } }
             && parity.output.packed != nil
+        // Every type of these files (F16, BF16, the legacy quants, the K-quants) has packed kernels.
+        #expect(allPacked || KernelISA.detected < .avx2, "\(name): a matrix was left unpacked")
         for (p, ids) in Self.golden.prompts.enumerated() {
             let ours = run(reference, ids)
             if let d = c.hf_dequant?[p] {
