@@ -375,12 +375,12 @@ INLINE CK_AVX2 void kstore256(float *y, __m256 f, int64_t valid) {
     for (int64_t i = 0; i < valid; i++) y[i] = tmp[i];
 }
 
-// Decode and small batches (nt ≤ 4 tokens): the panel as one stream, block by block and in each block the 8 halves
-// in order (a group's second half comes from L1), so the hardware prefetchers see one sequential read; the 8 × nt
-// accumulators live in memory (touched once per block and half). Going half by half down the panel instead (the
-// batch order below) reads 8 interleaved strided streams: 9 GB/s from DRAM.
-INLINE CK_AVX2 void kstream256(int type, const uint8_t *panel, int64_t gb, int64_t rows, int64_t row0, int64_t cols,
-                               const int8_t *q, const float *d, const int16_t *bs, int nt, float *y, int64_t ldy) {
+// One tile of nt ≤ 4 tokens on one 64-row panel: the panel is read as one stream, block by block and in each block
+// its 8 halves in order (a group's second half comes from L1), so the hardware prefetchers see one sequential read;
+// the 8 × nt accumulators live in memory (touched once per block and half). (Half by half down the panel, the
+// earlier order, is 8 interleaved strided streams: Q4_K/Q6_K decode read 9 GB/s from DRAM against ~26.)
+INLINE CK_AVX2 void ktile256(int type, const uint8_t *panel, int64_t gb, int64_t rows, int64_t row0, int64_t cols,
+                             const int8_t *q, const float *d, const int16_t *bs, int nt, float *y, int64_t ldy) {
     const int64_t nb = cols / 256;
     const int nh = rows - row0 >= 64 ? 8 : (int)((rows - row0 + 7) / 8);  // halves holding real rows
     __m256 f[8][4];
@@ -393,35 +393,20 @@ INLINE CK_AVX2 void kstream256(int type, const uint8_t *panel, int64_t gb, int64
         for (int t = 0; t < nt; t++) kstore256(y + t * ldy + row0 + 8 * gh, f[gh][t], rows - row0 - 8 * gh);
 }
 
+// Tiles of 4 tokens (the rest last); a batch re-reads the panel per tile, from L2 after the first.
 INLINE CK_AVX2 void kpanel256(int type, const uint8_t *panel, int64_t gb, int64_t rows, int64_t row0, int64_t cols,
                               const int8_t *q, const float *d, const int16_t *bs, int64_t n, float *y, int64_t ldy) {
     const int64_t nb = cols / 256;
-    switch (n) {
-    case 1: kstream256(type, panel, gb, rows, row0, cols, q, d, bs, 1, y, ldy); return;
-    case 2: kstream256(type, panel, gb, rows, row0, cols, q, d, bs, 2, y, ldy); return;
-    case 3: kstream256(type, panel, gb, rows, row0, cols, q, d, bs, 3, y, ldy); return;
-    case 4: kstream256(type, panel, gb, rows, row0, cols, q, d, bs, 4, y, ldy); return;
-    default: break;
-    }
-    for (int gh = 0; gh < 8; gh++) {
-        const int g = gh / 2, h = gh % 2;
-        if (rows - row0 - 8 * gh <= 0) break;
-        for (int64_t t0 = 0; t0 < n; t0 += 4) {
-            const int nt = (int)(n - t0 < 4 ? n - t0 : 4);
-            __m256 f[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *blk = panel + (b * 4 + g) * gb;
-                const int8_t *qq = q + t0 * cols + 256 * b;
-                const float *dd = d + t0 * nb + b;
-                const int16_t *bb = bs + t0 * (cols / 16) + 16 * b;
-                switch (nt) {
-                case 1: kstep256(type, blk, h, qq, cols, dd, nb, bb, 1, f); break;
-                case 2: kstep256(type, blk, h, qq, cols, dd, nb, bb, 2, f); break;
-                case 3: kstep256(type, blk, h, qq, cols, dd, nb, bb, 3, f); break;
-                default: kstep256(type, blk, h, qq, cols, dd, nb, bb, 4, f); break;
-                }
-            }
-            for (int t = 0; t < nt; t++) kstore256(y + (t0 + t) * ldy + row0 + 8 * gh, f[t], rows - row0 - 8 * gh);
+    for (int64_t t0 = 0; t0 < n; t0 += 4) {
+        const int8_t *qq = q + t0 * cols;
+        const float *dd = d + t0 * nb;
+        const int16_t *bb = bs + t0 * (cols / 16);
+        float *yy = y + t0 * ldy;
+        switch (n - t0) {
+        case 1: ktile256(type, panel, gb, rows, row0, cols, qq, dd, bb, 1, yy, ldy); break;
+        case 2: ktile256(type, panel, gb, rows, row0, cols, qq, dd, bb, 2, yy, ldy); break;
+        case 3: ktile256(type, panel, gb, rows, row0, cols, qq, dd, bb, 3, yy, ldy); break;
+        default: ktile256(type, panel, gb, rows, row0, cols, qq, dd, bb, 4, yy, ldy); break;
         }
     }
 }
