@@ -155,4 +155,29 @@ import Testing
             #expect(together[i].length == starts[i].count + feeds[i].count)
         }
     }
+
+    /// The batch descriptor directly: rows of two sequences interleaved (not grouped by sequence), logits wanted for
+    /// some rows only, equal running each sequence alone.
+    @Test func interleavedRowsOfTwoSequencesEqualSeparateRuns() throws {
+        let w = try ModelWeights.load(path: TransformersGoldenTests.directory.appendingPathComponent("gqa-odd-ropeparams").path)
+        let a: [Int32] = [5, 6, 7, 8], b: [Int32] = [90, 91, 92]
+        let sa = Transformer(weights: w), sb = Transformer(weights: w)
+        var batch = ForwardBatch()
+        for j in 0..<4 {
+            batch.add(a[j], sequence: 0, slot: j, logits: j >= 2)
+            if j < 3 { batch.add(b[j], sequence: 1, slot: j, logits: true) }
+        }
+        var got: [Int: [Float]] = [:]
+        Transformer.run(batch, sequences: [sa, sb]) { row, logits in got[row] = Array(logits) }
+        #expect(Set(got.keys) == [1, 3, 4, 5, 6], "rows wanting logits: \(got.keys.sorted())")
+        #expect(sa.length == 4 && sb.length == 3)
+        var expected: [Int: [Float]] = [:]
+        let ra = Transformer(weights: w), rb = Transformer(weights: w)
+        ra.prefill(a) { t, l in if t == 2 { expected[4] = Array(l) } else if t == 3 { expected[6] = Array(l) } }
+        rb.prefill(b) { t, l in expected[[1, 3, 5][t]] = Array(l) }
+        for (row, want) in expected {
+            let g = try #require(got[row])
+            #expect(zip(g, want).map { abs($0 - $1) }.max()! < 1e-4 * want.map { abs($0) }.max()!, "row \(row)")
+        }
+    }
 }
