@@ -123,86 +123,99 @@ INLINE CK_AVX512 void load512(int type, const uint8_t *blk, __m512i *w) {
     }
 }
 
-// One block of one group for nt tokens (token t: activations qq + t·cols, scale dd[t·nb], sum/s ss[t·nb]).
-INLINE CK_AVX512 void block512(int type, const uint8_t *blk, const int8_t *qq, int64_t cols, const float *dd,
-                               const void *ss, int64_t nb, int nt, __m512 *f) {
-    __m512i w[8];
-    load512(type, blk, w);
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
-    const __m512 mw = has_min(type) ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + 32))) : dw;
-    for (int t = 0; t < nt; t++) {
-        const int8_t *a = qq + t * cols;
-        __m512i i0 = type == CK_Q5_0 ? _mm512_set1_epi32(offset(type) * ((const int32_t *)ss)[t * nb]) : _mm512_setzero_si512();
-        __m512i i1 = _mm512_setzero_si512();
-        for (int s = 0; s < 8; s += 2) {
-            i0 = _mm512_dpbusd_epi32(i0, w[s], _mm512_set1_epi32(word(a + 4 * s)));
-            i1 = _mm512_dpbusd_epi32(i1, w[s + 1], _mm512_set1_epi32(word(a + 4 * s + 4)));
-        }
-        const __m512 is = _mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1));
-        f[t] = _mm512_fmadd_ps(is, _mm512_mul_ps(dw, _mm512_set1_ps(dd[t * nb])), f[t]);
-        if (has_min(type)) f[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(((const float *)ss)[t * nb]), f[t]);
-    }
+// Batches read each 64-row panel as one stream in tiles of tokens: block by block and in each block its 4 groups (AVX2:
+// 8 halves) in order, the tile's accumulators in registers or L1 (group by group down the panel, the earlier order,
+// is four interleaved strided streams: 7–18 GB/s per core from DRAM at 2–8 tokens). Compute-bound tiles (from PF512 /
+// PF256 tokens) prefetch the stream PF_BYTES ahead into L2, one (block, group) per step, as the hardware prefetchers
+// stop at each 4 KiB page (matmul.c, kquants.c).
+enum { PF512 = 3, PF256 = 3, PF_BYTES = 12288 };
+
+// Prefetches the cache lines of [p, p + len) into L2 (prefetches never fault, past the end of the matrix included).
+INLINE void ahead(const uint8_t *p, int64_t len) {
+    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a < (uintptr_t)p + (uintptr_t)len; a += 64) _mm_prefetch((const char *)a, _MM_HINT_T1);
 }
+
+// Balanced tiles of at most MAX tokens (9 at 8 → 5 + 4): TILE(T0, NT) runs tokens [T0, T0 + NT), NT a constant.
+#define TILES(MAX, TILE)                                                                                                \
+    do {                                                                                                                \
+        const int64_t tiles_ = (n + (MAX) - 1) / (MAX);                                                                 \
+        for (int64_t i_ = 0, t0 = 0; i_ < tiles_; i_++) {                                                               \
+            const int nt_ = (int)(n / tiles_ + (i_ < n % tiles_));                                                      \
+            switch (nt_) {                                                                                              \
+            case 1: TILE(t0, 1); break; case 2: TILE(t0, 2); break; case 3: TILE(t0, 3); break;                          \
+            case 4: TILE(t0, 4); break; case 5: TILE(t0, 5); break; case 6: TILE(t0, 6); break;                          \
+            case 7: TILE(t0, 7); break; default: TILE(t0, 8); break;                                                    \
+            }                                                                                                           \
+            t0 += nt_;                                                                                                  \
+        }                                                                                                               \
+    } while (0)
 
 INLINE CK_AVX512 void store512(float *y, __m512 f, int64_t valid) {
     if (valid >= 16) _mm512_storeu_ps(y, f);
     else if (valid > 0) _mm512_mask_storeu_ps(y, (__mmask16)((1u << valid) - 1), f);
 }
 
-// One 64-row panel: decode reads it as one stream with the four groups in flight; batches take one group at a time
-// in tiles of up to 8 tokens, each block's weights unpacked once per tile.
-INLINE CK_AVX512 void panel512(int type, const uint8_t *panel, int64_t rows, int64_t row0, int64_t cols, const int8_t *q,
-                               const float *d, const void *sum, int64_t n, float *y, int64_t ldy) {
-    const int64_t nb = cols / 32, gb = gbytes(type);
-    const size_t es = 4;  // int32 sums (Q8_0) and f32 s (Q8_1) are both 4 bytes per block
-    if (n == 1) {
-        __m512 f[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-        for (int64_t b = 0; b < nb; b++)
-            for (int g = 0; g < 4; g++)
-                block512(type, panel + (b * 4 + g) * gb, q + 32 * b, cols, d + b, (const char *)sum + es * b, nb, 1, &f[g]);
-        for (int g = 0; g < 4; g++) store512(y + row0 + 16 * g, f[g], rows - row0 - 16 * g);
-        return;
-    }
-    for (int g = 0; g < 4; g++) {
-        if (rows - row0 - 16 * g <= 0) break;
-        for (int64_t t0 = 0; t0 < n; t0 += 8) {
-            const int nt = (int)(n - t0 < 8 ? n - t0 : 8);
-            __m512 f[8];
-            for (int t = 0; t < 8; t++) f[t] = _mm512_setzero_ps();
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *blk = panel + (b * 4 + g) * gb;
-                const int8_t *qq = q + t0 * cols + 32 * b;
-                const float *dd = d + t0 * nb + b;
-                const void *ss = (const char *)sum + es * (t0 * nb + b);
-                switch (nt) {
-                case 1: block512(type, blk, qq, cols, dd, ss, nb, 1, f); break;
-                case 2: block512(type, blk, qq, cols, dd, ss, nb, 2, f); break;
-                case 3: block512(type, blk, qq, cols, dd, ss, nb, 3, f); break;
-                case 4: block512(type, blk, qq, cols, dd, ss, nb, 4, f); break;
-                case 5: block512(type, blk, qq, cols, dd, ss, nb, 5, f); break;
-                case 6: block512(type, blk, qq, cols, dd, ss, nb, 6, f); break;
-                case 7: block512(type, blk, qq, cols, dd, ss, nb, 7, f); break;
-                default: block512(type, blk, qq, cols, dd, ss, nb, 8, f); break;
+// nt tokens (a constant after inlining) × one 64-row panel (token t: activations q + t·cols, scale d[t·nb], sum/s
+// ss[t·nb]); per (block, group) the weights are unpacked once for every token. isum = Σ u·a (+ offset·Σa), then
+// f = fma(isum, d_w·d_a, f) and f = fma(m_w, s_a, f). One token is the decode: one stream, 4 chains in flight. (The
+// token loop stays rolled: unrolled, clang hoists the activation broadcasts out of the group loop into 64-byte stack
+// slots, and 5–7 tokens ran at 70% of the rate of 8.)
+INLINE CK_AVX512 void tile512(int type, const uint8_t *panel, int64_t nb, const int8_t *q, int64_t cols, const float *d,
+                              const void *sum, int nt, float *y, int64_t ldy, int64_t validRows) {
+    const int64_t gb = gbytes(type);
+    __m512 f[4][8];
+    for (int g = 0; g < 4; g++)
+        for (int t = 0; t < nt; t++) f[g][t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++)
+#pragma clang loop unroll(disable)
+        for (int g = 0; g < 4; g++) {
+            const uint8_t *blk = panel + (b * 4 + g) * gb;
+            if (nt >= PF512) ahead(blk + PF_BYTES, gb);
+            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
+            const __m512 mw = has_min(type) ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + 32))) : dw;
+            __m512i w[8];
+            load512(type, blk, w);
+#pragma clang loop unroll(disable)
+            for (int t = 0; t < nt; t++) {
+                const int8_t *a = q + t * cols + 32 * b;
+                __m512i i0 = type == CK_Q5_0 ? _mm512_set1_epi32(offset(type) * ((const int32_t *)sum)[t * nb + b])
+                                             : _mm512_setzero_si512();
+                __m512i i1 = _mm512_setzero_si512();
+                for (int s = 0; s < 8; s += 2) {
+                    i0 = _mm512_dpbusd_epi32(i0, w[s], _mm512_set1_epi32(word(a + 4 * s)));
+                    i1 = _mm512_dpbusd_epi32(i1, w[s + 1], _mm512_set1_epi32(word(a + 4 * s + 4)));
                 }
+                const __m512 is = _mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1));
+                f[g][t] = _mm512_fmadd_ps(is, _mm512_mul_ps(dw, _mm512_set1_ps(d[t * nb + b])), f[g][t]);
+                if (has_min(type)) f[g][t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(((const float *)sum)[t * nb + b]), f[g][t]);
             }
-            for (int t = 0; t < nt; t++) store512(y + (t0 + t) * ldy + row0 + 16 * g, f[t], rows - row0 - 16 * g);
         }
-    }
+    for (int g = 0; g < 4; g++)
+        for (int t = 0; t < nt; t++) store512(y + t * ldy + 16 * g, f[g][t], validRows - 16 * g);
 }
 
 CK_AVX512 static void matmul512(int type, const uint8_t *packed, int64_t rows, int64_t cols, int64_t p0, int64_t p1,
                                 const int8_t *q, const float *d, const void *sum, int64_t n, float *y, int64_t ldy) {
-    const int64_t pb = cols / 32 * 4 * gbytes(type);
+    const int64_t nb = cols / 32, pb = nb * 4 * gbytes(type);
     for (int64_t p = p0; p < p1; p++) {
         const uint8_t *panel = packed + p * pb;
-        if (type == CK_Q4_1) panel512(CK_Q4_1, panel, rows, 64 * p, cols, q, d, sum, n, y, ldy);
-        else if (type == CK_Q5_0) panel512(CK_Q5_0, panel, rows, 64 * p, cols, q, d, sum, n, y, ldy);
-        else panel512(CK_Q5_1, panel, rows, 64 * p, cols, q, d, sum, n, y, ldy);
+#define TILE(T0, NT)                                                                                                   \
+    do {                                                                                                               \
+        const int8_t *qq = q + (T0) * cols;                                                                            \
+        const float *dd = d + (T0) * nb;                                                                               \
+        const void *ss = (const char *)sum + 4 * (T0) * nb; /* int32 sums and f32 s: 4 bytes per block */              \
+        float *yy = y + (T0) * ldy + 64 * p;                                                                           \
+        if (type == CK_Q4_1) tile512(CK_Q4_1, panel, nb, qq, cols, dd, ss, NT, yy, ldy, rows - 64 * p);                \
+        else if (type == CK_Q5_0) tile512(CK_Q5_0, panel, nb, qq, cols, dd, ss, NT, yy, ldy, rows - 64 * p);           \
+        else tile512(CK_Q5_1, panel, nb, qq, cols, dd, ss, NT, yy, ldy, rows - 64 * p);                                \
+    } while (0)
+        TILES(8, TILE);
+#undef TILE
     }
 }
 
-// MARK: AVX2: each 64-byte vector as two 8-row halves (bytes 32h..32h+31); maddubs pairs ≤ 2·31·127, two planes
-// added in 16 bits ≤ 15748 < 2^15.
+// MARK: AVX2: each 64-byte vector as two 8-row halves (bytes 32h..32h+31). vpmaddubsw pairs ≤ 2·31·127 = 7874; four
+// k-steps are added in 16 bits (≤ 31496 < 2^15; Q4_1 all eight: ≤ 8·2·15·127 = 30480), then vpmaddwd by 1.
 
 INLINE CK_AVX2 void load256(int type, const uint8_t *blk, int h, __m256i *w) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -224,28 +237,13 @@ INLINE CK_AVX2 void load256(int type, const uint8_t *blk, int h, __m256i *w) {
     }
 }
 
-// Σ over 8 values of k-step vectors w0 (values 0–3) and w1 (4–7) against a[0..7], per row in int32.
-INLINE CK_AVX2 __m256i pairdot256(__m256i w0, __m256i w1, const int8_t *a) {
-    const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(w0, _mm256_set1_epi32(word(a))),
-                                       _mm256_maddubs_epi16(w1, _mm256_set1_epi32(word(a + 4))));
-    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-}
-
-// One block of one 8-row half for nt tokens (as block512).
-INLINE CK_AVX2 void block256(int type, const uint8_t *blk, int h, const int8_t *qq, int64_t cols, const float *dd,
-                             const void *ss, int64_t nb, int nt, __m256 *f) {
-    __m256i w[8];
-    load256(type, blk, h, w);
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h)));
-    const __m256 mw = has_min(type) ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 32 + 16 * h))) : dw;
-    for (int t = 0; t < nt; t++) {
-        const int8_t *a = qq + t * cols;
-        __m256i is = _mm256_add_epi32(_mm256_add_epi32(pairdot256(w[0], w[1], a), pairdot256(w[2], w[3], a + 8)),
-                                      _mm256_add_epi32(pairdot256(w[4], w[5], a + 16), pairdot256(w[6], w[7], a + 24)));
-        if (type == CK_Q5_0) is = _mm256_add_epi32(is, _mm256_set1_epi32(offset(type) * ((const int32_t *)ss)[t * nb]));
-        f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(dw, _mm256_set1_ps(dd[t * nb])), f[t]);
-        if (has_min(type)) f[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(((const float *)ss)[t * nb]), f[t]);
-    }
+// Σ_{s<4} maddubs(w[s], a[4s..4s+3]) per row in int16 (16 values).
+INLINE CK_AVX2 __m256i dots16(const __m256i *w, const int8_t *a) {
+    const __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(w[0], _mm256_set1_epi32(word(a))),
+                                        _mm256_maddubs_epi16(w[1], _mm256_set1_epi32(word(a + 4))));
+    const __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(w[2], _mm256_set1_epi32(word(a + 8))),
+                                        _mm256_maddubs_epi16(w[3], _mm256_set1_epi32(word(a + 12))));
+    return _mm256_add_epi16(p0, p1);
 }
 
 INLINE CK_AVX2 void store256(float *y, __m256 f, int64_t valid) {
@@ -255,51 +253,56 @@ INLINE CK_AVX2 void store256(float *y, __m256 f, int64_t valid) {
     for (int64_t i = 0; i < valid; i++) y[i] = tmp[i];
 }
 
-INLINE CK_AVX2 void panel256(int type, const uint8_t *panel, int64_t rows, int64_t row0, int64_t cols, const int8_t *q,
-                             const float *d, const void *sum, int64_t n, float *y, int64_t ldy) {
-    const int64_t nb = cols / 32, gb = gbytes(type);
-    const size_t es = 4;
-    if (n == 1) {  // decode: the panel as one stream, eight halves in flight
-        __m256 f[8];
-        for (int i = 0; i < 8; i++) f[i] = _mm256_setzero_ps();
-        for (int64_t b = 0; b < nb; b++)
-            for (int gh = 0; gh < 8; gh++)
-                block256(type, panel + (b * 4 + gh / 2) * gb, gh % 2, q + 32 * b, cols, d + b, (const char *)sum + es * b,
-                         nb, 1, &f[gh]);
-        for (int i = 0; i < 8; i++) store256(y + row0 + 8 * i, f[i], rows - row0 - 8 * i);
-        return;
-    }
-    for (int gh = 0; gh < 8; gh++) {
-        const int g = gh / 2, h = gh % 2;
-        if (rows - row0 - 8 * gh <= 0) break;
-        for (int64_t t0 = 0; t0 < n; t0 += 4) {
-            const int nt = (int)(n - t0 < 4 ? n - t0 : 4);
-            __m256 f[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *blk = panel + (b * 4 + g) * gb;
-                const int8_t *qq = q + t0 * cols + 32 * b;
-                const float *dd = d + t0 * nb + b;
-                const void *ss = (const char *)sum + es * (t0 * nb + b);
-                switch (nt) {
-                case 1: block256(type, blk, h, qq, cols, dd, ss, nb, 1, f); break;
-                case 2: block256(type, blk, h, qq, cols, dd, ss, nb, 2, f); break;
-                case 3: block256(type, blk, h, qq, cols, dd, ss, nb, 3, f); break;
-                default: block256(type, blk, h, qq, cols, dd, ss, nb, 4, f); break;
-                }
+// nt ≤ 4 tokens × one 64-row panel, its 8 halves per block in order (a group's second half comes from L1); the same
+// integers and float steps as tile512. One token is the decode: one stream, 8 chains in flight.
+INLINE CK_AVX2 void tile256(int type, const uint8_t *panel, int64_t nb, const int8_t *q, int64_t cols, const float *d,
+                            const void *sum, int nt, float *y, int64_t ldy, int64_t validRows) {
+    const int64_t gb = gbytes(type);
+    const int nh = validRows >= 64 ? 8 : (int)((validRows + 7) / 8);  // halves holding real rows
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 f[8][4];
+    for (int gh = 0; gh < 8; gh++)
+        for (int t = 0; t < nt; t++) f[gh][t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++)
+        for (int gh = 0; gh < nh; gh++) {
+            const uint8_t *blk = panel + (b * 4 + gh / 2) * gb;
+            const int h = gh % 2;
+            if (nt >= PF256 && h == 0) ahead(blk + PF_BYTES, gb);
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h)));
+            const __m256 mw = has_min(type) ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 32 + 16 * h))) : dw;
+            __m256i w[8];
+            load256(type, blk, h, w);
+            for (int t = 0; t < nt; t++) {
+                const int8_t *a = q + t * cols + 32 * b;
+                __m256i is;
+                if (has_high(type)) is = _mm256_add_epi32(_mm256_madd_epi16(dots16(w, a), ones), _mm256_madd_epi16(dots16(w + 4, a + 16), ones));
+                else is = _mm256_madd_epi16(_mm256_add_epi16(dots16(w, a), dots16(w + 4, a + 16)), ones);
+                if (type == CK_Q5_0) is = _mm256_add_epi32(is, _mm256_set1_epi32(offset(type) * ((const int32_t *)sum)[t * nb + b]));
+                f[gh][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(dw, _mm256_set1_ps(d[t * nb + b])), f[gh][t]);
+                if (has_min(type)) f[gh][t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(((const float *)sum)[t * nb + b]), f[gh][t]);
             }
-            for (int t = 0; t < nt; t++) store256(y + (t0 + t) * ldy + row0 + 8 * gh, f[t], rows - row0 - 8 * gh);
         }
-    }
+    for (int gh = 0; gh < nh; gh++)
+        for (int t = 0; t < nt; t++) store256(y + t * ldy + 8 * gh, f[gh][t], validRows - 8 * gh);
 }
 
 CK_AVX2 static void matmul256(int type, const uint8_t *packed, int64_t rows, int64_t cols, int64_t p0, int64_t p1,
                               const int8_t *q, const float *d, const void *sum, int64_t n, float *y, int64_t ldy) {
-    const int64_t pb = cols / 32 * 4 * gbytes(type);
+    const int64_t nb = cols / 32, pb = nb * 4 * gbytes(type);
     for (int64_t p = p0; p < p1; p++) {
         const uint8_t *panel = packed + p * pb;
-        if (type == CK_Q4_1) panel256(CK_Q4_1, panel, rows, 64 * p, cols, q, d, sum, n, y, ldy);
-        else if (type == CK_Q5_0) panel256(CK_Q5_0, panel, rows, 64 * p, cols, q, d, sum, n, y, ldy);
-        else panel256(CK_Q5_1, panel, rows, 64 * p, cols, q, d, sum, n, y, ldy);
+#define TILE(T0, NT)                                                                                                   \
+    do {                                                                                                               \
+        const int8_t *qq = q + (T0) * cols;                                                                            \
+        const float *dd = d + (T0) * nb;                                                                               \
+        const void *ss = (const char *)sum + 4 * (T0) * nb;                                                            \
+        float *yy = y + (T0) * ldy + 64 * p;                                                                           \
+        if (type == CK_Q4_1) tile256(CK_Q4_1, panel, nb, qq, cols, dd, ss, NT, yy, ldy, rows - 64 * p);                \
+        else if (type == CK_Q5_0) tile256(CK_Q5_0, panel, nb, qq, cols, dd, ss, NT, yy, ldy, rows - 64 * p);           \
+        else tile256(CK_Q5_1, panel, nb, qq, cols, dd, ss, NT, yy, ldy, rows - 64 * p);                                \
+    } while (0)
+        TILES(4, TILE);
+#undef TILE
     }
 }
 

@@ -99,11 +99,28 @@ void ck_matmul_reference_q5k(const void *src, int64_t rows, int64_t cols, const 
         }
 }
 
-// The packed mins paired for vpmaddwd: (bsum[4p] + bsum[4p+1]) in the low and (bsum[4p+2] + bsum[4p+3]) in the high
-// 16 bits (each sum of 32 values ≤ 4064 fits).
-static inline int32_t bsum_pair(const int16_t *b16, int p) {
-    const int32_t lo = b16[4 * p] + b16[4 * p + 1], hi = b16[4 * p + 2] + b16[4 * p + 3];
-    return (int32_t)((uint32_t)(lo & 0xFFFF) | ((uint32_t)hi << 16));
+// The packed mins paired for vpmaddwd, per token of a tile, once per super-block (the groups and halves share them):
+// x[t][p] = (bsum[4p] + bsum[4p+1]) in the low and (bsum[4p+2] + bsum[4p+3]) in the high 16 bits (each sum of 32
+// values ≤ 4064 fits).
+static inline void bsum_pairs(const int16_t *bs, int64_t cols, int nt, int32_t x[][4]) {
+    for (int t = 0; t < nt; t++)
+        for (int p = 0; p < 4; p++) {
+            const int16_t *b16 = bs + t * (cols / 16);
+            const int32_t lo = b16[4 * p] + b16[4 * p + 1], hi = b16[4 * p + 2] + b16[4 * p + 3];
+            x[t][p] = (int32_t)((uint32_t)(lo & 0xFFFF) | ((uint32_t)hi << 16));
+        }
+}
+
+// Compute-bound tiles (AVX-512 from 4 tokens, AVX2 from 3) prefetch the panel stream PF_BYTES ahead into L2, a slice
+// per sub-block, so that the DRAM stall at each new 4 KiB page (where the hardware prefetchers stop) stays hidden;
+// memory-bound tiles leave it to the hardware (kquants.c has the measurements). The loads of each sub-block follow
+// the stored order too (nibbles, then the high bits): loading the high-bit vector first cost a third of the DRAM rate
+// (AVX2 decode 19 → 30 GB/s, AVX-512 3 tokens 17 → 30).
+enum { PF_TOKENS = 4, PF_TOKENS256 = 3, PF_BYTES = 12288 };
+
+// Prefetches the cache lines of [p, p + len) into L2 (prefetches never fault, past the end of the matrix included).
+INLINE void ahead(const uint8_t *p, int len) {
+    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a < (uintptr_t)p + (uintptr_t)len; a += 64) _mm_prefetch((const char *)a, _MM_HINT_T1);
 }
 
 // MARK: AVX-512 VNNI
@@ -111,12 +128,12 @@ static inline int32_t bsum_pair(const int16_t *b16, int p) {
 // The 8 k-step vectors of sub-block j (vpternlogd 0xF8 = a | (b & c) merges bit 4).
 INLINE CK_AVX512 void unpack512(const uint8_t *sub, __m512i *w) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), m10 = _mm512_set1_epi8(0x10);
-    const __m512i hv = _mm512_loadu_si512(sub + 256);
     for (int s = 0; s < 4; s++) {
         const __m512i x = _mm512_loadu_si512(sub + 64 * s);
         w[2 * s] = _mm512_and_si512(x, m4);
         w[2 * s + 1] = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
     }
+    const __m512i hv = _mm512_loadu_si512(sub + 256);  // after the nibbles, as stored (see PF_BYTES)
     w[0] = _mm512_ternarylogic_epi32(w[0], _mm512_slli_epi16(hv, 4), m10, 0xF8);
     w[1] = _mm512_ternarylogic_epi32(w[1], _mm512_slli_epi16(hv, 3), m10, 0xF8);
     w[2] = _mm512_ternarylogic_epi32(w[2], _mm512_slli_epi16(hv, 2), m10, 0xF8);
@@ -137,15 +154,17 @@ INLINE CK_AVX512 __m512i dots512(const __m512i *w, const int8_t *a) {
     return _mm512_add_epi32(i0, i1);
 }
 
-// One (super-block, group) for nt tokens: token t's activations at q + t·cols, scale d[t·nb], bsums bs + t·cols/16.
+// One (super-block, group) for nt tokens: token t's activations at q + t·cols, scale d[t·nb], bsum pairs x[t].
+// isum = Σ_j sc_j·Σ u·a, imin = Σ_j mn_j·(bsum[2j] + bsum[2j+1]); f = fma(isum, d·d_a, f); f = fma(imin, −dmin·d_a, f).
 INLINE CK_AVX512 void q5k512(const uint8_t *blk, const int8_t *q, int64_t cols, const float *d, int64_t nb,
-                             const int16_t *bs, int nt, __m512 *f) {
-    __m512i isum[6];
+                             const int32_t x[][4], int nt, __m512 *f) {
+    __m512i isum[8];
     for (int t = 0; t < nt; t++) isum[t] = _mm512_setzero_si512();
     for (int j = 0; j < 8; j++) {
         const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 64 + 16 * j)));
         __m512i w[8];
         unpack512(blk + 320 + 320 * j, w);
+        if (nt >= PF_TOKENS) ahead(blk + PF_BYTES + 360 * j, 360);  // 8 × 360 = the group's 2880 bytes
         for (int t = 0; t < nt; t++)
             isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dots512(w, q + t * cols + 32 * j), sc));
     }
@@ -154,9 +173,8 @@ INLINE CK_AVX512 void q5k512(const uint8_t *blk, const int8_t *q, int64_t cols, 
     __m512i mn[4];
     for (int p = 0; p < 4; p++) mn[p] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(blk + 192 + 32 * p)));
     for (int t = 0; t < nt; t++) {
-        const int16_t *b16 = bs + t * (cols / 16);
         __m512i im = _mm512_setzero_si512();
-        for (int p = 0; p < 4; p++) im = _mm512_add_epi32(im, _mm512_madd_epi16(mn[p], _mm512_set1_epi32(bsum_pair(b16, p))));
+        for (int p = 0; p < 4; p++) im = _mm512_add_epi32(im, _mm512_madd_epi16(mn[p], _mm512_set1_epi32(x[t][p])));
         const __m512 da = _mm512_set1_ps(d[t * nb]);
         f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), f[t]);
         f[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(dm, da), f[t]);
@@ -168,53 +186,61 @@ INLINE CK_AVX512 void store512(float *y, __m512 f, int64_t valid) {
     else if (valid > 0) _mm512_mask_storeu_ps(y, (__mmask16)((1u << valid) - 1), f);
 }
 
-// One 64-row panel: decode streams it with four groups in flight; batches take a group at a time, 6-token tiles.
+// One tile of nt ≤ 8 tokens on one 64-row panel, the panel read as one stream: super-block by super-block, in each its
+// 4 groups in order (group by group down the panel is four strided streams: 9–10 GB/s per core from DRAM at 2–4
+// tokens); the 4 × nt accumulators stay in registers or L1.
+INLINE CK_AVX512 void tile512(const uint8_t *panel, int64_t rows, int64_t row0, int64_t cols, const int8_t *q,
+                              const float *d, const int16_t *bs, int nt, float *y, int64_t ldy) {
+    const int64_t nb = cols / 256;
+    __m512 f[4][8];
+    int32_t x[8][4];
+    for (int g = 0; g < 4; g++)
+        for (int t = 0; t < nt; t++) f[g][t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        bsum_pairs(bs + 16 * b, cols, nt, x);
+        for (int g = 0; g < 4; g++) q5k512(panel + (b * 4 + g) * GB, q + 256 * b, cols, d + b, nb, x, nt, f[g]);
+    }
+    for (int g = 0; g < 4; g++)
+        for (int t = 0; t < nt; t++) store512(y + t * ldy + row0 + 16 * g, f[g][t], rows - row0 - 16 * g);
+}
+
+// Balanced tiles of at most 8 tokens (n = 9 → 5 + 4); a batch re-reads the panel per tile, from L2 after the first.
 CK_AVX512 static void panel512(const uint8_t *panel, int64_t rows, int64_t row0, int64_t cols, const int8_t *q,
                                const float *d, const int16_t *bs, int64_t n, float *y, int64_t ldy) {
-    const int64_t nb = cols / 256;
-    if (n == 1) {
-        __m512 f[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-        for (int64_t b = 0; b < nb; b++)
-            for (int g = 0; g < 4; g++) q5k512(panel + (b * 4 + g) * GB, q + 256 * b, cols, d + b, nb, bs + 16 * b, 1, &f[g]);
-        for (int g = 0; g < 4; g++) store512(y + row0 + 16 * g, f[g], rows - row0 - 16 * g);
-        return;
-    }
-    for (int g = 0; g < 4; g++) {
-        if (rows - row0 - 16 * g <= 0) break;
-        for (int64_t t0 = 0; t0 < n; t0 += 6) {
-            const int nt = (int)(n - t0 < 6 ? n - t0 : 6);
-            __m512 f[6];
-            for (int t = 0; t < 6; t++) f[t] = _mm512_setzero_ps();
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *blk = panel + (b * 4 + g) * GB;
-                const int8_t *qq = q + t0 * cols + 256 * b;
-                const float *dd = d + t0 * nb + b;
-                const int16_t *bb = bs + t0 * (cols / 16) + 16 * b;
-                switch (nt) {
-                case 1: q5k512(blk, qq, cols, dd, nb, bb, 1, f); break;
-                case 2: q5k512(blk, qq, cols, dd, nb, bb, 2, f); break;
-                case 3: q5k512(blk, qq, cols, dd, nb, bb, 3, f); break;
-                case 4: q5k512(blk, qq, cols, dd, nb, bb, 4, f); break;
-                case 5: q5k512(blk, qq, cols, dd, nb, bb, 5, f); break;
-                default: q5k512(blk, qq, cols, dd, nb, bb, 6, f); break;
-                }
-            }
-            for (int t = 0; t < nt; t++) store512(y + (t0 + t) * ldy + row0 + 16 * g, f[t], rows - row0 - 16 * g);
+    const int64_t nb = cols / 256, tiles = (n + 7) / 8;
+    for (int64_t i = 0, t0 = 0; i < tiles; i++) {
+        const int nt = (int)(n / tiles + (i < n % tiles));
+        const int8_t *qq = q + t0 * cols;
+        const float *dd = d + t0 * nb;
+        const int16_t *bb = bs + t0 * (cols / 16);
+        float *yy = y + t0 * ldy;
+        switch (nt) {
+        case 1: tile512(panel, rows, row0, cols, qq, dd, bb, 1, yy, ldy); break;
+        case 2: tile512(panel, rows, row0, cols, qq, dd, bb, 2, yy, ldy); break;
+        case 3: tile512(panel, rows, row0, cols, qq, dd, bb, 3, yy, ldy); break;
+        case 4: tile512(panel, rows, row0, cols, qq, dd, bb, 4, yy, ldy); break;
+        case 5: tile512(panel, rows, row0, cols, qq, dd, bb, 5, yy, ldy); break;
+        case 6: tile512(panel, rows, row0, cols, qq, dd, bb, 6, yy, ldy); break;
+        case 7: tile512(panel, rows, row0, cols, qq, dd, bb, 7, yy, ldy); break;
+        default: tile512(panel, rows, row0, cols, qq, dd, bb, 8, yy, ldy); break;
         }
+        t0 += nt;
     }
 }
 
-// MARK: AVX2: each 64-byte vector as two 8-row halves (bytes 32h..32h+31); maddubs pairs ≤ 2·31·127, two planes
-// added in 16 bits ≤ 15748 < 2^15.
+// MARK: AVX2: each 64-byte vector as two 8-row halves (bytes 32h..32h+31). vpmaddubsw gives per row two int16 sums of
+// two products each (≤ 2·31·128); four k-steps are added in 16 bits (≤ 31744 < 2^15), then one vpmaddwd against the
+// scale duplicated in both int16 halves of the row's lane gives sc·Σ u·a over 16 values in int32 (kquants.c's Q4_K
+// scheme, in two halves per sub-block for the fifth bit) — the same integers as the reference.
 
 INLINE CK_AVX2 void unpack256(const uint8_t *sub, int h, __m256i *w) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m10 = _mm256_set1_epi8(0x10);
-    const __m256i hv = _mm256_loadu_si256((const __m256i *)(sub + 256 + 32 * h));
     for (int s = 0; s < 4; s++) {
         const __m256i x = _mm256_loadu_si256((const __m256i *)(sub + 64 * s + 32 * h));
         w[2 * s] = _mm256_and_si256(x, m4);
         w[2 * s + 1] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
     }
+    const __m256i hv = _mm256_loadu_si256((const __m256i *)(sub + 256 + 32 * h));  // after the nibbles, as stored
     w[0] = _mm256_or_si256(w[0], _mm256_and_si256(_mm256_slli_epi16(hv, 4), m10));
     w[1] = _mm256_or_si256(w[1], _mm256_and_si256(_mm256_slli_epi16(hv, 3), m10));
     w[2] = _mm256_or_si256(w[2], _mm256_and_si256(_mm256_slli_epi16(hv, 2), m10));
@@ -225,36 +251,43 @@ INLINE CK_AVX2 void unpack256(const uint8_t *sub, int h, __m256i *w) {
     w[7] = _mm256_or_si256(w[7], _mm256_and_si256(_mm256_srli_epi16(hv, 3), m10));
 }
 
-INLINE CK_AVX2 __m256i pairdot256(__m256i w0, __m256i w1, const int8_t *a) {
-    const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(w0, _mm256_set1_epi32(word(a))),
-                                       _mm256_maddubs_epi16(w1, _mm256_set1_epi32(word(a + 4))));
-    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+// Σ_{s<4} maddubs(w[s], a[4s..4s+3]) per row in int16 (16 values).
+INLINE CK_AVX2 __m256i dots16(const __m256i *w, const int8_t *a) {
+    const __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(w[0], _mm256_set1_epi32(word(a))),
+                                        _mm256_maddubs_epi16(w[1], _mm256_set1_epi32(word(a + 4))));
+    const __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(w[2], _mm256_set1_epi32(word(a + 8))),
+                                        _mm256_maddubs_epi16(w[3], _mm256_set1_epi32(word(a + 12))));
+    return _mm256_add_epi16(p0, p1);
 }
 
+// isum = Σ_j sc_j·Σ u·a and imin = Σ_j mn_j·(bsum[2j] + bsum[2j+1]) for the 8 rows of half h, then the two fmas.
 INLINE CK_AVX2 void q5k256(const uint8_t *blk, int h, const int8_t *q, int64_t cols, const float *d, int64_t nb,
-                           const int16_t *bs, int nt, __m256 *f) {
+                           const int32_t x[][4], int nt, __m256 *f) {
+    // byte r of the 8 scales → int16 (sc, sc) in row r's lane (0x80 lanes of pshufb give 0: u8 zero-extends)
+    const __m256i dup = _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128,
+                                         4, -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128);
     __m256i isum[4];
     for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
     for (int j = 0; j < 8; j++) {
-        const __m256i sc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + 64 + 16 * j + 8 * h)));
+        int64_t s8;
+        memcpy(&s8, blk + 64 + 16 * j + 8 * h, 8);
+        const __m256i sc = _mm256_shuffle_epi8(_mm256_set1_epi64x(s8), dup);
         __m256i w[8];
         unpack256(blk + 320 + 320 * j, h, w);
+        if (nt >= PF_TOKENS256 && h == 0) ahead(blk + PF_BYTES + 360 * j, 360);
         for (int t = 0; t < nt; t++) {
             const int8_t *a = q + t * cols + 32 * j;
-            __m256i s = _mm256_add_epi32(_mm256_add_epi32(pairdot256(w[0], w[1], a), pairdot256(w[2], w[3], a + 8)),
-                                         _mm256_add_epi32(pairdot256(w[4], w[5], a + 16), pairdot256(w[6], w[7], a + 24)));
-            isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(s, sc));
+            isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(dots16(w, a), sc),
+                                                                 _mm256_madd_epi16(dots16(w + 4, a + 16), sc)));
         }
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * h)));
     const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 32 + 16 * h)));
+    __m256i mn[4];
+    for (int p = 0; p < 4; p++) mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192 + 32 * p + 16 * h)));
     for (int t = 0; t < nt; t++) {
-        const int16_t *b16 = bs + t * (cols / 16);
         __m256i im = _mm256_setzero_si256();
-        for (int p = 0; p < 4; p++) {
-            const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192 + 32 * p + 16 * h)));
-            im = _mm256_add_epi32(im, _mm256_madd_epi16(mn, _mm256_set1_epi32(bsum_pair(b16, p))));
-        }
+        for (int p = 0; p < 4; p++) im = _mm256_add_epi32(im, _mm256_madd_epi16(mn[p], _mm256_set1_epi32(x[t][p])));
         const __m256 da = _mm256_set1_ps(d[t * nb]);
         f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, da), f[t]);
         f[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(im), _mm256_mul_ps(dm, da), f[t]);
@@ -268,37 +301,39 @@ INLINE CK_AVX2 void store256(float *y, __m256 f, int64_t valid) {
     for (int64_t i = 0; i < valid; i++) y[i] = tmp[i];
 }
 
+// One tile of nt ≤ 4 tokens on one 64-row panel, read as one stream: super-block by super-block and in each its 8
+// halves in order (a group's second half comes from L1); the 8 × nt accumulators live in memory (kquants.c's ktile256).
+INLINE CK_AVX2 void tile256(const uint8_t *panel, int64_t rows, int64_t row0, int64_t cols, const int8_t *q,
+                            const float *d, const int16_t *bs, int nt, float *y, int64_t ldy) {
+    const int64_t nb = cols / 256;
+    const int nh = rows - row0 >= 64 ? 8 : (int)((rows - row0 + 7) / 8);  // halves holding real rows
+    __m256 f[8][4];
+    int32_t x[4][4];
+    for (int gh = 0; gh < 8; gh++)
+        for (int t = 0; t < 4; t++) f[gh][t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        bsum_pairs(bs + 16 * b, cols, nt, x);
+        for (int gh = 0; gh < nh; gh++)
+            q5k256(panel + (b * 4 + gh / 2) * GB, gh % 2, q + 256 * b, cols, d + b, nb, x, nt, f[gh]);
+    }
+    for (int gh = 0; gh < nh; gh++)
+        for (int t = 0; t < nt; t++) store256(y + t * ldy + row0 + 8 * gh, f[gh][t], rows - row0 - 8 * gh);
+}
+
+// Tiles of 4 tokens (the rest last); a batch re-reads the panel per tile, from L2 after the first.
 CK_AVX2 static void panel256(const uint8_t *panel, int64_t rows, int64_t row0, int64_t cols, const int8_t *q,
                              const float *d, const int16_t *bs, int64_t n, float *y, int64_t ldy) {
     const int64_t nb = cols / 256;
-    if (n == 1) {  // decode: the panel as one stream, eight halves in flight
-        __m256 f[8];
-        for (int i = 0; i < 8; i++) f[i] = _mm256_setzero_ps();
-        for (int64_t b = 0; b < nb; b++)
-            for (int gh = 0; gh < 8; gh++)
-                q5k256(panel + (b * 4 + gh / 2) * GB, gh % 2, q + 256 * b, cols, d + b, nb, bs + 16 * b, 1, &f[gh]);
-        for (int i = 0; i < 8; i++) store256(y + row0 + 8 * i, f[i], rows - row0 - 8 * i);
-        return;
-    }
-    for (int gh = 0; gh < 8; gh++) {
-        const int g = gh / 2, h = gh % 2;
-        if (rows - row0 - 8 * gh <= 0) break;
-        for (int64_t t0 = 0; t0 < n; t0 += 4) {
-            const int nt = (int)(n - t0 < 4 ? n - t0 : 4);
-            __m256 f[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *blk = panel + (b * 4 + g) * GB;
-                const int8_t *qq = q + t0 * cols + 256 * b;
-                const float *dd = d + t0 * nb + b;
-                const int16_t *bb = bs + t0 * (cols / 16) + 16 * b;
-                switch (nt) {
-                case 1: q5k256(blk, h, qq, cols, dd, nb, bb, 1, f); break;
-                case 2: q5k256(blk, h, qq, cols, dd, nb, bb, 2, f); break;
-                case 3: q5k256(blk, h, qq, cols, dd, nb, bb, 3, f); break;
-                default: q5k256(blk, h, qq, cols, dd, nb, bb, 4, f); break;
-                }
-            }
-            for (int t = 0; t < nt; t++) store256(y + (t0 + t) * ldy + row0 + 8 * gh, f[t], rows - row0 - 8 * gh);
+    for (int64_t t0 = 0; t0 < n; t0 += 4) {
+        const int8_t *qq = q + t0 * cols;
+        const float *dd = d + t0 * nb;
+        const int16_t *bb = bs + t0 * (cols / 16);
+        float *yy = y + t0 * ldy;
+        switch (n - t0) {
+        case 1: tile256(panel, rows, row0, cols, qq, dd, bb, 1, yy, ldy); break;
+        case 2: tile256(panel, rows, row0, cols, qq, dd, bb, 2, yy, ldy); break;
+        case 3: tile256(panel, rows, row0, cols, qq, dd, bb, 3, yy, ldy); break;
+        default: tile256(panel, rows, row0, cols, qq, dd, bb, 4, yy, ldy); break;
         }
     }
 }
