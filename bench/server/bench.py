@@ -51,10 +51,17 @@ def wait_up(port, path, timeout=600):
     raise RuntimeError("server did not start")
 
 
+# llama-server reuses a slot's KV cache for a repeated prompt unless told not to ("cache_prompt": false); every
+# request here repeats one prompt, so with its cache on its TTFT measures one token, not a prefill. Off by default:
+# TTFT then compares cold prefills (dsllm has no prefix cache yet: issue 21). --cache-prompt turns it back on.
+CACHE_PROMPT = False
+
+
 def one_request(port, max_tokens):
     """Returns (time to first token, generated chunks, seconds)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    body = json.dumps({"model": "dsllm", "prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0, "stream": True})
+    body = json.dumps({"model": "dsllm", "prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0, "stream": True,
+                       "cache_prompt": CACHE_PROMPT})
     t0 = time.perf_counter()
     c.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
     r = c.getresponse()
@@ -140,10 +147,13 @@ def main():
     ap.add_argument("--concurrency", default="1,4,16")
     ap.add_argument("--llama-server", help="path to llama.cpp's llama-server binary (C++ server, continuous batching)")
     ap.add_argument("--passes", type=int, default=3, help="repeat everything this many times; cells are medians")
+    ap.add_argument("--cache-prompt", action="store_true", help="let llama-server reuse the repeated prompt's KV cache")
     ap.add_argument("--engines", help="comma-separated subset of llama-server,llama-cpp-python,dsllm (default: all available)")
     args = ap.parse_args()
     print("command:", " ".join([sys.executable] + sys.argv))
     print_machine()
+    global CACHE_PROMPT
+    CACHE_PROMPT = args.cache_prompt
     levels = [int(x) for x in args.concurrency.split(",")]
     engines = (["llama-server"] if args.llama_server else []) + ["llama-cpp-python", "dsllm"]
     if args.engines:
@@ -172,7 +182,7 @@ def main():
                 except subprocess.TimeoutExpired:
                     proc.kill()
     table = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in passes.items()}
-    print(f"\nmodel {os.path.basename(args.model)}, {args.threads} threads, {args.max_tokens} tokens per request, "
+    print(f"\nmodel {os.path.basename(args.model)}, cache_prompt {str(args.cache_prompt).lower()}, {args.threads} threads, {args.max_tokens} tokens per request, "
           f"{args.requests} requests per client, median of {args.passes} passes")
     anchor = engines[0]
     anchor_name = anchor if anchor != "dsllm" else "anchor (none run)"
