@@ -100,21 +100,27 @@ def main():
           f"{bw:.1f} GB/s huge pages (the decode bound below uses the latter)")
     rng = np.random.default_rng(0)
     prompt = [int(x) for x in rng.integers(1000, 90000, size=args.prompt)]
-    print(f"prompt {args.prompt} tokens, decode {args.decode} tokens, {args.threads} threads, median of {args.runs} runs")
+    print(f"prompt {args.prompt} tokens, decode {args.decode} tokens, {args.threads} threads, median of {args.runs} runs, engines alternating; ratios = median of paired ratios")
     print("| model | engine | prefill tok/s | decode tok/s | decode % of bound | dsllm / llama.cpp prefill | decode |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for path in args.models:
         bound = bw * 1e9 / weight_bytes_per_token(path)
         import statistics
-        runs_l = [llama_cpp(path, prompt, args.decode, args.threads) for _ in range(args.runs)]
-        runs_d = [dsllm(args.dsllm, path, prompt, args.decode, args.threads, args.isa) for _ in range(args.runs)]
+        # Engines alternate run by run (this VM's memory bandwidth drifts by tens of percent over minutes), and the
+        # ratios are medians of the paired runs' ratios, not ratios of medians.
+        runs_l, runs_d = [], []
+        for _ in range(args.runs):
+            runs_l.append(llama_cpp(path, prompt, args.decode, args.threads))
+            runs_d.append(dsllm(args.dsllm, path, prompt, args.decode, args.threads, args.isa))
         lp, ld = statistics.median(r[0] for r in runs_l), statistics.median(r[1] for r in runs_l)
         dp, dd = statistics.median(r[0] for r in runs_d), statistics.median(r[1] for r in runs_d)
+        rp = statistics.median(d[0] / l[0] for l, d in zip(runs_l, runs_d))
+        rd = statistics.median(d[1] / l[1] for l, d in zip(runs_l, runs_d))
         name = os.path.basename(path)
         print(f"| {name} | llama.cpp | {lp:.1f} | {ld:.2f} | {100 * ld / bound:.0f}% | | |")
         isa, repack = runs_d[0][2], statistics.median(r[3] for r in runs_d)
         print(f"| {name} | dsllm ({isa}; repack {repack:.1f} s) | {dp:.1f} | {dd:.2f} | {100 * dd / bound:.0f}% | "
-              f"{dp / lp:.2f}x | {dd / ld:.2f}x |")
+              f"{rp:.2f}x | {rd:.2f}x |")
 
 
 if __name__ == "__main__":
