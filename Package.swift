@@ -3,9 +3,11 @@ import Foundation
 import PackageDescription
 
 // Release builds name a CPU target everywhere: without one, SIMD `addingProduct` lowers to a libm call per
-// lane (~10x slower). DSLLM_TARGET_CPU overrides the default `native` (e.g. `x86-64`, `skylake-avx512`) for
-// binaries meant to run elsewhere.
-let targetCPU = ProcessInfo.processInfo.environment["DSLLM_TARGET_CPU"] ?? "native"
+// lane (~10x slower). The default is a portable baseline, `haswell` (AVX2 + FMA + F16C: all three machine families
+// have it), so no AVX-512 instruction escapes into Swift code: the ISA-specific kernels live in CKernels and are
+// chosen at run time by cpuid, a binary runs on any AVX2 machine, and `DSLLM_ISA=avx2` on an AVX-512 machine runs
+// exactly what an AVX2 machine runs. DSLLM_TARGET_CPU overrides it (e.g. `native` for a build-machine-only binary).
+let targetCPU = ProcessInfo.processInfo.environment["DSLLM_TARGET_CPU"] ?? "haswell"
 // -Ounchecked (no bounds or overflow checks) only for the numeric kernels: DSTensor, and the forward/backward
 // loops of DSModel and DSTraining, whose indices come from shapes validated when a model or shard is loaded.
 let kernelSettings: [SwiftSetting] = [
