@@ -50,6 +50,8 @@ public final class ModelWeights: @unchecked Sendable {
     public private(set) var output: WeightMatrix
     /// Repacking done at load (llama.cpp numerics): matrices, bytes, seconds, and whether huge pages were granted.
     public private(set) var repack = RepackReport()
+    /// `generation_config.json` of an HF folder (sampling defaults; its BOS/EOS ids are already in `config`).
+    public internal(set) var generation: GenerationConfig?
     /// The numerics products run in: `.llamaCpp` once `repackForIntegerKernels` ran (the GGUF default), else `.reference`.
     public private(set) var numerics = InferenceNumerics.reference
     /// GGUF files hold q/k rows permuted for llama.cpp's interleaved RoPE; HF files use rotate-half.
@@ -151,7 +153,11 @@ public final class ModelWeights: @unchecked Sendable {
 
     public static func loadSafetensors(directory: String) throws(FormatError) -> ModelWeights {
         let configPath = (directory as NSString).appendingPathComponent("config.json")
-        let config = try ModelConfig.load(configJSON: configPath)
+        var config = try ModelConfig.load(configJSON: configPath)
+        let generation = try GenerationConfig.load(directory: directory)
+        // generation_config.json's ids win over config.json's (the base repos' config.json says 1/2).
+        if let b = generation?.bosTokenID { config.bosTokenID = b }
+        if let e = generation?.eosTokenIDs.first { config.eosTokenID = e }
         let ckpt = try SafetensorsCheckpoint(directory: directory)
         func info(_ name: String) throws(FormatError) -> SafetensorsTensorInfo {
             guard let i = ckpt.info(name) else { throw FormatError(file: directory, field: name, message: "tensor is missing") }
@@ -183,8 +189,10 @@ public final class ModelWeights: @unchecked Sendable {
             return out
         }
         let hasOutput = !(config.tieWordEmbeddings && ckpt.info("lm_head.weight") == nil)
-        return try assemble(config, .hf, hasOutput: hasOutput, ropeInterleaved: false, source: directory, storage: [ckpt],
-                            matrix: matrix, vector: vector)
+        let weights = try assemble(config, .hf, hasOutput: hasOutput, ropeInterleaved: false, source: directory, storage: [ckpt],
+                                   matrix: matrix, vector: vector)
+        weights.generation = generation
+        return weights
     }
 
     // MARK: GGUF (llama.cpp names, reversed dims, permuted q/k)

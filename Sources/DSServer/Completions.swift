@@ -7,8 +7,8 @@ extension InferenceServer {
     /// `POST /v1/completions` and `POST /v1/chat/completions`.
     func complete(_ request: Request, _ context: ServerRequestContext, chat: Bool) async throws -> Response {
         let bytes = try await body(request)
-        let r = chat ? try RequestParser.chat(bytes, tokenizer: tokenizer, defaultMaxTokens: options.defaultMaxTokens)
-                     : try RequestParser.completion(bytes, tokenizer: tokenizer, defaultMaxTokens: options.defaultMaxTokens)
+        let r = chat ? try RequestParser.chat(bytes, tokenizer: tokenizer, defaultMaxTokens: options.defaultMaxTokens, defaults: options.generation)
+                     : try RequestParser.completion(bytes, tokenizer: tokenizer, defaultMaxTokens: options.defaultMaxTokens, defaults: options.generation)
         if let m = r.model, m != options.modelID, !m.isEmpty { throw unknownModel(m) }
         // One job per (prompt, n); choice index = prompt index × n + k, as OpenAI numbers them.
         var requests: [JobRequest] = [], slots: [(choice: Int, prompt: Int)] = []

@@ -1,5 +1,6 @@
 import DSFormats
 import DSGeneration
+import DSModel
 import DSTokenizer
 
 /// Parsed `POST /v1/completions` and `POST /v1/chat/completions` bodies.
@@ -18,12 +19,13 @@ struct CompletionRequest {
 
 enum RequestParser {
     /// Sampling fields shared by both endpoints. OpenAI's defaults (temperature 1, top_p 1) — not llama.cpp's —
-    /// because clients written for OpenAI expect them; top-k and min-p are off unless asked for.
-    static func parameters(_ b: RequestBody, defaultMaxTokens: Int) throws(APIError) -> GenerateParameters {
+    /// because clients written for OpenAI expect them; top-k and min-p are off unless asked for. A model folder's
+    /// generation_config.json (`defaults`) replaces them where it sets a value.
+    static func parameters(_ b: RequestBody, defaultMaxTokens: Int, defaults: GenerationConfig? = nil) throws(APIError) -> GenerateParameters {
         var p = GenerateParameters()
-        p.temperature = 1
-        p.topP = 1
-        p.topK = 0
+        p.temperature = defaults?.defaultTemperature ?? 1
+        p.topP = defaults?.topP ?? 1
+        p.topK = defaults?.topK ?? 0
         p.minP = 0
         p.maxTokens = defaultMaxTokens
         if let t = try b.double("temperature") {
@@ -70,9 +72,10 @@ enum RequestParser {
         }
     }
 
-    static func completion(_ bytes: [UInt8], tokenizer: Tokenizer, defaultMaxTokens: Int) throws(APIError) -> CompletionRequest {
+    static func completion(_ bytes: [UInt8], tokenizer: Tokenizer, defaultMaxTokens: Int,
+                           defaults: GenerationConfig? = nil) throws(APIError) -> CompletionRequest {
         let b = try RequestBody(bytes)
-        var r = CompletionRequest(prompts: [], promptTexts: [], parameters: try parameters(b, defaultMaxTokens: defaultMaxTokens))
+        var r = CompletionRequest(prompts: [], promptTexts: [], parameters: try parameters(b, defaultMaxTokens: defaultMaxTokens, defaults: defaults))
         let given = try b.int("max_tokens") != nil
         let givenNew = try b.int("max_completion_tokens") != nil
         if !given && !givenNew { r.parameters.maxTokens = 16 }  // OpenAI's default for completions
@@ -115,9 +118,10 @@ enum RequestParser {
         return r
     }
 
-    static func chat(_ bytes: [UInt8], tokenizer: Tokenizer, defaultMaxTokens: Int) throws(APIError) -> CompletionRequest {
+    static func chat(_ bytes: [UInt8], tokenizer: Tokenizer, defaultMaxTokens: Int,
+                     defaults: GenerationConfig? = nil) throws(APIError) -> CompletionRequest {
         let b = try RequestBody(bytes)
-        var r = CompletionRequest(prompts: [], promptTexts: [], parameters: try parameters(b, defaultMaxTokens: defaultMaxTokens))
+        var r = CompletionRequest(prompts: [], promptTexts: [], parameters: try parameters(b, defaultMaxTokens: defaultMaxTokens, defaults: defaults))
         r.isChat = true
         try common(b, &r)
         if try b.bool("logprobs") == true { r.logprobs = try b.int("top_logprobs") ?? 0 }

@@ -15,6 +15,9 @@ public final class InferenceServer: Sendable {
         public var apiKey: String?
         public var modelID = "dsllm"
         public var defaultMaxTokens = 256
+        /// The model's generation_config.json: its temperature / top_p / top_k replace OpenAI's defaults for requests
+        /// that give none.
+        public var generation: GenerationConfig?
         public var scheduler = Scheduler.Options()
         public init() {}
     }

@@ -70,14 +70,23 @@ extension Tokenizer {
             throw TokenizerError.unsupported(
                 "\(path): tokenizer.ggml.model = \"\(model)\"; only byte-level BPE (\"gpt2\") is supported")
         }
-        let preName = gguf["tokenizer.ggml.pre"]?.stringValue ?? "(missing)"
         let pre: PreTokenizerKind
-        switch preName {
-        case "deepseek-llm": pre = .deepseekLLM
-        case "gpt-2", "gpt2": pre = .gpt2
-        default:
+        if let preName = gguf["tokenizer.ggml.pre"]?.stringValue {
+            switch preName {
+            case "deepseek-llm": pre = .deepseekLLM
+            case "gpt-2", "gpt2": pre = .gpt2
+            default:
+                throw TokenizerError.unsupported(
+                    "\(path): tokenizer.ggml.pre = \"\(preName)\"; supported pre-tokenizers: deepseek-llm, gpt-2")
+            }
+        } else if try isDeepSeekLLMVocabulary(gguf) {
+            // GGUFs converted before llama.cpp wrote the tag (most DeepSeek LLM conversions of Dec 2023).
+            pre = .deepseekLLM
+            notice("\(path): no tokenizer.ggml.pre; the vocabulary is DeepSeek LLM's (tokens and merges match), using the deepseek-llm pre-tokenizer")
+        } else {
             throw TokenizerError.unsupported(
-                "\(path): tokenizer.ggml.pre = \"\(preName)\"; supported pre-tokenizers: deepseek-llm, gpt-2")
+                "\(path): tokenizer.ggml.pre is missing and the vocabulary is not DeepSeek LLM's; llama.cpp would fall back to its " +
+                "'default' pre-tokenizer, which dsllm does not implement (supported: deepseek-llm, gpt-2)")
         }
         var parts = VocabularyParts(source: path, preTokenizer: pre)
         let tokens = try gguf.requireArray("tokenizer.ggml.tokens")
@@ -189,5 +198,36 @@ extension Tokenizer {
                          textArena: parts.textArena, textOffsets: parts.textOffsets, bytesArena: bytesArena,
                          bytesOffsets: bytesOffsets, model: model, merges: parts.merges, added: added, bos: parts.bos, eos: parts.eos,
                          pad: parts.pad, addBOSByDefault: parts.addBOS, chatTemplate: parts.chatTemplate)
+    }
+}
+
+extension Tokenizer {
+    /// FNV-1a 64 over DeepSeek LLM's token strings (each followed by a zero byte), a 0x01 byte, then its merges (each
+    /// followed by a zero byte): llama.cpp's ggml-vocab-deepseek-llm.gguf, 102400 tokens, 99757 merges.
+    static let deepSeekLLMVocabularyHash: UInt64 = 0xc6cc3f3688d6f6e8
+    static let deepSeekLLMTokenCount = 102400
+
+    /// Whether a GGUF's tokens and merges are exactly DeepSeek LLM's (size first, then the hash: ~20 ms).
+    static func isDeepSeekLLMVocabulary(_ gguf: GGUFFile) throws -> Bool {
+        guard case .array(let tokens)? = gguf["tokenizer.ggml.tokens"], tokens.elementType == .string,
+              tokens.count == deepSeekLLMTokenCount,
+              case .array(let merges)? = gguf["tokenizer.ggml.merges"], merges.elementType == .string else { return false }
+        var h: UInt64 = 0xcbf29ce484222325
+        func feed(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        for i in 0..<tokens.count {
+            for b in tokens.stringBytes(at: i) { feed(b) }
+            feed(0)
+        }
+        feed(1)
+        for i in 0..<merges.count {
+            for b in merges.stringBytes(at: i) { feed(b) }
+            feed(0)
+        }
+        return h == deepSeekLLMVocabularyHash
+    }
+
+    /// A one-line notice on stderr (how the file was understood; not an error).
+    static func notice(_ message: String) {
+        FileHandle.standardError.write(Data("notice: \(message)\n".utf8))
     }
 }

@@ -133,7 +133,7 @@ struct GenerateCommand: ParsableCommand {
         guard ids.count < weights.config.maxPositions else {
             throw CLIError("the prompt has \(ids.count) tokens; the model's context is \(weights.config.maxPositions)")
         }
-        let parameters = try sampling.parameters(maxTokens: maxTokens)
+        let parameters = try sampling.parameters(maxTokens: maxTokens, defaults: weights.generation)
         let kvCache = self.kvCache ?? .defaultFor(weights)
         try checkInferenceMemory(weights.config, positions: min(weights.config.maxPositions, ids.count + maxTokens),
                                  sequences: max(1, parallel ?? 1), cache: kvCache, hint: "lower --max-tokens or --parallel")

@@ -1,11 +1,12 @@
 import ArgumentParser
 import DSGeneration
+import DSModel
 
 /// Sampling flags shared by `generate` and `chat` (llama.cpp's names and defaults, OpenAI's penalties).
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
-    @Option(help: "Keep the k most likely tokens (0 = off).") var topK = 40
-    @Option(help: "Nucleus sampling mass (1 = off).") var topP: Float = 0.95
+    @Option(help: "Sampling temperature; 0 is greedy (default: the model's generation_config.json, else 0.8).") var temperature: Float?
+    @Option(help: "Keep the k most likely tokens (0 = off; default: generation_config.json's, else 40).") var topK: Int?
+    @Option(help: "Nucleus sampling mass (1 = off; default: generation_config.json's, else 0.95).") var topP: Float?
     @Option(help: "Drop tokens below min-p × the top probability (0 = off).") var minP: Float = 0.05
     @Option(help: "Repetition penalty over the last --penalty-last-n tokens (1 = off).") var repeatPenalty: Float = 1
     @Option(help: "OpenAI frequency penalty.") var frequencyPenalty: Float = 0
@@ -18,12 +19,13 @@ struct SamplingOptions: ParsableArguments {
     var logitBias: [String] = []
     @Flag(help: "Keep generating past the end-of-sequence token (--stop and --stop-id still stop).") var ignoreEOS = false
 
-    func parameters(maxTokens: Int) throws -> GenerateParameters {
+    /// The flags, falling back to the model's generation_config.json (`defaults`), then to dsllm's own defaults.
+    func parameters(maxTokens: Int, defaults: GenerationConfig? = nil) throws -> GenerateParameters {
         var p = GenerateParameters()
         p.maxTokens = maxTokens
-        p.temperature = temperature
-        p.topK = topK
-        p.topP = topP
+        p.temperature = temperature ?? defaults?.defaultTemperature ?? 0.8
+        p.topK = topK ?? defaults?.topK ?? 40
+        p.topP = topP ?? defaults?.topP ?? 0.95
         p.minP = minP
         p.repetitionPenalty = repeatPenalty
         p.frequencyPenalty = frequencyPenalty

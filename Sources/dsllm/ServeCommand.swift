@@ -39,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
         let weights = try modelOption.loadWeights()
         let tokenizer = try modelOption.requireTokenizer(for: "serve")
         var o = InferenceServer.Options()
+        o.generation = weights.generation
         o.host = host
         o.port = port
         o.apiKey = apiKey
