@@ -140,6 +140,12 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
     public let shards: [SafetensorsFile]
     private let location: [String: (shard: Int, info: SafetensorsTensorInfo)]
 
+    /// Whether `directory` holds a safetensors index, model.safetensors or any *.safetensors file.
+    public static func hasFiles(directory: String) -> Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .contains { $0.hasSuffix(".safetensors") || $0 == "model.safetensors.index.json" }
+    }
+
     public init(directory: String) throws(FormatError) {
         self.directory = directory
         let fm = FileManager.default
@@ -169,7 +175,7 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
             } else {
                 let all = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".safetensors") }.sorted()
                 guard !all.isEmpty else {
-                    throw FormatError(file: directory, message: "no model.safetensors, index or *.safetensors files")
+                    throw FormatError(file: directory, message: "no model.safetensors, index or *.safetensors files (nor pytorch_model*.bin)")
                 }
                 shardNames = all
             }

@@ -158,38 +158,51 @@ public final class ModelWeights: @unchecked Sendable {
         // generation_config.json's ids win over config.json's (the base repos' config.json says 1/2).
         if let b = generation?.bosTokenID { config.bosTokenID = b }
         if let e = generation?.eosTokenIDs.first { config.eosTokenID = e }
-        let ckpt = try SafetensorsCheckpoint(directory: directory)
-        func info(_ name: String) throws(FormatError) -> SafetensorsTensorInfo {
-            guard let i = ckpt.info(name) else { throw FormatError(file: directory, field: name, message: "tensor is missing") }
-            return i
+        // Tensors by HF name from safetensors files, or — the official DeepSeek LLM repos — PyTorch .bin shards
+        // (read in place by DSFormats' restricted unpickler: no pickle code runs).
+        let shape: (String) -> [Int]?, bytes: (String) -> UnsafeRawPointer?, storage: AnyObject
+        let typeOf: (String) throws(FormatError) -> GGMLType
+        if !SafetensorsCheckpoint.hasFiles(directory: directory), TorchCheckpoint.isCheckpoint(directory: directory) {
+            let ckpt = try TorchCheckpoint(path: directory)
+            shape = { ckpt.info($0)?.shape }
+            bytes = { ckpt.data($0)?.baseAddress }
+            typeOf = { (name: String) throws(FormatError) -> GGMLType in try ckpt.ggmlType(name) }
+            storage = ckpt
+        } else {
+            let ckpt = try SafetensorsCheckpoint(directory: directory)
+            shape = { ckpt.info($0)?.shape }
+            bytes = { ckpt.data($0)?.baseAddress }
+            typeOf = { (name: String) throws(FormatError) -> GGMLType in
+                switch ckpt.info(name)?.dtype {
+                case .f32: return .f32
+                case .f16: return .f16
+                case .bf16: return .bf16
+                default:
+                    throw FormatError(file: directory, field: name,
+                                      message: "dtype \(ckpt.info(name)?.dtype.rawValue ?? "?") is not supported (F32, F16, BF16)")
+                }
+            }
+            storage = ckpt
         }
-        func type(_ i: SafetensorsTensorInfo, _ name: String) throws(FormatError) -> GGMLType {
-            switch i.dtype {
-            case .f32: return .f32
-            case .f16: return .f16
-            case .bf16: return .bf16
-            default: throw FormatError(file: directory, field: name, message: "dtype \(i.dtype.rawValue) is not supported (F32, F16, BF16)")
+        func checkedShape(_ name: String, _ expected: [Int]) throws(FormatError) {
+            guard let s = shape(name) else { throw FormatError(file: directory, field: name, message: "tensor is missing") }
+            guard s == expected else {
+                throw FormatError(file: directory, field: name, message: "shape \(s) does not match the config's \(expected)")
             }
         }
         func matrix(_ name: String, _ rows: Int, _ cols: Int) throws(FormatError) -> WeightMatrix {
-            let i = try info(name)
-            guard i.shape == [rows, cols] else {
-                throw FormatError(file: directory, field: name, message: "shape \(i.shape) does not match the config's [\(rows), \(cols)]")
-            }
-            return WeightMatrix(type: try type(i, name), rows: rows, cols: cols, base: ckpt.data(name)!.baseAddress!)
+            try checkedShape(name, [rows, cols])
+            return WeightMatrix(type: try typeOf(name), rows: rows, cols: cols, base: bytes(name)!)
         }
         func vector(_ name: String, _ n: Int) throws(FormatError) -> [Float] {
-            let i = try info(name)
-            guard i.shape == [n] else {
-                throw FormatError(file: directory, field: name, message: "shape \(i.shape) does not match the config's [\(n)]")
-            }
-            let t = try type(i, name)
+            try checkedShape(name, [n])
+            let t = try typeOf(name)
             var out = [Float](repeating: 0, count: n)
-            out.withUnsafeMutableBufferPointer { Dequantize.row(t, ckpt.data(name)!.baseAddress!, count: n, into: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer { Dequantize.row(t, bytes(name)!, count: n, into: $0.baseAddress!) }
             return out
         }
-        let hasOutput = !(config.tieWordEmbeddings && ckpt.info("lm_head.weight") == nil)
-        let weights = try assemble(config, .hf, hasOutput: hasOutput, ropeInterleaved: false, source: directory, storage: [ckpt],
+        let hasOutput = !(config.tieWordEmbeddings && shape("lm_head.weight") == nil)
+        let weights = try assemble(config, .hf, hasOutput: hasOutput, ropeInterleaved: false, source: directory, storage: [storage],
                                    matrix: matrix, vector: vector)
         weights.generation = generation
         return weights
