@@ -233,6 +233,34 @@ public struct SafetensorsWriter {
 
     public func bytes() -> [UInt8] {
         let ordered = tensors.sorted { ($0.dtype.byteSize, $1.name) > ($1.dtype.byteSize, $0.name) }
+        let header = header(ordered.map { Entry(name: $0.name, dtype: $0.dtype, shape: $0.shape, byteCount: $0.data.count) })
+        var out: [UInt8] = []
+        out.reserveCapacity(header.count + ordered.reduce(0) { $0 + $1.data.count })
+        out.append(contentsOf: header)
+        for t in ordered { out.append(contentsOf: t.data) }
+        return out
+    }
+
+    public func write(to path: String) throws {
+        try writeAtomically(Data(bytes()), to: path)
+    }
+
+    /// A tensor written by `write(to:entries:data:)`, whose bytes are produced when its turn comes.
+    public struct Entry {
+        public var name: String
+        public var dtype: SafetensorsDType
+        public var shape: [Int]
+        public var byteCount: Int
+        public init(name: String, dtype: SafetensorsDType, shape: [Int], byteCount: Int) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+            self.byteCount = byteCount
+        }
+    }
+
+    /// The length prefix and JSON header (padded with spaces to a multiple of 8) for tensors in file order.
+    func header(_ ordered: [Entry]) -> [UInt8] {
         var entries: [String] = []
         if !metadata.isEmpty {
             let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonQuoted($0.key)):\(jsonQuoted($0.value))" }
@@ -241,21 +269,45 @@ public struct SafetensorsWriter {
         var offset = 0
         for t in ordered {
             let shape = t.shape.map(String.init).joined(separator: ",")
-            entries.append("\(jsonQuoted(t.name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.data.count)]}")
-            offset += t.data.count
+            entries.append("\(jsonQuoted(t.name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.byteCount)]}")
+            offset += t.byteCount
         }
         var header = Array("{\(entries.joined(separator: ","))}".utf8)
         while header.count % 8 != 0 { header.append(0x20) }
         var out: [UInt8] = []
-        out.reserveCapacity(8 + header.count + offset)
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: header)
-        for t in ordered { out.append(contentsOf: t.data) }
-        return out
+        return out + header
     }
 
-    public func write(to path: String) throws {
-        try writeAtomically(Data(bytes()), to: path)
+    /// Streams a file tensor by tensor (the same bytes as `bytes()` for the same tensors): the header from the sizes,
+    /// then `data(i)` for each entry in file order, so memory holds one tensor at a time. Temporary name + rename.
+    public func write(to path: String, entries: [Entry], data: (Int) throws -> [UInt8]) throws {
+        let order = entries.indices.sorted { a, b in
+            (entries[a].dtype.byteSize, entries[b].name) > (entries[b].dtype.byteSize, entries[a].name)
+        }
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        try WriteError.explaining(path) {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
+        FileManager.default.createFile(atPath: tmp.path, contents: nil)
+        do {
+            let handle = try WriteError.explaining(path) { try FileHandle(forWritingTo: tmp) }
+            defer { try? handle.close() }
+            try WriteError.explaining(path) { try handle.write(contentsOf: header(order.map { entries[$0] })) }
+            for i in order {
+                let bytes = try data(i)
+                precondition(bytes.count == entries[i].byteCount, "tensor \(entries[i].name): \(bytes.count) bytes, expected \(entries[i].byteCount)")
+                try WriteError.explaining(path) { try handle.write(contentsOf: bytes) }
+            }
+            try WriteError.explaining(path) { try handle.close() }
+            guard rename(tmp.path, url.path) == 0 else {
+                throw WriteError(path: path, reason: "cannot rename the temporary file into place: \(WriteError.posixWords(errno))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
+        }
     }
 }
 

@@ -155,11 +155,13 @@ public enum ModelExport {
         let tensors = tensors(w, .hf, scheme: .uniform(type), qk: w.ropeInterleaved ? permute : nil)
         var writer = SafetensorsWriter()
         writer.metadata = ["format": "pt"]
-        for var t in tensors {
-            t.type = type  // every tensor in the one safetensors dtype (f32/f16/bf16 have no block constraint)
-            writer.tensors.append(.init(name: t.name, dtype: dtype, shape: t.isVector ? [t.cols] : [t.rows, t.cols], data: t.encode()))
+        // Streamed: one tensor encoded at a time (a 14 GB model is never held in memory).
+        let all = tensors.map { t -> ExportTensor in var t = t; t.type = type; return t }  // one dtype, no block constraint
+        let entries = all.map {
+            SafetensorsWriter.Entry(name: $0.name, dtype: dtype, shape: $0.isVector ? [$0.cols] : [$0.rows, $0.cols],
+                                    byteCount: $0.byteCount)
         }
-        try writer.write(to: (directory as NSString).appendingPathComponent("model.safetensors"))
+        try writer.write(to: (directory as NSString).appendingPathComponent("model.safetensors"), entries: entries) { all[$0].encode() }
         try writeAtomically(Data(configJSON(w.config, dtype: dtype).utf8), to: (directory as NSString).appendingPathComponent("config.json"))
     }
 
