@@ -37,7 +37,11 @@ public final class TokenIterator: IteratorProtocol, Sequence {
         self.model = model
         self.prompt = prompt
         var p = parameters
-        if !p.ignoreEOS, let eos = tokenizer?.eosID { p.stopIDs.insert(eos) }
+        if !p.ignoreEOS {
+            if let eos = tokenizer?.eosID { p.stopIDs.insert(eos) }
+            // generation_config.json's eos_token_id list: every id in it ends generation, as in transformers.
+            for id in model.weights.generation?.eosTokenIDs ?? [] { p.stopIDs.insert(Int32(id)) }
+        }
         self.parameters = p
         sampler = Sampler(parameters: p, vocabularySize: model.config.vocabularySize)
         sampler.accept(history ?? prompt)

@@ -193,6 +193,7 @@ public final class Scheduler: @unchecked Sendable {
         s.generated = 0
         var p = job.request.parameters
         if let eos = tokenizer.eosID { p.stopIDs.insert(eos) }
+        for id in weights.generation?.eosTokenIDs ?? [] { p.stopIDs.insert(Int32(id)) }
         s.sampler = Sampler(parameters: p, vocabularySize: weights.config.vocabularySize)
         s.sampler!.accept(job.request.prompt)
         s.detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
