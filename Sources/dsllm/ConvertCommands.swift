@@ -34,7 +34,7 @@ struct QuantizeCommand: ParsableCommand {
         discussion: "Norm gains stay f32; a matrix whose rows are not whole blocks of the type is written as f16. "
             + "q/k rows are permuted for llama.cpp's RoPE layout. The output loads in llama.cpp.")
 
-    @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors.")
+    @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors or PyTorch .bin shards.")
     var input: String
     @Option(help: "Output .gguf file.") var out: String
     @OptionGroup var output: OverwriteOption
@@ -57,7 +57,7 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert between an HF safetensors directory and GGUF (direction from --out: *.gguf or a directory).")
 
-    @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors.")
+    @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors or PyTorch .bin shards.")
     var input: String
     @Option(help: "Output: a .gguf file, or a directory for config.json + model.safetensors.") var out: String
     @OptionGroup var output: OverwriteOption
@@ -76,6 +76,11 @@ struct ConvertCommand: ParsableCommand {
             try ModelExport.writeSafetensors(weights, type: t, directory: out)
             if let tok = try? Tokenizer.load(path: input) {
                 try tok.writeTokenizerJSON(to: (out as NSString).appendingPathComponent("tokenizer.json"))
+            }
+            // The release's generation settings travel with the weights (ids and sampling defaults).
+            let generation = (input as NSString).appendingPathComponent("generation_config.json")
+            if let data = FileManager.default.contents(atPath: generation) {
+                try writeAtomically(data, to: (out as NSString).appendingPathComponent("generation_config.json"))
             }
         }
         print("wrote \(out)")

@@ -15,4 +15,16 @@ import Testing
             #expect(r.out.contains(stops ? "\"finish_reason\": \"stop\"" : "\"finish_reason\": \"length\""), "\(bias): \(r.out)")
         }
     }
+
+    @Test func convertWritesSafetensorsAndKeepsGenerationConfig() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-hub-convert-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: out)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try runDSLLM(["convert", "--in", Self.folder, "--out", out, "--type", "bf16"])
+        #expect(r.status == 0, "\(r.err)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: out)
+        #expect(Set(files).isSuperset(of: ["config.json", "model.safetensors", "generation_config.json"]), "\(files)")
+        let score = try runDSLLM(["score", "--model", out, "--ids", "5 17 200 31 64 9 128", "--json"])
+        #expect(score.out.contains("\"mean_nll\": 5.4395"), "\(score.out)")
+    }
 }
