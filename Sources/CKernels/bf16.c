@@ -4,12 +4,11 @@
 // operand order of vdpbf16ps, so a panel is one sequential stream and no horizontal sums are needed.
 // y[t·ldy + r] = Σ_k W[r][k]·b[t][k]. AVX512_BF16: vdpbf16ps; otherwise (AVX2) the pairs widened to f32 and FMA'd.
 #include "ckernels.h"
+#include "kernels_internal.h"
 #include <immintrin.h>
 #include <string.h>
 
 #define CK_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx2,fma,f16c")))
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define INLINE static inline __attribute__((always_inline))
 
 void ck_round_bf16(const float *x, int64_t n, uint16_t *out) {
     for (int64_t i = 0; i < n; i++) {

@@ -19,12 +19,10 @@
 // panel's first chunk follows a panel's last) into L2, which doubles small-batch speed (the first tile no longer waits
 // on memory); a decode (one token) reads its panel as one stream and leaves it to the hardware prefetcher.
 #include "ckernels.h"
+#include "kernels_internal.h"
 #include <immintrin.h>
 #include <string.h>
 
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define INLINE static inline __attribute__((always_inline))
 
 enum { KC = 256 };  // k per chunk: part of the float order (the bits change with it), not only a tuning knob
 // Token tiles (measured on Zen 4, 4096² × 64 tokens): AVX-512 6 tokens × the whole panel (4 groups) = 24 zmm

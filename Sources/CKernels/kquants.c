@@ -13,15 +13,9 @@
 //   read at 11 GB/s per core from DRAM against 29 for this order.) Per row isum = Σ_j sc_j·(Σ u·a − 32·bsum_j) over the
 //   16 sub-blocks of 16, f = fma(isum, d·d_a, f).
 #include "ckernels.h"
+#include "kernels_internal.h"
 #include <immintrin.h>
 #include <string.h>
-
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define INLINE static inline __attribute__((always_inline))
-
-static inline uint16_t u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static inline int32_t word(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 // MARK: unpacking the source blocks (ggml-quants.c's get_scale_min_k4 and dequantize_row_q6_K orders)
 
@@ -150,11 +144,6 @@ INLINE CK_AVX512 __m512i dots512(const __m512i *w, int nw, const int8_t *a, __m5
 // there the extra requests only compete with the hardware's (AVX-512, 2 tokens: 31 → 24 GB/s with them).
 enum { PF_TOKENS = 4, PF_TOKENS256 = 3, PF_BYTES = 12288 };
 
-// Prefetches the cache lines of [p, p + len) into L2 (prefetches never fault, past the end of the matrix included).
-INLINE void ahead(const uint8_t *p, int len) {
-    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a < (uintptr_t)p + (uintptr_t)len; a += 64) _mm_prefetch((const char *)a, _MM_HINT_T1);
-}
-
 // Per (super-block, token) integers shared by the four groups, computed once per super-block of a tile: Q4_K the
 // bsum pairs for vpmaddwd against the mins, (bsum[4p] + bsum[4p+1]) | (bsum[4p+2] + bsum[4p+3]) << 16 in x[t][p]
 // (each sum of 32 values ≤ 4064 fits in 16 bits); Q6_K the −32·bsum_j terms in x[t][j] (broadcast loads in the loop).
@@ -266,25 +255,10 @@ INLINE CK_AVX512 void ktile512(int type, const uint8_t *panel, int64_t gb, int64
 // Balanced tiles of at most 8 tokens (n = 9 → 5 + 4); a batch re-reads the panel per tile, from L2 after the first.
 INLINE CK_AVX512 void kpanel512(int type, const uint8_t *panel, int64_t gb, int64_t rows, int64_t row0, int64_t cols,
                                 const int8_t *q, const float *d, const int16_t *bs, int64_t n, float *y, int64_t ldy) {
-    const int64_t nb = cols / 256, tiles = (n + 7) / 8;
-    for (int64_t i = 0, t0 = 0; i < tiles; i++) {
-        const int nt = (int)(n / tiles + (i < n % tiles));
-        const int8_t *qq = q + t0 * cols;
-        const float *dd = d + t0 * nb;
-        const int16_t *bb = bs + t0 * (cols / 16);
-        float *yy = y + t0 * ldy;
-        switch (nt) {
-        case 1: ktile512(type, panel, gb, rows, row0, cols, qq, dd, bb, 1, yy, ldy); break;
-        case 2: ktile512(type, panel, gb, rows, row0, cols, qq, dd, bb, 2, yy, ldy); break;
-        case 3: ktile512(type, panel, gb, rows, row0, cols, qq, dd, bb, 3, yy, ldy); break;
-        case 4: ktile512(type, panel, gb, rows, row0, cols, qq, dd, bb, 4, yy, ldy); break;
-        case 5: ktile512(type, panel, gb, rows, row0, cols, qq, dd, bb, 5, yy, ldy); break;
-        case 6: ktile512(type, panel, gb, rows, row0, cols, qq, dd, bb, 6, yy, ldy); break;
-        case 7: ktile512(type, panel, gb, rows, row0, cols, qq, dd, bb, 7, yy, ldy); break;
-        default: ktile512(type, panel, gb, rows, row0, cols, qq, dd, bb, 8, yy, ldy); break;
-        }
-        t0 += nt;
-    }
+    const int64_t nb = cols / 256;
+#define KTILE(T0, NT) ktile512(type, panel, gb, rows, row0, cols, q + (T0) * cols, d + (T0) * nb, bs + (T0) * (cols / 16), NT, y + (T0) * ldy, ldy)
+    TILES(8, KTILE);
+#undef KTILE
 }
 
 CK_AVX512 static void kmatmul512(int type, const uint8_t *packed, int64_t rows, int64_t cols, int64_t p0, int64_t p1,

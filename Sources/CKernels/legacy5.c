@@ -13,15 +13,9 @@
 //   f = fma((float)isum, d_w·d_a, f), and for Q4_1/Q5_1 f = fma(m_w, s_a, f) (s_a = f16(d·Σa) of Q8_1)
 // in block order — ggml's ggml_vec_dot_{q4_1_q8_1, q5_0_q8_0, q5_1_q8_1} terms, so every level gives the same bits.
 #include "ckernels.h"
+#include "kernels_internal.h"
 #include <immintrin.h>
 #include <string.h>
-
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define INLINE static inline __attribute__((always_inline))
-
-static inline uint16_t u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static inline int32_t word(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 // Layout constants per type (folded after inlining: every kernel is instantiated per type).
 INLINE int gbytes(int type) { return type == CK_Q4_1 ? 320 : type == CK_Q5_0 ? 352 : 384; }
@@ -129,26 +123,6 @@ INLINE CK_AVX512 void load512(int type, const uint8_t *blk, __m512i *w) {
 // PF256 tokens) prefetch the stream PF_BYTES ahead into L2, one (block, group) per step, as the hardware prefetchers
 // stop at each 4 KiB page (matmul.c, kquants.c).
 enum { PF512 = 3, PF256 = 3, PF_BYTES = 12288 };
-
-// Prefetches the cache lines of [p, p + len) into L2 (prefetches never fault, past the end of the matrix included).
-INLINE void ahead(const uint8_t *p, int64_t len) {
-    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a < (uintptr_t)p + (uintptr_t)len; a += 64) _mm_prefetch((const char *)a, _MM_HINT_T1);
-}
-
-// Balanced tiles of at most MAX tokens (9 at 8 → 5 + 4): TILE(T0, NT) runs tokens [T0, T0 + NT), NT a constant.
-#define TILES(MAX, TILE)                                                                                                \
-    do {                                                                                                                \
-        const int64_t tiles_ = (n + (MAX) - 1) / (MAX);                                                                 \
-        for (int64_t i_ = 0, t0 = 0; i_ < tiles_; i_++) {                                                               \
-            const int nt_ = (int)(n / tiles_ + (i_ < n % tiles_));                                                      \
-            switch (nt_) {                                                                                              \
-            case 1: TILE(t0, 1); break; case 2: TILE(t0, 2); break; case 3: TILE(t0, 3); break;                          \
-            case 4: TILE(t0, 4); break; case 5: TILE(t0, 5); break; case 6: TILE(t0, 6); break;                          \
-            case 7: TILE(t0, 7); break; default: TILE(t0, 8); break;                                                    \
-            }                                                                                                           \
-            t0 += nt_;                                                                                                  \
-        }                                                                                                               \
-    } while (0)
 
 INLINE CK_AVX512 void store512(float *y, __m512 f, int64_t valid) {
     if (valid >= 16) _mm512_storeu_ps(y, f);

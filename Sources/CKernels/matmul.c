@@ -5,6 +5,7 @@
 // f = fma((float)isum, d_w[r][b]·d_a[t][b], f) in block order. The AVX2 Q8_0 path multiplies signed values directly
 // (sign trick: |w|·sign(a, w), as llama.cpp's mul_sum_i8_pairs) — the same isum, so every level gives the same bits.
 #include "ckernels.h"
+#include "kernels_internal.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -16,12 +17,6 @@ void ck_matmul_legacy5(int type, const void *packed, int64_t rows, int64_t cols,
 void ck_matmul_q5k(const void *packed, int64_t rows, int64_t cols, int64_t p0, int64_t p1,
                    const int8_t *q, const float *d, const int16_t *bsum, int64_t n, float *y, int64_t ldy);
 
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define INLINE static inline __attribute__((always_inline))
-
-static inline int32_t word(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
-
 // Batches read each 64-row panel as one stream in tiles of tokens: block by block and in each block its 4 groups (AVX2:
 // 8 halves) in order, the tile's 4 × nt (8 × nt) accumulators in registers or L1. (Group by group down the panel, the
 // earlier order, is four interleaved strided streams: 7–13 GB/s per core from DRAM at 2–8 tokens.) Compute-bound
@@ -31,26 +26,6 @@ static inline int32_t word(const int8_t *p) { int32_t v; memcpy(&v, p, 4); retur
 // Memory-bound tiles run best without (Q8_0 at 4 tokens: 31 GB/s without, 25 with; at 6: 27 without, 30 with).
 enum { PF256 = 3, PF_BYTES = 12288 };
 INLINE int pf512(int type) { return type == CK_Q8_0 ? 5 : 3; }
-
-// Prefetches the cache lines of [p, p + len) into L2 (prefetches never fault, past the end of the matrix included).
-INLINE void ahead(const uint8_t *p, int64_t len) {
-    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a < (uintptr_t)p + (uintptr_t)len; a += 64) _mm_prefetch((const char *)a, _MM_HINT_T1);
-}
-
-// Balanced tiles of at most MAX tokens (9 at 8 → 5 + 4): TILE(T0, NT) runs tokens [T0, T0 + NT), NT a constant.
-#define TILES(MAX, TILE)                                                                                                \
-    do {                                                                                                                \
-        const int64_t tiles_ = (n + (MAX) - 1) / (MAX);                                                                 \
-        for (int64_t i_ = 0, t0 = 0; i_ < tiles_; i_++) {                                                               \
-            const int nt_ = (int)(n / tiles_ + (i_ < n % tiles_));                                                      \
-            switch (nt_) {                                                                                              \
-            case 1: TILE(t0, 1); break; case 2: TILE(t0, 2); break; case 3: TILE(t0, 3); break;                          \
-            case 4: TILE(t0, 4); break; case 5: TILE(t0, 5); break; case 6: TILE(t0, 6); break;                          \
-            case 7: TILE(t0, 7); break; default: TILE(t0, 8); break;                                                    \
-            }                                                                                                           \
-            t0 += nt_;                                                                                                  \
-        }                                                                                                               \
-    } while (0)
 
 // MARK: AVX-512 VNNI
 

@@ -8,17 +8,11 @@
 // W = d·sc_j·u − dmin·mn_j; per row isum = Σ_j sc_j·Σ u·a, imin = Σ_j mn_j·(bsum[2j] + bsum[2j+1]);
 //   f = fma(isum, d·d_a, f); f = fma(imin, −(dmin·d_a), f)  (llama.cpp's ggml_vec_dot_q5_K_q8_K integers).
 #include "ckernels.h"
+#include "kernels_internal.h"
 #include <immintrin.h>
 #include <string.h>
 
-#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
-#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define INLINE static inline __attribute__((always_inline))
-
 enum { GB = 2880, SB = 176 };
-
-static inline uint16_t u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static inline int32_t word(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 // MARK: source blocks (ggml-quants.c: f16 d, f16 dmin, scales[12] as get_scale_min_k4, qh[32], qs[128];
 // dequantize_row_q5_K's order: sub-blocks 2c and 2c+1 are the low and high nibbles of qs[32c..32c+31], with qh bits
@@ -118,11 +112,6 @@ static inline void bsum_pairs(const int16_t *bs, int64_t cols, int nt, int32_t x
 // (AVX2 decode 19 → 30 GB/s, AVX-512 3 tokens 17 → 30).
 enum { PF_TOKENS = 4, PF_TOKENS256 = 3, PF_BYTES = 12288 };
 
-// Prefetches the cache lines of [p, p + len) into L2 (prefetches never fault, past the end of the matrix included).
-INLINE void ahead(const uint8_t *p, int len) {
-    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a < (uintptr_t)p + (uintptr_t)len; a += 64) _mm_prefetch((const char *)a, _MM_HINT_T1);
-}
-
 // MARK: AVX-512 VNNI
 
 // The 8 k-step vectors of sub-block j (vpternlogd 0xF8 = a | (b & c) merges bit 4).
@@ -207,25 +196,10 @@ INLINE CK_AVX512 void tile512(const uint8_t *panel, int64_t rows, int64_t row0, 
 // Balanced tiles of at most 8 tokens (n = 9 → 5 + 4); a batch re-reads the panel per tile, from L2 after the first.
 CK_AVX512 static void panel512(const uint8_t *panel, int64_t rows, int64_t row0, int64_t cols, const int8_t *q,
                                const float *d, const int16_t *bs, int64_t n, float *y, int64_t ldy) {
-    const int64_t nb = cols / 256, tiles = (n + 7) / 8;
-    for (int64_t i = 0, t0 = 0; i < tiles; i++) {
-        const int nt = (int)(n / tiles + (i < n % tiles));
-        const int8_t *qq = q + t0 * cols;
-        const float *dd = d + t0 * nb;
-        const int16_t *bb = bs + t0 * (cols / 16);
-        float *yy = y + t0 * ldy;
-        switch (nt) {
-        case 1: tile512(panel, rows, row0, cols, qq, dd, bb, 1, yy, ldy); break;
-        case 2: tile512(panel, rows, row0, cols, qq, dd, bb, 2, yy, ldy); break;
-        case 3: tile512(panel, rows, row0, cols, qq, dd, bb, 3, yy, ldy); break;
-        case 4: tile512(panel, rows, row0, cols, qq, dd, bb, 4, yy, ldy); break;
-        case 5: tile512(panel, rows, row0, cols, qq, dd, bb, 5, yy, ldy); break;
-        case 6: tile512(panel, rows, row0, cols, qq, dd, bb, 6, yy, ldy); break;
-        case 7: tile512(panel, rows, row0, cols, qq, dd, bb, 7, yy, ldy); break;
-        default: tile512(panel, rows, row0, cols, qq, dd, bb, 8, yy, ldy); break;
-        }
-        t0 += nt;
-    }
+    const int64_t nb = cols / 256;
+#define QTILE(T0, NT) tile512(panel, rows, row0, cols, q + (T0) * cols, d + (T0) * nb, bs + (T0) * (cols / 16), NT, y + (T0) * ldy, ldy)
+    TILES(8, QTILE);
+#undef QTILE
 }
 
 // MARK: AVX2: each 64-byte vector as two 8-row halves (bytes 32h..32h+31). vpmaddubsw gives per row two int16 sums of
