@@ -145,10 +145,19 @@ public enum ModelExport {
     }
 
     /// Writes an HF directory: config.json and model.safetensors (rotate-half q/k order) in f32, f16 or bf16.
-    public static func writeSafetensors(_ w: ModelWeights, type: GGMLType, directory: String) throws {
+    /// transformers' `save_pretrained` default shard size (decimal, as HF counts: 5 GB = 5·10⁹ bytes).
+    public static let defaultMaxShardBytes = 5_000_000_000
+
+    /// config.json + safetensors in HF's layout: one `model.safetensors` when the weights fit in `maxShardBytes`,
+    /// else `model-0000K-of-0000N.safetensors` shards + `model.safetensors.index.json`, split as `save_pretrained`
+    /// splits (tensors in order, a new shard when the next one would overflow a non-empty shard). Every file is
+    /// written via a temporary name and rename; the index last, so a reader never sees an index without its shards.
+    public static func writeSafetensors(_ w: ModelWeights, type: GGMLType, directory: String,
+                                        maxShardBytes: Int = defaultMaxShardBytes) throws {
         guard type == .f32 || type == .f16 || type == .bf16 else {
             throw FormatError(file: directory, message: "safetensors output supports f32, f16 and bf16, not \(type)")
         }
+        guard maxShardBytes > 0 else { throw FormatError(file: directory, message: "maximum shard size must be positive") }
         let dtype: SafetensorsDType = type == .f32 ? .f32 : type == .f16 ? .f16 : .bf16
         let hd = w.config.headDim
         let permute: @Sendable (Int) -> Int = { ggufRow(forHFRow: $0, headDim: hd) }
@@ -161,8 +170,40 @@ public enum ModelExport {
             SafetensorsWriter.Entry(name: $0.name, dtype: dtype, shape: $0.isVector ? [$0.cols] : [$0.rows, $0.cols],
                                     byteCount: $0.byteCount)
         }
-        try writer.write(to: (directory as NSString).appendingPathComponent("model.safetensors"), entries: entries) { all[$0].encode() }
-        try writeAtomically(Data(configJSON(w.config, dtype: dtype).utf8), to: (directory as NSString).appendingPathComponent("config.json"))
+        let shards = shardRanges(entries.map(\.byteCount), maxBytes: maxShardBytes)
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        if shards.count == 1 {
+            try writer.write(to: path("model.safetensors"), entries: entries) { all[$0].encode() }
+        } else {
+            var weightMap: [(String, String)] = []
+            for (k, range) in shards.enumerated() {
+                let file = String(format: "model-%05d-of-%05d.safetensors", k + 1, shards.count)
+                try writer.write(to: path(file), entries: Array(entries[range])) { all[range.lowerBound + $0].encode() }
+                weightMap += entries[range].map { ($0.name, file) }
+            }
+            let total = entries.reduce(0) { $0 + $1.byteCount }
+            let map = weightMap.sorted { $0.0 < $1.0 }.map { "    \(jsonQuoted($0.0)): \(jsonQuoted($0.1))" }
+            let index = "{\n  \"metadata\": {\n    \"total_size\": \(total)\n  },\n  \"weight_map\": {\n"
+                + map.joined(separator: ",\n") + "\n  }\n}\n"
+            try writeAtomically(Data(index.utf8), to: path("model.safetensors.index.json"))
+        }
+        try writeAtomically(Data(configJSON(w.config, dtype: dtype).utf8), to: path("config.json"))
+    }
+
+    /// Consecutive index ranges of `sizes`, each summing to at most `maxBytes` unless one tensor alone is larger.
+    static func shardRanges(_ sizes: [Int], maxBytes: Int) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var start = 0, bytes = 0
+        for (i, size) in sizes.enumerated() {
+            if i > start && bytes + size > maxBytes {
+                ranges.append(start..<i)
+                start = i
+                bytes = 0
+            }
+            bytes += size
+        }
+        ranges.append(start..<sizes.count)
+        return ranges
     }
 
     /// A transformers LlamaForCausalLM config.json (legacy top-level rope_theta, which every version reads).

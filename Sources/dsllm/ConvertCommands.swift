@@ -52,6 +52,42 @@ struct QuantizeCommand: ParsableCommand {
     }
 }
 
+/// The files of a release that travel with its weights, copied byte for byte from a model folder: the tokenizer as
+/// the release ships it (its tokenizer_config.json keeps the chat template and special-token flags) and the
+/// generation settings (ids and sampling defaults). A GGUF input's tokenizer is written as tokenizer.json instead.
+func copyCompanionFiles(from input: String, to out: String) throws {
+    var isDir: ObjCBool = false
+    let folder = FileManager.default.fileExists(atPath: input, isDirectory: &isDir) && isDir.boolValue
+    let names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"]
+    var copied = Set<String>()
+    if folder {
+        for name in names {
+            if let data = FileManager.default.contents(atPath: (input as NSString).appendingPathComponent(name)) {
+                try writeAtomically(data, to: (out as NSString).appendingPathComponent(name))
+                copied.insert(name)
+            }
+        }
+    }
+    if !copied.contains("tokenizer.json"), let tok = try? Tokenizer.load(path: input) {
+        try tok.writeTokenizerJSON(to: (out as NSString).appendingPathComponent("tokenizer.json"))
+    }
+}
+
+/// "5GB", "500MB", "2GiB", "1000000" → bytes (decimal units as transformers' max_shard_size, binary with "i").
+func parseByteSize(_ text: String, option: String) throws -> Int {
+    let units: [(String, Int)] = [("KIB", 1 << 10), ("MIB", 1 << 20), ("GIB", 1 << 30), ("TIB", 1 << 40),
+                                  ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000), ("B", 1)]
+    let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+    for (suffix, scale) in units where t.hasSuffix(suffix) {
+        if let v = Double(t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), v > 0, v * Double(scale) < 1e18 {
+            return Int(v * Double(scale))
+        }
+        throw CLIError("\(option) \(text): expected a positive size such as 5GB, 500MB or 2GiB")
+    }
+    if let v = Int(t), v > 0 { return v }
+    throw CLIError("\(option) \(text): expected a positive size such as 5GB, 500MB or 2GiB")
+}
+
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
@@ -59,13 +95,17 @@ struct ConvertCommand: ParsableCommand {
 
     @Option(name: .customLong("in"), help: "Input model: a .gguf file or a directory with config.json + safetensors or PyTorch .bin shards.")
     var input: String
-    @Option(help: "Output: a .gguf file, or a directory for config.json + model.safetensors.") var out: String
+    @Option(help: "Output: a .gguf file, or a directory for config.json + safetensors (sharded past --max-shard-size).")
+    var out: String
     @OptionGroup var output: OverwriteOption
     @Option(help: "Weight type (quantized inputs are dequantized; to write quantized types use quantize).")
     var type: FloatWeightType = .f16
+    @Option(help: ArgumentHelp("Largest safetensors file, as save_pretrained's max_shard_size: 5GB (its default), 10GB (the layout of the deepseek-ai 7B repos), 500MB, 2GiB.", valueName: "size"))
+    var maxShardSize = "5GB"
 
     func run() throws {
         let t = type.scheme.base
+        let maxShardBytes = try parseByteSize(maxShardSize, option: "--max-shard-size")
         if out.hasSuffix(".gguf") { try output.checkFile(out) } else { try output.prepareFolder(out, dryRun: true) }
         let weights: ModelWeights
         do { weights = try ModelWeights.load(path: input, numerics: .reference) } catch { throw CLIError(error.description) }
@@ -73,15 +113,8 @@ struct ConvertCommand: ParsableCommand {
         if out.hasSuffix(".gguf") {
             try ModelExport.writeGGUF(weights, type: t, to: out, extraMetadata: tokenizerMetadata(input: input))
         } else {
-            try ModelExport.writeSafetensors(weights, type: t, directory: out)
-            if let tok = try? Tokenizer.load(path: input) {
-                try tok.writeTokenizerJSON(to: (out as NSString).appendingPathComponent("tokenizer.json"))
-            }
-            // The release's generation settings travel with the weights (ids and sampling defaults).
-            let generation = (input as NSString).appendingPathComponent("generation_config.json")
-            if let data = FileManager.default.contents(atPath: generation) {
-                try writeAtomically(data, to: (out as NSString).appendingPathComponent("generation_config.json"))
-            }
+            try ModelExport.writeSafetensors(weights, type: t, directory: out, maxShardBytes: maxShardBytes)
+            try copyCompanionFiles(from: input, to: out)
         }
         print("wrote \(out)")
     }

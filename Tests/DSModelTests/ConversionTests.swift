@@ -18,6 +18,16 @@ import Testing
         return ids.enumerated().map { Array(t.forward(token: $1, position: $0)) }
     }
 
+    /// save_pretrained's split: in order, a new shard when the next tensor would overflow a non-empty one; a tensor
+    /// larger than the limit gets a shard of its own.
+    @Test func shardRangesSplitAsSavePretrained() {
+        #expect(ModelExport.shardRanges([4, 4, 4], maxBytes: 100) == [0..<3])
+        #expect(ModelExport.shardRanges([4, 4, 4], maxBytes: 8) == [0..<2, 2..<3])
+        #expect(ModelExport.shardRanges([3, 20, 3, 3], maxBytes: 8) == [0..<1, 1..<2, 2..<4])
+        #expect(ModelExport.shardRanges([20], maxBytes: 8) == [0..<1])
+        #expect(ModelExport.shardRanges([], maxBytes: 8) == [0..<0])
+    }
+
     @Test func rowPermutationsAreInverse() {
         for hd in [2, 16, 64, 128] {
             for r in 0..<(3 * hd) {

@@ -23,8 +23,8 @@ import Testing
     func binFoldersMatchTransformers(_ folder: String) throws {
         let w = try ModelWeights.load(path: Self.directory.appendingPathComponent(folder).path)
         #expect(w.layers[0].wq.type == (folder == "f32-single" ? .f32 : .bf16))
-        // generation_config.json (bos 0, eos [1, 2]) wins over config.json's 1 / 2.
-        #expect(w.config.bosTokenID == 0 && w.config.eosTokenID == 1)
+        // generation_config.json (bos 300, eos [301, 2]) wins over config.json's 1 / 2, as for the real base repos.
+        #expect(w.config.bosTokenID == 300 && w.config.eosTokenID == 301)
         #expect(w.generation?.temperature == 0.7 && w.generation?.topP == 0.95)
         for (p, ids) in Self.golden.prompts.enumerated() {
             let ref = Self.golden.reference[p]
