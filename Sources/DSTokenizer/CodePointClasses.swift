@@ -22,6 +22,9 @@ public struct CharClass: OptionSet, Sendable {
     public static let letter = CharClass(rawValue: 32)
     /// \r or \n.
     public static let newline = CharClass(rawValue: 64)
+    /// llama.cpp's 'default' pre-tokenizer, regex 1 `[\p{P}\$\+<=>\^~\|]`: general category P* (in ASCII
+    /// `!"#%&'()*,-./:;?@[\]_{}`) plus the ASCII symbols `$+<=>^~|`. Backtick and every other symbol are not in it.
+    public static let defaultPunct = CharClass(rawValue: 128)
 
     /// Classes of one code point.
     @inline(__always)
@@ -49,7 +52,14 @@ public struct CharClass: OptionSet, Sendable {
         switch props.generalCategory {
         case .decimalNumber, .letterNumber, .otherNumber: c.insert(.number)
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: c.insert(.letter)
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+             .finalPunctuation, .otherPunctuation:
+            c.insert(.defaultPunct)
         default: break
+        }
+        // $ + < = > ^ ~ | are ASCII symbols (Sc, Sm, Sk) that the default pattern lists explicitly.
+        if cp == 0x24 || cp == 0x2B || (0x3C...0x3E).contains(cp) || cp == 0x5E || cp == 0x7C || cp == 0x7E {
+            c.insert(.defaultPunct)
         }
         if inRanges(cp, deepseekLetterRanges) { c.insert(.deepseekLetter) }
         if inRanges(cp, deepseekPunctRanges) { c.insert(.deepseekPunct) }

@@ -101,7 +101,8 @@ extension Tokenizer {
                     switch preTokenizer {
                     case .deepseekLLM:
                         cut = j + 1
-                    case .gpt2:
+                    case .gpt2, .defaultBPE:
+                        // default: no pass can join a non-space ASCII byte to a following "\n" either.
                         let prev = p[j - 1]
                         if prev < 0x80 && prev != 0x20 && !(0x09...0x0D).contains(prev) { cut = j }
                     }

@@ -9,6 +9,30 @@ public enum PreTokenizerKind: String, Sendable, CaseIterable {
     case deepseekLLM = "deepseek-llm"
     /// GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
     case gpt2 = "gpt2"
+    /// llama.cpp's fallback for BPE vocabularies without `tokenizer.ggml.pre` (`LLAMA_VOCAB_PRE_TYPE_DEFAULT`):
+    /// four regexes in sequence, Isolated like DeepSeek's: 1 `[\p{P}\$\+<=>\^~\|]+`, 2 GPT-2's pattern (without
+    /// the final `|\s+`, which changes nothing when gaps are kept), 3 `\p{N}+`, 4 `[0-9][0-9][0-9]`. Because 1
+    /// isolates every apostrophe, GPT-2's contractions never match; see PreTokenizer+Default.swift.
+    case defaultBPE = "default"
+
+    /// The `tokenizer.ggml.pre` value llama.cpp gives this pre-tokenizer.
+    public var llamaCppName: String {
+        switch self {
+        case .deepseekLLM: "deepseek-llm"
+        case .gpt2: "gpt-2"
+        case .defaultBPE: "default"
+        }
+    }
+
+    /// The kind a `tokenizer.ggml.pre` value names (llama.cpp's spelling, and `gpt2`), or nil.
+    public init?(llamaCppName name: String) {
+        switch name {
+        case "deepseek-llm": self = .deepseekLLM
+        case "gpt-2", "gpt2": self = .gpt2
+        case "default": self = .defaultBPE
+        default: return nil
+        }
+    }
 }
 
 /// Reusable buffers for pre-tokenizing; one per thread, so the encode loop allocates nothing.
@@ -68,13 +92,15 @@ extension PreTokenizerKind {
             if start < n { deepseekLine(base, start, n, &scratch, emit) }
         case .gpt2:
             gpt2(base, 0, text.count, &scratch, emit)
+        case .defaultBPE:
+            defaultBPE(base, 0, text.count, &scratch, emit)
         }
     }
 
     /// Fills scratch.flags/offsets for text[start..<end]; returns the number of code points.
     @inline(__always)
-    private func classify(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int,
-                          _ scratch: inout PreTokenizerScratch) -> Int {
+    func classify(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int,
+                  _ scratch: inout PreTokenizerScratch) -> Int {
         scratch.reserve(end - start)
         return scratch.flags.withUnsafeMutableBufferPointer { flags in
             scratch.offsets.withUnsafeMutableBufferPointer { offsets in
@@ -187,74 +213,82 @@ extension PreTokenizerKind {
         return out
     }
 
-    /// GPT-2's pattern, scanned as llama.cpp's `unicode_regex_split_custom_gpt2` does.
+    /// GPT-2's pattern over the whole text (one fragment).
     private func gpt2(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int,
                       _ scratch: inout PreTokenizerScratch, _ emit: (Int, Int) -> Void) {
         let n = classify(p, start, end, &scratch)
+        scratch.flags.withUnsafeBufferPointer { fb in
+            scratch.offsets.withUnsafeBufferPointer { off in
+                let o = off.baseAddress!
+                var last = 0
+                Self.scanGPT2(p, fb.baseAddress!, o, 0, n) { e in
+                    emit(Int(o[last]), Int(o[e]))
+                    last = e
+                }
+            }
+        }
+    }
+
+    /// GPT-2's pattern over the code points `s..<e` of one fragment, scanned as llama.cpp's
+    /// `unicode_regex_split_custom_gpt2` does: nothing outside the fragment is looked at (no contraction,
+    /// space prefix or `(?!\S)` lookahead crosses its end). Calls `add` with the end of each piece.
+    @inline(__always)
+    static func scanGPT2(_ p: UnsafePointer<UInt8>, _ f: UnsafePointer<UInt8>, _ off: UnsafePointer<Int32>,
+                         _ s: Int, _ e: Int, _ add: (Int) -> Void) {
         let ws = CharClass.whitespace.rawValue
         let letter = CharClass.letter.rawValue
         let number = CharClass.number.rawValue
-        scratch.flags.withUnsafeBufferPointer { fb in
-            scratch.offsets.withUnsafeBufferPointer { off in
-                let f = fb.baseAddress!
-                @inline(__always) func byte(_ i: Int) -> UInt8 {
-                    // ASCII byte of code point i, or 0 when it is not a one-byte code point
-                    i < n && off[i + 1] - off[i] == 1 ? p[Int(off[i])] : 0
+        @inline(__always) func byte(_ i: Int) -> UInt8 {
+            // ASCII byte of code point i, or 0 when it is not a one-byte code point
+            i < e && off[i + 1] - off[i] == 1 ? p[Int(off[i])] : 0
+        }
+        var pos = s
+        while pos < e {
+            let c = byte(pos)
+            if c == UInt8(ascii: "'") && pos + 1 < e {
+                let c1 = byte(pos + 1)
+                if c1 == UInt8(ascii: "s") || c1 == UInt8(ascii: "t") || c1 == UInt8(ascii: "m")
+                    || c1 == UInt8(ascii: "d") {
+                    pos += 2; add(pos); continue
                 }
-                var last = 0
-                var pos = 0
-                @inline(__always) func add(_ e: Int) {
-                    emit(Int(off[last]), Int(off[e]))
-                    last = e
-                }
-                while pos < n {
-                    let c = byte(pos)
-                    if c == UInt8(ascii: "'") && pos + 1 < n {
-                        let c1 = byte(pos + 1)
-                        if c1 == UInt8(ascii: "s") || c1 == UInt8(ascii: "t") || c1 == UInt8(ascii: "m")
-                            || c1 == UInt8(ascii: "d") {
-                            pos += 2; add(pos); continue
-                        }
-                        if pos + 2 < n {
-                            let c2 = byte(pos + 2)
-                            if (c1 == UInt8(ascii: "r") && c2 == UInt8(ascii: "e"))
-                                || (c1 == UInt8(ascii: "v") && c2 == UInt8(ascii: "e"))
-                                || (c1 == UInt8(ascii: "l") && c2 == UInt8(ascii: "l")) {
-                                pos += 3; add(pos); continue
-                            }
-                        }
+                if pos + 2 < e {
+                    let c2 = byte(pos + 2)
+                    if (c1 == UInt8(ascii: "r") && c2 == UInt8(ascii: "e"))
+                        || (c1 == UInt8(ascii: "v") && c2 == UInt8(ascii: "e"))
+                        || (c1 == UInt8(ascii: "l") && c2 == UInt8(ascii: "l")) {
+                        pos += 3; add(pos); continue
                     }
-                    let space = c == 0x20
-                    let f2: UInt8 = space ? (pos + 1 < n ? f[pos + 1] : 0) : f[pos]
-                    let f2Defined = !space || pos + 1 < n
-                    if f2 & letter != 0 {
-                        if space { pos += 1 }
-                        while pos < n && f[pos] & letter != 0 { pos += 1 }
-                        add(pos); continue
-                    }
-                    if f2 & number != 0 {
-                        if space { pos += 1 }
-                        while pos < n && f[pos] & number != 0 { pos += 1 }
-                        add(pos); continue
-                    }
-                    if f2 & (ws | letter | number) == 0 && f2Defined {
-                        if space { pos += 1 }
-                        while pos < n && f[pos] & (ws | letter | number) == 0 { pos += 1 }
-                        add(pos); continue
-                    }
-                    var k = pos
-                    while k < n && f[k] & ws != 0 { k += 1 }
-                    let spaces = k - pos
-                    if spaces > 1 && k < n {
-                        pos = k - 1; add(pos); continue
-                    }
-                    if spaces > 0 {
-                        pos = k; add(pos); continue
-                    }
-                    pos += 1
-                    add(pos)
                 }
             }
+            let space = c == 0x20
+            let f2: UInt8 = space ? (pos + 1 < e ? f[pos + 1] : 0) : f[pos]
+            let f2Defined = !space || pos + 1 < e
+            if f2 & letter != 0 {
+                if space { pos += 1 }
+                while pos < e && f[pos] & letter != 0 { pos += 1 }
+                add(pos); continue
+            }
+            if f2 & number != 0 {
+                if space { pos += 1 }
+                while pos < e && f[pos] & number != 0 { pos += 1 }
+                add(pos); continue
+            }
+            if f2 & (ws | letter | number) == 0 && f2Defined {
+                if space { pos += 1 }
+                while pos < e && f[pos] & (ws | letter | number) == 0 { pos += 1 }
+                add(pos); continue
+            }
+            var k = pos
+            while k < e && f[k] & ws != 0 { k += 1 }
+            let spaces = k - pos
+            if spaces > 1 && k < e {
+                pos = k - 1; add(pos); continue
+            }
+            if spaces > 0 {
+                pos = k; add(pos); continue
+            }
+            pos += 1
+            add(pos)
         }
     }
 }

@@ -5,9 +5,9 @@ extension Tokenizer {
     /// An HF `tokenizers` description of this tokenizer (`tokenizer.json`), loadable by
     /// `tokenizers.Tokenizer.from_file` and by `Tokenizer.load`.
     ///
-    /// The DeepSeek pre-tokenizer is written as six `Split` steps (escaped regexes, `Isolated`)
-    /// followed by `ByteLevel` without regex; normal tokens form the BPE vocabulary, control and
-    /// user-defined tokens become `added_tokens` (special = control).
+    /// The DeepSeek pre-tokenizer is written as six `Split` steps (escaped regexes, `Isolated`) and llama.cpp's
+    /// 'default' one as four, each followed by `ByteLevel` without regex; GPT-2's as `ByteLevel` with regex.
+    /// Normal tokens form the BPE vocabulary, control and user-defined tokens become `added_tokens` (special = control).
     public func tokenizerJSON() -> [String: Any] {
         var vocab: [String: Int] = [:]
         var added: [[String: Any]] = []
@@ -25,8 +25,11 @@ extension Tokenizer {
         }
         let preTokenizerJSON: [String: Any]
         switch preTokenizer {
-        case .deepseekLLM:
-            var steps: [[String: Any]] = DeepSeekPatterns.escaped.map {
+        case .deepseekLLM, .defaultBPE:
+            // Both are Isolated Splits in sequence, each seeing one fragment at a time, which is exactly how
+            // HF applies a Sequence of Splits (tokenizers' regex engine agrees with llama.cpp on these classes).
+            let patterns = preTokenizer == .deepseekLLM ? DeepSeekPatterns.escaped : DefaultPatterns.escaped
+            var steps: [[String: Any]] = patterns.map {
                 ["type": "Split", "pattern": ["Regex": $0], "behavior": "Isolated", "invert": false]
             }
             steps.append(["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false])

@@ -30,7 +30,9 @@ extension Tokenizer {
         }
         if model["byte_fallback"]?.bool == true { throw .unsupported("\(path): model.byte_fallback = true") }
         if model["ignore_merges"]?.bool == true { throw .unsupported("\(path): model.ignore_merges = true") }
-        if let norm = root["normalizer"], !norm.isNull {
+        // An empty Sequence is a no-op normalizer (some tokenizer.json files spell "none" that way).
+        if let norm = root["normalizer"], !norm.isNull,
+           !(norm["type"]?.string == "Sequence" && norm["normalizers"]?.array?.isEmpty == true) {
             throw .unsupported("\(path): normalizer \(norm["type"]?.string ?? "?") is not supported")
         }
         let pre = try preTokenizerKind(root["pre_tokenizer"], path: path)
@@ -139,20 +141,28 @@ extension Tokenizer {
         }
         var patterns: [[Unicode.Scalar]] = []
         var sawByteLevel = false
+        var sawDigits = false
         for (i, step) in steps.enumerated() {
             let stype = step["type"]?.string ?? "?"
             switch stype {
             case "Split":
-                let pattern = step["pattern"]?["Regex"]?.string ?? step["pattern"]?["String"]?.string
-                guard let pattern, step["behavior"]?.string == "Isolated", step["invert"]?.bool != true else {
+                guard step["behavior"]?.string == "Isolated", step["invert"]?.bool != true else {
                     throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: only Isolated, non-inverted Split is supported")
                 }
-                patterns.append(regexScalars(pattern))
+                if let regex = step["pattern"]?["Regex"]?.string {
+                    patterns.append(regexScalars(regex))
+                } else if let literal = step["pattern"]?["String"]?.string {
+                    // A literal string, not a regex: it can equal none of our patterns, so keep it unescaped and marked.
+                    patterns.append(["\u{0}"] + Array(literal.unicodeScalars))
+                } else {
+                    throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: Split needs a Regex or String pattern")
+                }
             case "Digits":
                 guard step["individual_digits"]?.bool == true else {
                     throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: Digits without individual_digits")
                 }
                 patterns.append(Array("\\p{N}+".unicodeScalars))
+                sawDigits = true
             case "ByteLevel":
                 guard i == steps.count - 1, step["add_prefix_space"]?.bool != true, step["use_regex"]?.bool == false else {
                     throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)]: ByteLevel must come last, without prefix space or regex")
@@ -162,11 +172,14 @@ extension Tokenizer {
                 throw .unsupported("\(path): pre_tokenizer.pretokenizers[\(i)] of type \(stype)")
             }
         }
-        let deepseek = DeepSeekPatterns.escaped.map(regexScalars)
         // `Digits(individual_digits)` differs from `\p{N}+` only for multi-digit tokens, which the
-        // DeepSeek vocabulary does not have; both spellings are accepted.
-        if sawByteLevel && patterns == deepseek { return .deepseekLLM }
-        throw .unsupported("\(path): this pre_tokenizer Sequence is not the DeepSeek LLM one; supported: deepseek-llm, gpt2 (ByteLevel with use_regex)")
+        // DeepSeek vocabulary does not have; both spellings are accepted there. Not for the default
+        // pre-tokenizer: its vocabularies may well have multi-digit tokens.
+        if sawByteLevel && patterns == DeepSeekPatterns.escaped.map(regexScalars) { return .deepseekLLM }
+        if sawByteLevel && !sawDigits && patterns == DefaultPatterns.escaped.map(regexScalars) { return .defaultBPE }
+        throw .unsupported("\(path): this pre_tokenizer Sequence is neither the DeepSeek LLM one nor llama.cpp's " +
+                           "'default' one; supported: deepseek-llm, default (Sequences of Isolated Splits + ByteLevel), " +
+                           "gpt2 (ByteLevel with use_regex)")
     }
 
     /// A regex with `\uXXXX` / `\UXXXXXXXX` / `\x{…}` escapes resolved, as code points (never compared
@@ -212,5 +225,17 @@ public enum DeepSeekPatterns {
         "\\s+$",
         "[\\u4E00-\\u9FA5\\u0800-\\u4E00\\uAC00-\\uD7FF]+",
         "\\p{N}+",
+    ]
+}
+
+/// llama.cpp's 'default' pre-tokenizer regexes (src/llama-vocab.cpp, `LLAMA_VOCAB_PRE_TYPE_DEFAULT`), as HF
+/// `Split` patterns. Each Split is Isolated and sees one fragment at a time, which is how llama.cpp applies
+/// them; the GPT-2 pattern lacks the usual final `|\s+`, which makes no difference when gaps are kept.
+public enum DefaultPatterns {
+    public static let escaped: [String] = [
+        "[\\p{P}\\$\\+<=>\\^~\\|]+",
+        "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)",
+        "\\p{N}+",
+        "[0-9][0-9][0-9]",
     ]
 }

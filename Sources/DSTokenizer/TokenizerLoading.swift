@@ -72,21 +72,21 @@ extension Tokenizer {
         }
         let pre: PreTokenizerKind
         if let preName = gguf["tokenizer.ggml.pre"]?.stringValue {
-            switch preName {
-            case "deepseek-llm": pre = .deepseekLLM
-            case "gpt-2", "gpt2": pre = .gpt2
-            default:
+            guard let kind = PreTokenizerKind(llamaCppName: preName) else {
                 throw TokenizerError.unsupported(
-                    "\(path): tokenizer.ggml.pre = \"\(preName)\"; supported pre-tokenizers: deepseek-llm, gpt-2")
+                    "\(path): tokenizer.ggml.pre = \"\(preName)\"; supported pre-tokenizers: deepseek-llm, gpt-2, default")
             }
+            pre = kind
         } else if try isDeepSeekLLMVocabulary(gguf) {
             // GGUFs converted before llama.cpp wrote the tag (most DeepSeek LLM conversions of Dec 2023).
             pre = .deepseekLLM
             notice("\(path): no tokenizer.ggml.pre; the vocabulary is DeepSeek LLM's (tokens and merges match), using the deepseek-llm pre-tokenizer")
         } else {
-            throw TokenizerError.unsupported(
-                "\(path): tokenizer.ggml.pre is missing and the vocabulary is not DeepSeek LLM's; llama.cpp would fall back to its " +
-                "'default' pre-tokenizer, which dsllm does not implement (supported: deepseek-llm, gpt-2)")
+            // What llama.cpp does ("missing pre-tokenizer type, using: 'default'"), so that ids match it.
+            pre = .defaultBPE
+            notice("\(path): tokenizer.ggml.pre is missing and the vocabulary is not DeepSeek LLM's; using llama.cpp's " +
+                   "'default' pre-tokenizer as llama.cpp does (generation quality may be degraded; reconvert the model " +
+                   "to record the right one)")
         }
         var parts = VocabularyParts(source: path, preTokenizer: pre)
         let tokens = try gguf.requireArray("tokenizer.ggml.tokens")

@@ -13,7 +13,7 @@ func tokenizerMetadata(input: String) -> [(String, GGUFWriter.Value)] {
     guard let tok = try? Tokenizer.load(path: input) else { return [] }
     var m: [(String, GGUFWriter.Value)] = [
         ("tokenizer.ggml.model", .string("gpt2")),
-        ("tokenizer.ggml.pre", .string(tok.preTokenizer == .deepseekLLM ? "deepseek-llm" : "gpt-2")),
+        ("tokenizer.ggml.pre", .string(tok.preTokenizer.llamaCppName)),
         ("tokenizer.ggml.tokens", .array(.string, (0..<tok.vocabularySize).map { .string(tok.tokenText(TokenID($0))) })),
         ("tokenizer.ggml.token_type", .array(.int32, (0..<tok.vocabularySize).map { .int32(tok.tokenType(TokenID($0)).rawValue) })),
         ("tokenizer.ggml.merges", .array(.string, tok.mergeStrings().map { .string($0) })),

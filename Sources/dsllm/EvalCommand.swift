@@ -24,7 +24,7 @@ struct EvalCommand: ParsableCommand {
             lm-eval's rolling windows (stride = window) or overlapping ones. --export writes tasks as files and as \
             lm-eval YAML (docs/evaluation.md).
             """)
-    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors) or a .gguf file (default: models/default; not needed for --list, --export).", valueName: "path"))
+    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors or PyTorch .bin shards, as the deepseek-ai repos ship) or a .gguf file (default: models/default; not needed for --list, --export).", valueName: "path"))
     var model: String?
     @Option(help: ArgumentHelp("Tokenizer (.gguf, tokenizer.json or a directory) when the model ships none.", valueName: "path"))
     var tokenizer: String?

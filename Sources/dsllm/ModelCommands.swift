@@ -8,7 +8,7 @@ import Foundation
 
 /// `--model PATH`: a directory with config.json + safetensors (and optionally tokenizer.json), or a .gguf file.
 struct ModelOption: ParsableArguments {
-    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors) or a .gguf file (default: the embedded default model, models/default).",
+    @Option(help: ArgumentHelp("A model directory (config.json + *.safetensors or PyTorch .bin shards, as the deepseek-ai repos ship) or a .gguf file (default: the embedded default model, models/default).",
                                valueName: "path"))
     var model: String = defaultModelPath()
 

@@ -39,4 +39,23 @@ import Testing
         #expect(t.deepseekChatTemplate.render(messages, addGenerationPrompt: true) == g.chat_text)
         #expect(t.encodeChat(messages) == g.chat_ids)
     }
+
+    /// `"normalizer": {"type": "Sequence", "normalizers": []}` is how some files say "none": accepted, same ids;
+    /// a non-empty Sequence is still refused by name.
+    @Test func emptyNormalizerSequenceIsNoNormalizer() throws {
+        let source = Self.folder.appendingPathComponent("bf16-sharded/tokenizer.json")
+        var json = try String(contentsOf: source, encoding: .utf8)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-hub-norm-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("tokenizer.json")
+        try #require(json.contains("\"normalizer\": null"))
+        json = json.replacingOccurrences(of: "\"normalizer\": null", with: "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": []}")
+        try json.write(to: file, atomically: true, encoding: .utf8)
+        let a = try Tokenizer.load(path: source.path), b = try Tokenizer.load(path: file.path)
+        #expect(b.encode("Hello, world! 12345") == a.encode("Hello, world! 12345"))
+        try json.replacingOccurrences(of: "\"normalizers\": []", with: "\"normalizers\": [{\"type\": \"NFC\"}]")
+            .write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: TokenizerError.self) { _ = try Tokenizer.load(path: file.path) }
+    }
 }
