@@ -100,7 +100,7 @@ let package = Package(
             dependencies: ["DSTokenizer", "DSFormats", "TestSupport"],
             resources: [.copy("Golden")]
         ),
-        .testTarget(name: "DSGenerationTests", dependencies: ["DSGeneration", "DSModel", "DSTokenizer"]),
+        .testTarget(name: "DSGenerationTests", dependencies: ["DSGeneration", "DSModel", "DSTokenizer"], exclude: ["Golden"]),
         .testTarget(
             name: "DSServerTests",
             dependencies: ["DSServer", "DSModel", "DSTokenizer", .product(name: "HummingbirdTesting", package: "hummingbird")]

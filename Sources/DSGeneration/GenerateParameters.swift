@@ -31,6 +31,9 @@ public struct GenerateParameters: Sendable, Equatable {
     /// Keep generating past the end-of-sequence token (llama.cpp's ignore_eos). Only EOS stops being a stop:
     /// stop strings and `stopIDs` still end generation.
     public var ignoreEOS = false
+    /// Only tokens this grammar allows are sampled (JSON schema, GBNF); once it is complete only the stop ids are.
+    /// Compiled against the tokenizer (`TokenGrammar(gbnf:tokenizer:)`, `JSONSchemaGrammar`); nil = unconstrained.
+    public var grammar: TokenGrammar?
 
     public init() {}
 

@@ -14,6 +14,8 @@ public final class Sampler: @unchecked Sendable {
     private var rng: SeededGenerator
     private let buffers: UnsafeMutablePointer<Int32>, logitBuffers: UnsafeMutablePointer<Float>
     private let identity: UnsafeMutablePointer<Int32>
+    /// This sequence's position in `parameters.grammar`, advanced by `accept(_ id:)`.
+    public let grammar: GrammarMatcher?
 
     public init(parameters: GenerateParameters, vocabularySize: Int) {
         self.parameters = parameters
@@ -34,6 +36,7 @@ public final class Sampler: @unchecked Sendable {
             chain.append(TemperatureProcessor(t: parameters.temperature))
         }
         processors = chain
+        grammar = parameters.grammar?.makeMatcher()
         buffers = .allocate(capacity: 2 * vocabularySize)
         logitBuffers = .allocate(capacity: 2 * vocabularySize)
         identity = .allocate(capacity: vocabularySize)
@@ -54,6 +57,8 @@ public final class Sampler: @unchecked Sendable {
                            scratchIDs: buffers + vocabularySize, scratchLogits: logitBuffers + vocabularySize)
         c.ids.update(from: identity, count: vocabularySize)
         c.logits.update(from: logits.baseAddress!, count: vocabularySize)
+        // The grammar first, so that bias, penalties and top-k/top-p/min-p only ever see allowed tokens.
+        grammar?.apply(to: c.logits, count: vocabularySize, raw: logits, stopIDs: parameters.stopIDs)
         for p in processors { p.process(&c, history: history) }
         if parameters.temperature == 0 { return greedy(c) }
         // Draw from softmax over what is left.
@@ -78,8 +83,15 @@ public final class Sampler: @unchecked Sendable {
         return c.ids[best]
     }
 
-    /// Records a token (prompt or generated) for the penalties.
-    public func accept(_ id: Int32) { history.append(id) }
+    /// Records a generated token: the penalties see it and the grammar (if any) advances over it. A stop id ends
+    /// generation and is not part of the grammar's text.
+    public func accept(_ id: Int32) {
+        history.append(id)
+        if let grammar, !parameters.stopIDs.contains(id) { grammar.accept(id) }
+    }
+
+    /// Records context tokens (the prompt, a conversation so far): the penalties see them, the grammar does not —
+    /// it constrains only what is generated after them.
     public func accept(_ ids: [Int32]) { history.append(contentsOf: ids) }
 }
 

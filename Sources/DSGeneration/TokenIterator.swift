@@ -85,7 +85,8 @@ public final class TokenIterator: IteratorProtocol, Sequence {
             detokenizer = d
         }
         let visible = stopMatcher.feed(piece)
-        if stopMatcher.stopped {
+        if stopMatcher.stopped || sampler.grammar?.isComplete == true {
+            // A complete grammar allows nothing but end-of-sequence: stop now rather than spend a step on it.
             finishReason = .stop
         } else if generated.count >= parameters.maxTokens {
             finishReason = .length

@@ -19,6 +19,8 @@ public final class KVCache: @unchecked Sendable {
     public let kvDim: Int
     private let keys: UnsafeMutableRawPointer
     private let values: UnsafeMutableRawPointer
+    var keyStorage: UnsafeMutableRawPointer { keys }
+    var valueStorage: UnsafeMutableRawPointer { values }
     private let elementSize: Int
 
     public init(layers: Int, positions: Int, kvDim: Int, precision: Precision) {

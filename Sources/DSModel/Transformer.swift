@@ -73,6 +73,13 @@ public final class Transformer {
     /// tokens): a shared prefix is computed once and each continuation is run after it.
     public func truncate(to n: Int) { length = min(length, max(0, n)) }
 
+    /// Declares the first `n` positions of the cache valid after they were written from elsewhere (a prefix cache's
+    /// blocks, `KVCache.restorePositions`): the next token runs at position `n`.
+    public func adoptCachedPrefix(length n: Int) {
+        precondition(n >= 0 && n <= maxSequence)
+        length = n
+    }
+
     /// Runs one token at `position` (= the number of tokens already cached) and returns the logits.
     public func forward(token: Int32, position: Int) -> UnsafeBufferPointer<Float> {
         precondition(position == length && position < maxSequence, "position \(position) out of order or past the context")

@@ -19,6 +19,7 @@ extension InferenceServer {
                 var jr = JobRequest(prompt: prompt, parameters: p)
                 jr.logprobs = r.logprobs
                 jr.promptLogprobs = r.echo && r.logprobs != nil
+                jr.cachePrompt = r.cachePrompt
                 requests.append(jr)
                 slots.append((pi * r.n + k, pi))
             }

@@ -15,6 +15,8 @@ struct CompletionRequest {
     var logprobs: Int?                // completions: top-N; chat: top_logprobs (0 when only logprobs: true)
     var model: String?
     var isChat = false
+    /// `"cache_prompt"` (llama.cpp's field, default true): reuse and fill the shared prefix cache.
+    var cachePrompt = true
 }
 
 enum RequestParser {
@@ -72,6 +74,69 @@ enum RequestParser {
         }
     }
 
+    /// Fields both endpoints take that need the tokenizer: structured output (compiled to a grammar over its
+    /// vocabulary) and `cache_prompt`.
+    static func constraints(_ b: RequestBody, _ r: inout CompletionRequest, tokenizer: Tokenizer) throws(APIError) {
+        r.cachePrompt = try b.bool("cache_prompt") ?? true
+        r.parameters.grammar = try structuredOutput(b, tokenizer: tokenizer)
+    }
+
+    /// `response_format` (OpenAI: `{"type": "text" | "json_object" | "json_schema", "json_schema": {"name", "schema",
+    /// "strict"}}`; `json_object` may carry a `schema`, as llama.cpp allows), or llama.cpp's `json_schema` (a schema)
+    /// or `grammar` (GBNF) fields — at most one. A schema or grammar that cannot be enforced exactly is a 400 that
+    /// names the keyword and where it is, never a silently unconstrained reply.
+    static func structuredOutput(_ b: RequestBody, tokenizer: Tokenizer) throws(APIError) -> TokenGrammar? {
+        let given = ["response_format", "json_schema", "grammar"].filter { b.value($0) != nil && !(($0 == "response_format") && isPlainText(b.value($0)!)) }
+        guard given.count <= 1 else {
+            throw APIError(400, "Give at most one of \(given.map { "'\($0)'" }.joined(separator: ", ")): each constrains the whole reply.",
+                           param: given[1])
+        }
+        func schemaGrammar(_ schema: JSONValue, strict: Bool, param: String) throws(APIError) -> TokenGrammar {
+            guard schema.object != nil || schema.bool != nil else { throw b.typeError(param, "a JSON Schema object") }
+            do { return try JSONSchemaGrammar.grammar(for: schema, strict: strict, tokenizer: tokenizer) } catch {
+                throw APIError(400, "Invalid schema for '\(param)': \(error.description).", param: param, code: "invalid_json_schema")
+            }
+        }
+        if let grammar = b.value("grammar") {
+            guard let text = grammar.string else { throw b.typeError("grammar", "a string of GBNF") }
+            do { return try TokenGrammar.cached(gbnf: text, tokenizer: tokenizer) } catch {
+                throw APIError(400, "Invalid 'grammar': \(error.description).", param: "grammar", code: "invalid_grammar")
+            }
+        }
+        if let schema = b.value("json_schema") {
+            return try schemaGrammar(schema, strict: false, param: "json_schema")
+        }
+        guard let format = b.value("response_format") else { return nil }
+        guard let o = format.object, let type = o["type"]?.string else {
+            throw b.typeError("response_format", "an object with a 'type' (text, json_object or json_schema)")
+        }
+        switch type {
+        case "text":
+            return nil
+        case "json_object":
+            if let schema = o["schema"] { return try schemaGrammar(schema, strict: false, param: "response_format.schema") }
+            do { return try TokenGrammar.cached(gbnf: JSONSchemaGrammar.anyObjectGBNF, tokenizer: tokenizer) } catch {
+                throw APIError(500, "the JSON object grammar does not compile: \(error)", type: "server_error")
+            }
+        case "json_schema":
+            guard let spec = o["json_schema"]?.object else {
+                throw APIError(400, "'response_format.json_schema' is required when the type is json_schema: {\"name\": …, \"schema\": {…}}.",
+                               param: "response_format.json_schema", code: "missing_required_parameter")
+            }
+            if let name = spec["name"], name.string == nil { throw b.typeError("response_format.json_schema.name", "a string") }
+            if let strict = spec["strict"], strict.bool == nil { throw b.typeError("response_format.json_schema.strict", "a boolean") }
+            guard let schema = spec["schema"] else {
+                throw APIError(400, "'response_format.json_schema.schema' is required.", param: "response_format.json_schema.schema",
+                               code: "missing_required_parameter")
+            }
+            return try schemaGrammar(schema, strict: spec["strict"]?.bool ?? false, param: "response_format.json_schema.schema")
+        default:
+            throw APIError(400, "'response_format.type' must be text, json_object or json_schema, got '\(type)'.", param: "response_format.type")
+        }
+    }
+
+    private static func isPlainText(_ v: JSONValue) -> Bool { v["type"]?.string == "text" }
+
     static func completion(_ bytes: [UInt8], tokenizer: Tokenizer, defaultMaxTokens: Int,
                            defaults: GenerationConfig? = nil) throws(APIError) -> CompletionRequest {
         let b = try RequestBody(bytes)
@@ -80,6 +145,7 @@ enum RequestParser {
         let givenNew = try b.int("max_completion_tokens") != nil
         if !given && !givenNew { r.parameters.maxTokens = 16 }  // OpenAI's default for completions
         try common(b, &r)
+        try constraints(b, &r, tokenizer: tokenizer)
         r.echo = try b.bool("echo") ?? false
         r.logprobs = try b.int("logprobs")
         if let l = r.logprobs, !(0...20).contains(l) { throw APIError(400, "'logprobs' must be between 0 and 20.", param: "logprobs") }
@@ -124,6 +190,7 @@ enum RequestParser {
         var r = CompletionRequest(prompts: [], promptTexts: [], parameters: try parameters(b, defaultMaxTokens: defaultMaxTokens, defaults: defaults))
         r.isChat = true
         try common(b, &r)
+        try constraints(b, &r, tokenizer: tokenizer)
         if try b.bool("logprobs") == true { r.logprobs = try b.int("top_logprobs") ?? 0 }
         if let l = r.logprobs, !(0...20).contains(l) { throw APIError(400, "'top_logprobs' must be between 0 and 20.", param: "top_logprobs") }
         guard let ms = b.value("messages") else {

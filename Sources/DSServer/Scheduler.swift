@@ -12,6 +12,8 @@ public struct JobRequest: Sendable {
     public var logprobs: Int?
     /// Also report log-probabilities of the prompt tokens (completions with echo).
     public var promptLogprobs = false
+    /// Reuse and fill the shared prefix cache (OpenAI-side field `"cache_prompt"`, default true; false opts out).
+    public var cachePrompt = true
     public init(prompt: [Int32], parameters: GenerateParameters) {
         self.prompt = prompt
         self.parameters = parameters
@@ -65,6 +67,8 @@ public final class Scheduler: @unchecked Sendable {
         public var prefillChunk = 128
         public var queueLimit = 64
         public var threads: Int?
+        /// The shared prefix cache (nil: off; each request then prefills its whole prompt).
+        public var prefixCache: PrefixCache.Options? = PrefixCache.Options()
         public init() {}
     }
 
@@ -78,6 +82,8 @@ public final class Scheduler: @unchecked Sendable {
     public let tokenizer: Tokenizer
     public let options: Options
     public let metrics: ServerMetrics
+    /// Blocks of prompt KV shared by all slots (scheduler thread only).
+    let prefixCache: PrefixCache?
 
     private final class Slot {
         let model: Transformer
@@ -89,6 +95,9 @@ public final class Scheduler: @unchecked Sendable {
         var detokenizer: StreamingDetokenizer
         var stop = StopMatcher([])
         var firstTokenAt: Date?
+        /// Tokens whose keys and values the slot's cache holds at positions 0..<count — kept after the job ends, so
+        /// the next turn of a conversation that lands here reuses them to the token.
+        var tokens: [Int32] = []
         init(model: Transformer, tokenizer: Tokenizer) {
             self.model = model
             detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
@@ -110,9 +119,12 @@ public final class Scheduler: @unchecked Sendable {
         self.options = options
         self.metrics = metrics
         let ctx = min(options.context, weights.config.maxPositions)
-        slots = (0..<options.slots).map { _ in
+        let slots = (0..<options.slots).map { _ in
             Slot(model: Transformer(weights: weights, maxSequence: ctx, threads: options.threads), tokenizer: tokenizer)
         }
+        self.slots = slots
+        prefixCache = options.prefixCache.map { PrefixCache(options: $0, weights: weights, cache: slots[0].model.cache) }
+        if let c = prefixCache { metrics.setPrefixCache(c.stats) }
     }
 
     public var contextLength: Int { slots[0].model.maxSequence }
@@ -174,7 +186,7 @@ public final class Scheduler: @unchecked Sendable {
                 for j in queue { j.continuation.finish() }
                 return
             }
-            for s in slots where s.job == nil && !queue.isEmpty {
+            while !queue.isEmpty, let s = bestFreeSlot(for: queue[0]) {
                 assign(queue.removeFirst(), to: s)
                 occupied += 1
             }
@@ -185,10 +197,36 @@ public final class Scheduler: @unchecked Sendable {
         }
     }
 
+    /// The free slot whose cache already holds the longest start of the job's prompt (the previous turn of the same
+    /// conversation, usually), else the first free one.
+    private func bestFreeSlot(for job: Job) -> Slot? {
+        let free = slots.filter { $0.job == nil }
+        guard job.request.cachePrompt, prefixCache != nil else { return free.first }
+        return free.max { commonPrefix($0.tokens, job.request.prompt) < commonPrefix($1.tokens, job.request.prompt) }
+    }
+
+    private func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
+        var i = 0
+        while i < a.count && i < b.count && a[i] == b[i] { i += 1 }
+        return i
+    }
+
     private func assign(_ job: Job, to s: Slot) {
         s.job = job
         s.model.reset()
         s.fed = 0
+        // Reuse: the slot's own tokens, then whole blocks of the shared cache; at least one prompt token is always
+        // run (its logits start the reply), and prompts whose log-probabilities are wanted are run in full.
+        let prompt = job.request.prompt
+        if let cache = prefixCache, job.request.cachePrompt, !job.request.promptLogprobs {
+            let limit = prompt.count - 1
+            let own = min(commonPrefix(s.tokens, prompt), limit)
+            let reused = cache.restore(prompt[...], limit: limit, valid: own, into: s.model.cache)
+            s.model.adoptCachedPrefix(length: reused)
+            s.fed = reused
+            metrics.recordPrefixReuse(tokens: reused, stats: cache.stats)
+        }
+        s.tokens = Array(prompt[0..<s.fed])
         s.pending = nil
         s.generated = 0
         var p = job.request.parameters
@@ -217,6 +255,7 @@ public final class Scheduler: @unchecked Sendable {
         if !batch.isEmpty {
             let logits = Transformer.forwardMixed(batch.map(\.0.model), tokens: batch.map(\.1), buffersFrom: slots[0].model)
             for ((s, tokens, isPrefill), l) in zip(batch, logits) {
+                s.tokens += tokens
                 if isPrefill {
                     s.fed += tokens.count
                     guard let job = s.job, s.fed == job.request.prompt.count else { continue }
@@ -255,6 +294,7 @@ public final class Scheduler: @unchecked Sendable {
             logits = s.model.prefill(chunk, chunk: options.prefillChunk)
         }
         s.fed = end
+        s.tokens += chunk
         if !promptLogprobs.isEmpty { job.continuation.yield(.prompt(promptLogprobs)) }
         if end == prompt.count {
             metrics.addPromptTokens(prompt.count)
@@ -301,6 +341,15 @@ public final class Scheduler: @unchecked Sendable {
         }
         let generated = s.generated
         metrics.addGeneratedTokens(generated)
+        // The conversation so far goes into the shared cache; a job that opted out leaves nothing behind.
+        if let cache = prefixCache {
+            if job.request.cachePrompt {
+                cache.insert(s.tokens[...], from: s.model.cache)
+                metrics.setPrefixCache(cache.stats)
+            } else {
+                s.tokens = []
+            }
+        }
         if let first = s.firstTokenAt, generated > 1 {
             metrics.observeDecodeRate(Double(generated - 1) / max(Date().timeIntervalSince(first), 1e-9))
         }

@@ -11,6 +11,9 @@ public final class ServerMetrics: @unchecked Sendable {
     private var activeSlots = 0
     private var ttft = Histogram(bounds: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
     private var decodeRate = Histogram(bounds: [1, 2, 5, 10, 20, 50, 100, 200])
+    private var prefix: PrefixCache.Stats?
+    /// Prompt tokens that were not recomputed (restored from a slot or the prefix cache).
+    private var reusedPromptTokens = 0
 
     struct Histogram {
         let bounds: [Double]
@@ -62,6 +65,16 @@ public final class ServerMetrics: @unchecked Sendable {
     func observeTimeToFirstToken(_ s: Double) { with { ttft.observe(s) } }
     func observeDecodeRate(_ r: Double) { with { decodeRate.observe(r) } }
     public var activeSlotCount: Int { with { activeSlots } }
+    func setPrefixCache(_ s: PrefixCache.Stats) { with { prefix = s } }
+    func recordPrefixReuse(tokens: Int, stats: PrefixCache.Stats) {
+        with {
+            reusedPromptTokens += tokens
+            prefix = stats
+        }
+    }
+    /// Prompt tokens restored instead of computed, since start (tests and the bench read it).
+    public var reusedPromptTokenCount: Int { with { reusedPromptTokens } }
+    public var prefixCacheStats: PrefixCache.Stats? { with { prefix } }
 
     /// Prometheus exposition text.
     public func render() -> String {
@@ -77,6 +90,23 @@ public final class ServerMetrics: @unchecked Sendable {
             s += "dsllm_generated_tokens_total \(generatedTokens)\n"
             s += "# HELP dsllm_queue_depth Requests waiting for a slot.\n# TYPE dsllm_queue_depth gauge\ndsllm_queue_depth \(queueDepth)\n"
             s += "# HELP dsllm_active_slots Slots running a request.\n# TYPE dsllm_active_slots gauge\ndsllm_active_slots \(activeSlots)\n"
+            s += "# HELP dsllm_prompt_tokens_reused_total Prompt tokens restored from a slot or the prefix cache instead of computed.\n"
+            s += "# TYPE dsllm_prompt_tokens_reused_total counter\ndsllm_prompt_tokens_reused_total \(reusedPromptTokens)\n"
+            if let p = prefix {
+                for (name, help, type, v) in [
+                    ("lookups_total", "Requests that looked up the prefix cache.", "counter", p.lookups),
+                    ("hits_total", "Lookups that restored at least one block.", "counter", p.hits),
+                    ("reused_tokens_total", "Prompt tokens restored from cached blocks.", "counter", p.reusedTokens),
+                    ("evictions_total", "Blocks evicted from RAM.", "counter", p.evictions),
+                    ("blocks", "Blocks held in RAM.", "gauge", p.blocks),
+                    ("bytes", "Bytes of blocks held in RAM.", "gauge", p.bytes),
+                    ("disk_writes_total", "Evicted blocks written to the cache directory.", "counter", p.diskWrites),
+                    ("disk_loads_total", "Blocks loaded from the cache directory.", "counter", p.diskLoads),
+                    ("disk_rejected_total", "Cache files ignored (corrupt, truncated or another model's).", "counter", p.diskRejected),
+                ] {
+                    s += "# HELP dsllm_prefix_cache_\(name) \(help)\n# TYPE dsllm_prefix_cache_\(name) \(type)\ndsllm_prefix_cache_\(name) \(v)\n"
+                }
+            }
             s += ttft.render("dsllm_time_to_first_token_seconds", "Time from request to first generated token.")
             s += decodeRate.render("dsllm_decode_tokens_per_second", "Per-request decode speed after the first token.")
             return s

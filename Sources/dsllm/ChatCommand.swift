@@ -34,7 +34,9 @@ struct ChatCommand: ParsableCommand {
         let tokenizer = try modelOption.requireTokenizer(for: "chat")
         let context = min(ctx ?? min(weights.config.maxPositions, 4096), weights.config.maxPositions)
         guard context > 16 else { throw CLIError("--ctx \(context) is too small") }
-        let parameters = try sampling.parameters(maxTokens: maxTokens, defaults: weights.generation)
+        var parameters = try sampling.parameters(maxTokens: maxTokens, defaults: weights.generation)
+        // --json-schema / --grammar: every reply is constrained (each reply starts the grammar afresh).
+        parameters.grammar = try sampling.tokenGrammar(tokenizer: tokenizer)
         try checkInferenceMemory(weights.config, positions: context, cache: .defaultFor(weights), hint: "lower --ctx")
         let model = Transformer(weights: weights, maxSequence: context, threads: threads)
         let session = ChatSession(tokenizer: tokenizer, model: model, system: system, parameters: parameters)

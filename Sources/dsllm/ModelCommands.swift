@@ -110,7 +110,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "KV cache precision (default: f16 with llama.cpp numerics, f32 with reference numerics).") var kvCache: KVCache.Precision?
     @Option(help: "Also measure N copies of the prompt decoded together in one batch (throughput; prints aggregate tok/s).")
     var parallel: Int?
-    @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\", \"finish_reason\", \"seed\", \"isa\", \"numerics\", \"repacked_matrices\", \"repack_seconds\", \"huge_pages\"}.") var json = false
+    @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\", \"finish_reason\", \"seed\", \"isa\", \"numerics\", \"repacked_matrices\", \"repack_seconds\", \"huge_pages\"} (and \"grammar_masks_computed\", \"grammar_masks_reused\", \"grammar_mask_seconds\" with --json-schema or --grammar).") var json = false
 
     func run() throws {
         let weights = try modelOption.loadWeights()
@@ -133,7 +133,11 @@ struct GenerateCommand: ParsableCommand {
         guard ids.count < weights.config.maxPositions else {
             throw CLIError("the prompt has \(ids.count) tokens; the model's context is \(weights.config.maxPositions)")
         }
-        let parameters = try sampling.parameters(maxTokens: maxTokens, defaults: weights.generation)
+        var parameters = try sampling.parameters(maxTokens: maxTokens, defaults: weights.generation)
+        parameters.grammar = try sampling.tokenGrammar(tokenizer: tokenizer)
+        if parameters.grammar != nil, let parallel, parallel > 1 {
+            throw CLIError("--parallel measures unconstrained greedy decoding; drop --json-schema / --grammar to use it")
+        }
         let kvCache = self.kvCache ?? .defaultFor(weights)
         try checkInferenceMemory(weights.config, positions: min(weights.config.maxPositions, ids.count + maxTokens),
                                  sequences: max(1, parallel ?? 1), cache: kvCache, hint: "lower --max-tokens or --parallel")
@@ -162,6 +166,13 @@ struct GenerateCommand: ParsableCommand {
             fields.append("\"repacked_matrices\": \(weights.repack.matrices)")
             fields.append("\"repack_seconds\": \(weights.repack.seconds)")
             fields.append("\"huge_pages\": \(weights.repack.matrices > 0 && weights.repack.hugePages)")
+            if let g = parameters.grammar {
+                // What the grammar cost: vocabulary walks (one per new grammar state; the rest come from its cache).
+                let s = g.statistics
+                fields.append("\"grammar_masks_computed\": \(s.masksComputed)")
+                fields.append("\"grammar_masks_reused\": \(s.masksReused)")
+                fields.append("\"grammar_mask_seconds\": \(s.computeSeconds)")
+            }
             print("{\(fields.joined(separator: ", "))}")
         } else if tokenizer == nil {
             print(it.generated.map(String.init).joined(separator: " "))

@@ -1,6 +1,9 @@
 import ArgumentParser
+import DSFormats
 import DSGeneration
 import DSModel
+import DSTokenizer
+import Foundation
 
 /// Sampling flags shared by `generate` and `chat` (llama.cpp's names and defaults, OpenAI's penalties).
 struct SamplingOptions: ParsableArguments {
@@ -18,6 +21,14 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("logit-bias"), parsing: .singleValue, help: "ID=BIAS added to a token's logit (repeatable; -inf bans).")
     var logitBias: [String] = []
     @Flag(help: "Keep generating past the end-of-sequence token (--stop and --stop-id still stop).") var ignoreEOS = false
+    @Option(name: .customLong("json-schema"), help: ArgumentHelp(
+        "Only generate JSON valid under this JSON Schema (a file, or the schema itself when it starts with '{'). Unsupported keywords are an error.",
+        valueName: "file"))
+    var jsonSchema: String?
+    @Flag(name: .customLong("strict"), help: "With --json-schema: objects without 'additionalProperties' allow no extra properties (OpenAI's strict mode).")
+    var strictSchema = false
+    @Option(help: ArgumentHelp("Only generate text this GBNF grammar (llama.cpp's syntax, start rule 'root') allows.", valueName: "file"))
+    var grammar: String?
 
     /// The flags, falling back to the model's generation_config.json (`defaults`), then to dsllm's own defaults.
     func parameters(maxTokens: Int, defaults: GenerationConfig? = nil) throws -> GenerateParameters {
@@ -44,6 +55,27 @@ struct SamplingOptions: ParsableArguments {
         }
         do { try p.validate() } catch { throw CLIError(Self.withFlagNames(error.description)) }
         return p
+    }
+
+    /// --json-schema / --grammar compiled over the tokenizer's vocabulary (nil when neither is given).
+    func tokenGrammar(tokenizer: Tokenizer?) throws -> TokenGrammar? {
+        if jsonSchema != nil && grammar != nil { throw CLIError("give --json-schema or --grammar, not both") }
+        if strictSchema && jsonSchema == nil { throw CLIError("--strict applies to --json-schema") }
+        guard jsonSchema != nil || grammar != nil else { return nil }
+        let flag = jsonSchema != nil ? "--json-schema" : "--grammar"
+        guard let tokenizer else { throw CLIError("\(flag) needs a tokenizer: give --tokenizer PATH") }
+        if let jsonSchema {
+            let inline = jsonSchema.trimmingCharacters(in: .whitespaces).hasPrefix("{")
+            let bytes = inline ? Array(jsonSchema.utf8) : try readInput(file: jsonSchema)
+            let schema: JSONValue
+            do { schema = try JSONValue.parse(bytes) } catch { throw CLIError("--json-schema \(inline ? "" : jsonSchema + ": ")\(error.description)") }
+            do { return try JSONSchemaGrammar.grammar(for: schema, strict: strictSchema, tokenizer: tokenizer) } catch {
+                throw CLIError("--json-schema \(inline ? "" : jsonSchema + ": ")\(error.description)")
+            }
+        }
+        let file = grammar!
+        let text = String(decoding: try readInput(file: file), as: UTF8.self)
+        do { return try TokenGrammar(gbnf: text, tokenizer: tokenizer) } catch { throw CLIError("--grammar \(file): \(error.description)") }
     }
 
     /// GenerateParameters' messages name fields as the server's JSON does (`repetition_penalty`); on the command
