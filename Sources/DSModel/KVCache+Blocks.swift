@@ -13,24 +13,21 @@ extension KVCache {
     /// Copies positions `range` of every layer into `out` (`blockByteCount(positions: range.count)` bytes), keys of
     /// all layers first, then values.
     public func copyPositions(_ range: Range<Int>, into out: UnsafeMutableRawPointer) {
-        precondition(range.lowerBound >= 0 && range.upperBound <= positions)
-        let run = range.count * kvDim * elementBytes
-        for (part, base) in [(0, keyStorage), (1, valueStorage)] {
-            for l in 0..<layers {
-                let src = base + (l * positions + range.lowerBound) * kvDim * elementBytes
-                (out + (part * layers + l) * run).copyMemory(from: src, byteCount: run)
-            }
-        }
+        forEachRun(range) { stored, blockOffset, bytes in (out + blockOffset).copyMemory(from: stored, byteCount: bytes) }
     }
 
     /// The inverse of `copyPositions`: writes a block's bytes at positions `range`.
     public func restorePositions(_ range: Range<Int>, from block: UnsafeRawPointer) {
+        forEachRun(range) { stored, blockOffset, bytes in stored.copyMemory(from: block + blockOffset, byteCount: bytes) }
+    }
+
+    /// The block layout, once: for keys then values, for each layer, the cache's run of `range` and its offset in a block.
+    private func forEachRun(_ range: Range<Int>, _ body: (UnsafeMutableRawPointer, Int, Int) -> Void) {
         precondition(range.lowerBound >= 0 && range.upperBound <= positions)
         let run = range.count * kvDim * elementBytes
         for (part, base) in [(0, keyStorage), (1, valueStorage)] {
             for l in 0..<layers {
-                let dst = base + (l * positions + range.lowerBound) * kvDim * elementBytes
-                dst.copyMemory(from: block + (part * layers + l) * run, byteCount: run)
+                body(base + (l * positions + range.lowerBound) * kvDim * elementBytes, (part * layers + l) * run, run)
             }
         }
     }
