@@ -94,7 +94,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats", "CKernels", "TestSupport"], resources: [.copy("Golden")]),
-        .testTarget(name: "DSModelTests", dependencies: ["DSModel", "DSTensor", "DSFormats"], resources: [.copy("Golden")]),
+        .testTarget(name: "DSModelTests", dependencies: ["DSModel", "DSTensor", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(
             name: "DSTokenizerTests",
             dependencies: ["DSTokenizer", "DSFormats", "TestSupport"],
@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "DSGenerationTests", dependencies: ["DSGeneration", "DSModel", "DSTokenizer"], exclude: ["Golden"]),
         .testTarget(
             name: "DSServerTests",
-            dependencies: ["DSServer", "DSModel", "DSTokenizer", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["DSServer", "DSModel", "DSTokenizer", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
         .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
         .testTarget(name: "DSScalingTests", dependencies: ["DSScaling", "DSModel"]),

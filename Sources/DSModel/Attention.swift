@@ -25,11 +25,52 @@ let attentionKeyTile = 64
 }
 
 /// Sum of the lanes by halving (the generic `sum()` compiles to an out-of-line call).
+/// The halves come from bit casts (the generic `lowHalf`/`highHalf` may compile to lane-by-lane copies): same sums.
 @inline(__always) func horizontalSum(_ v: SIMD16<Float>) -> Float {
-    let a = v.lowHalf + v.highHalf
-    let b = a.lowHalf + a.highHalf
-    let c = b.lowHalf + b.highHalf
+    let v2 = unsafeBitCast(v, to: (SIMD8<Float>, SIMD8<Float>).self)
+    let a = v2.0 + v2.1
+    let a2 = unsafeBitCast(a, to: (SIMD4<Float>, SIMD4<Float>).self)
+    let b = a2.0 + a2.1
+    let b2 = unsafeBitCast(b, to: (SIMD2<Float>, SIMD2<Float>).self)
+    let c = b2.0 + b2.1
     return c[0] + c[1]
+}
+
+// Attention scores: q · k over n dimensions in the one order every attention kernel uses, so a token's scores never
+// depend on which kernel ran it (issue 21): fma into one 8-lane accumulator chunk by chunk (8 dimensions at a time, in
+// order), the lanes summed by halving (`sum8`), then unfused products for the last n % 8 dimensions (`dotTail`).
+// One chain per (query, key) pair; the kernels interleave several pairs to hide the fma latency.
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Lanes of an 8-lane accumulator summed by halving (halves by bit cast: the generic `lowHalf` may copy lane by lane).
+@inline(__always) func sum8(_ v: SIMD8<Float>) -> Float {
+    let h = unsafeBitCast(v, to: (SIMD4<Float>, SIMD4<Float>).self)
+    let a = h.0 + h.1
+    let q = unsafeBitCast(a, to: (SIMD2<Float>, SIMD2<Float>).self)
+    let b = q.0 + q.1
+    return b[0] + b[1]
+}
+
+/// s + Σ q[e]·k(e) for e in from..<n, unfused, in order (the dimensions past the last whole 8).
+@inline(__always) func dotTail(_ s: Float, _ q: UnsafePointer<Float>, from: Int, count n: Int, _ element: (Int) -> Float) -> Float {
+    var s = s
+    for e in from..<n { s += element(e) * q[e] }
+    return s
+}
+
+/// The score order for one pair (see above); `chunk(e)` and `element(e)` read k's dimensions as floats.
+@inline(__always) func headDot(_ q: UnsafePointer<Float>, count n: Int, chunk: (Int) -> SIMD8<Float>,
+                               element: (Int) -> Float) -> Float {
+    var acc = SIMD8<Float>()
+    var e = 0
+    while e + 8 <= n {
+        acc.addProduct(chunk(e), load8(q + e))
+        e += 8
+    }
+    return dotTail(sum8(acc), q, from: e, count: n, element)
 }
 
 /// (v1, v0, v3, v2, …): each adjacent pair exchanged, by rotating 64-bit lanes (RoPE's interleaved layout).
@@ -109,9 +150,9 @@ extension Transformer {
         let c = config
         let d = c.headDim, groups = c.headCount / c.kvHeadCount, B = attentionQueryBlock, T = attentionKeyTile
         let blocks = (n + B - 1) / B
-        // Per task: transposed queries and output accumulators for each head of the group, the running max and
+        // Per task: output accumulators for each head of the group, the running max and
         // sum, the score tile, and K/V tiles when the cache must be converted.
-        let scratchFloats = 2 * groups * B * d + 3 * groups * B + T * B + 2 * T * d
+        let scratchFloats = groups * B * d + 3 * groups * B + T * B + 2 * T * d
         pool.run(tasks: blocks * c.kvHeadCount, threads: threads) { [self] task in
             // Head-major, so the threads walk one head's keys and values together and its blocks reuse them from L3
             // (block-major order streams the whole layer's cache from DRAM once per block); latest blocks first
@@ -130,17 +171,10 @@ extension Transformer {
         let row0 = block * B, rows = min(B, n - row0)
         let position0 = first + row0, keyEnd = position0 + rows
         let scale = 1 / sqrtf(Float(d))
-        let qt = scratch, o = qt + groups * B * d, runningMax = o + groups * B * d
+        let o = scratch, runningMax = o + groups * B * d
         let runningSum = runningMax + groups * B, correction = runningSum + groups * B
         let s = correction + groups * B, keyTile = s + T * B, valueTile = keyTile + T * d
         for g in 0..<groups {
-            // Q block transposed to [d × 32] (padding rows zero): a key's scores for all 32 queries are then two FMAs
-            // per dimension.
-            let head = kvHead * groups + g, qg = qt + g * B * d
-            for i in 0..<B {
-                let src = q + (row0 + i) * c.queryDim + head * d
-                for k in 0..<d { qg[k * B + i] = i < rows ? src[k] : 0 }
-            }
             (o + g * B * d).initialize(repeating: 0, count: B * d)
             (runningMax + g * B).initialize(repeating: -.infinity, count: B)
             (runningSum + g * B).initialize(repeating: 0, count: B)
@@ -153,13 +187,9 @@ extension Transformer {
             let (values, valueStride) = cache.rows(.values, layer: l, from: tileStart, count: tn, offset: kvHead * d,
                                                    width: d, scratch: valueTile)
             for g in 0..<groups {
-                scoreTile(qt + g * B * d, keys: keys, stride: keyStride, count: tn, dim: d, scale: scale, into: s)
-                // Key j is masked for queries i < (its position − position0); only tiles reaching past position0 have any.
-                if tileStart + tn - 1 > position0 {
-                    for j in max(0, position0 + 1 - tileStart)..<tn {
-                        (s + j * B).update(repeating: -.infinity, count: min(B, tileStart + j - position0))
-                    }
-                }
+                let head = kvHead * groups + g
+                scoreTile(q + row0 * c.queryDim + head * d, queryStride: c.queryDim, rows: rows, firstKey: tileStart - position0,
+                          keys: keys, stride: keyStride, count: tn, dim: d, scale: scale, into: s)
                 onlineSoftmax(s, count: tn, max: runningMax + g * B, sum: runningSum + g * B, correction: correction + g * B)
                 accumulatePV(s, values: values, stride: valueStride, count: tn, dim: d, rows: rows,
                              correction: correction + g * B, into: o + g * B * d)
@@ -177,53 +207,58 @@ extension Transformer {
     }
 }
 
-/// s[j × 32 + i] = scale · (key j · query i) for a tile of keys against a transposed block of 32 queries
-/// (qt = [dim × 32]). Eight keys at a time: 16 accumulators, one broadcast per key and dimension.
-private func scoreTile(_ qt: UnsafePointer<Float>, keys: UnsafePointer<Float>, stride ks: Int, count tn: Int, dim d: Int,
-                       scale: Float, into s: UnsafeMutablePointer<Float>) {
-    let B = attentionQueryBlock
-    let sc = SIMD16<Float>(repeating: scale)
-    var j = 0
-    while j + 8 <= tn {
-        let k = keys + j * ks
-        var a0 = SIMD16<Float>(), b0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b1 = SIMD16<Float>()
-        var a2 = SIMD16<Float>(), b2 = SIMD16<Float>(), a3 = SIMD16<Float>(), b3 = SIMD16<Float>()
-        var a4 = SIMD16<Float>(), b4 = SIMD16<Float>(), a5 = SIMD16<Float>(), b5 = SIMD16<Float>()
-        var a6 = SIMD16<Float>(), b6 = SIMD16<Float>(), a7 = SIMD16<Float>(), b7 = SIMD16<Float>()
-        for e in 0..<d {
-            let qa = load16(qt + e * B), qb = load16(qt + e * B + 16)
-            var w = SIMD16<Float>(repeating: k[e])
-            a0.addProduct(w, qa); b0.addProduct(w, qb)
-            w = SIMD16(repeating: k[ks + e]); a1.addProduct(w, qa); b1.addProduct(w, qb)
-            w = SIMD16(repeating: k[2 * ks + e]); a2.addProduct(w, qa); b2.addProduct(w, qb)
-            w = SIMD16(repeating: k[3 * ks + e]); a3.addProduct(w, qa); b3.addProduct(w, qb)
-            w = SIMD16(repeating: k[4 * ks + e]); a4.addProduct(w, qa); b4.addProduct(w, qb)
-            w = SIMD16(repeating: k[5 * ks + e]); a5.addProduct(w, qa); b5.addProduct(w, qb)
-            w = SIMD16(repeating: k[6 * ks + e]); a6.addProduct(w, qa); b6.addProduct(w, qb)
-            w = SIMD16(repeating: k[7 * ks + e]); a7.addProduct(w, qa); b7.addProduct(w, qb)
+/// s[j × 32 + i] = scale · (key j · query i) in `headDot`'s order for the block's `rows` queries (rows `queryStride`
+/// floats apart), −∞ where key j comes after query i (it sits `firstKey + j` slots after query 0), 0 in the padding
+/// rows. Register tiles of 4 queries × 2 keys: six loads feed eight independent fma chains.
+private func scoreTile(_ q: UnsafePointer<Float>, queryStride qs: Int, rows: Int, firstKey: Int, keys: UnsafePointer<Float>,
+                       stride ks: Int, count tn: Int, dim d: Int, scale: Float, into s: UnsafeMutablePointer<Float>) {
+    let B = attentionQueryBlock, whole = d & ~7
+    var i = 0
+    while i + 4 <= rows {
+        let q0 = q + i * qs, q1 = q0 + qs, q2 = q1 + qs, q3 = q2 + qs
+        var j = 0
+        while j + 2 <= tn {
+            let ka = keys + j * ks, kb = ka + ks
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+            var e = 0
+            while e < whole {
+                let x = load8(ka + e), y = load8(kb + e)
+                var v = load8(q0 + e); a0.addProduct(x, v); b0.addProduct(y, v)
+                v = load8(q1 + e); a1.addProduct(x, v); b1.addProduct(y, v)
+                v = load8(q2 + e); a2.addProduct(x, v); b2.addProduct(y, v)
+                v = load8(q3 + e); a3.addProduct(x, v); b3.addProduct(y, v)
+                e += 8
+            }
+            let ra = s + j * B + i, rb = ra + B
+            ra[0] = dotTail(sum8(a0), q0, from: whole, count: d) { ka[$0] } * scale
+            ra[1] = dotTail(sum8(a1), q1, from: whole, count: d) { ka[$0] } * scale
+            ra[2] = dotTail(sum8(a2), q2, from: whole, count: d) { ka[$0] } * scale
+            ra[3] = dotTail(sum8(a3), q3, from: whole, count: d) { ka[$0] } * scale
+            rb[0] = dotTail(sum8(b0), q0, from: whole, count: d) { kb[$0] } * scale
+            rb[1] = dotTail(sum8(b1), q1, from: whole, count: d) { kb[$0] } * scale
+            rb[2] = dotTail(sum8(b2), q2, from: whole, count: d) { kb[$0] } * scale
+            rb[3] = dotTail(sum8(b3), q3, from: whole, count: d) { kb[$0] } * scale
+            j += 2
         }
-        let o = s + j * B
-        store16(a0 * sc, o); store16(b0 * sc, o + 16)
-        store16(a1 * sc, o + B); store16(b1 * sc, o + B + 16)
-        store16(a2 * sc, o + 2 * B); store16(b2 * sc, o + 2 * B + 16)
-        store16(a3 * sc, o + 3 * B); store16(b3 * sc, o + 3 * B + 16)
-        store16(a4 * sc, o + 4 * B); store16(b4 * sc, o + 4 * B + 16)
-        store16(a5 * sc, o + 5 * B); store16(b5 * sc, o + 5 * B + 16)
-        store16(a6 * sc, o + 6 * B); store16(b6 * sc, o + 6 * B + 16)
-        store16(a7 * sc, o + 7 * B); store16(b7 * sc, o + 7 * B + 16)
-        j += 8
+        if j < tn {
+            let k = keys + j * ks
+            for r in 0..<4 { s[j * B + i + r] = headDot(q + (i + r) * qs, count: d, chunk: { load8(k + $0) }, element: { k[$0] }) * scale }
+        }
+        i += 4
     }
-    while j < tn {
-        let k = keys + j * ks
-        var a = SIMD16<Float>(), b = SIMD16<Float>()
-        for e in 0..<d {
-            let w = SIMD16<Float>(repeating: k[e])
-            a.addProduct(w, load16(qt + e * B))
-            b.addProduct(w, load16(qt + e * B + 16))
+    while i < rows {
+        for j in 0..<tn {
+            let k = keys + j * ks
+            s[j * B + i] = headDot(q + i * qs, count: d, chunk: { load8(k + $0) }, element: { k[$0] }) * scale
         }
-        store16(a * sc, s + j * B)
-        store16(b * sc, s + j * B + 16)
-        j += 1
+        i += 1
+    }
+    // Masked keys (after their query) and the padding rows.
+    for j in 0..<tn {
+        let out = s + j * B
+        for i in 0..<min(rows, max(0, firstKey + j)) { out[i] = -.infinity }
+        for i in rows..<B { out[i] = 0 }
     }
 }
 

@@ -129,35 +129,43 @@ public final class KVCache: @unchecked Sendable {
         return unsafeBitCast(u &<< 16, to: SIMD16<Float>.self)
     }
 
-    /// scores[t − positions.lowerBound] = scale · (q · key[layer, t, offset ..< offset + n]) for t in positions; returns
-    /// the largest. One query against many keys (decode, packed prefill): each dot product stays in registers.
+    /// scores[t − positions.lowerBound] = scale · (q · key[layer, t, offset ..< offset + n]) for t in positions, in
+    /// `headDot`'s order; returns the largest. One query against many keys (decode, packed prefill): eight keys at a
+    /// time, so eight fma chains run side by side and each query chunk is loaded once for all of them.
     func keyScores(_ q: UnsafePointer<Float>, layer: Int, positions: Range<Int>, offset: Int, count n: Int, scale: Float,
                    into scores: UnsafeMutablePointer<Float>) -> Float {
-        var best = -Float.infinity
-        let rowBytes = kvDim * elementSize
-        var p = UnsafeRawPointer(keys) + byteOffset(layer, positions.lowerBound) + offset * elementSize
-        for i in 0..<positions.count {
-            var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        let rowBytes = kvDim * elementSize, whole = n & ~7
+        let base = UnsafeRawPointer(keys) + byteOffset(layer, positions.lowerBound) + offset * elementSize
+        var i = 0
+        while i + 8 <= positions.count {
+            let p = base + i * rowBytes
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
             var e = 0
-            while e + 32 <= n {
-                acc0.addProduct(row16(p, e), load16(q + e))
-                acc1.addProduct(row16(p, e + 16), load16(q + e + 16))
-                e += 32
+            while e < whole {
+                let v = load8(q + e)
+                a0.addProduct(row8(p, e), v); a1.addProduct(row8(p + rowBytes, e), v)
+                a2.addProduct(row8(p + 2 * rowBytes, e), v); a3.addProduct(row8(p + 3 * rowBytes, e), v)
+                a4.addProduct(row8(p + 4 * rowBytes, e), v); a5.addProduct(row8(p + 5 * rowBytes, e), v)
+                a6.addProduct(row8(p + 6 * rowBytes, e), v); a7.addProduct(row8(p + 7 * rowBytes, e), v)
+                e += 8
             }
-            if e + 16 <= n {
-                acc0.addProduct(row16(p, e), load16(q + e))
-                e += 16
+            // (No array of the accumulators: that would allocate once per eight keys in the decode loop.)
+            func finish(_ acc: SIMD8<Float>, _ j: Int) {
+                let row = p + j * rowBytes
+                scores[i + j] = dotTail(sum8(acc), q, from: whole, count: n) { element(row, $0) } * scale
             }
-            var s = horizontalSum(acc0 + acc1)
-            while e < n {
-                s += element(p, e) * q[e]
-                e += 1
-            }
-            s *= scale
-            scores[i] = s
-            best = max(best, s)
-            p += rowBytes
+            finish(a0, 0); finish(a1, 1); finish(a2, 2); finish(a3, 3)
+            finish(a4, 4); finish(a5, 5); finish(a6, 6); finish(a7, 7)
+            i += 8
         }
+        while i < positions.count {
+            let row = base + i * rowBytes
+            scores[i] = headDot(q, count: n, chunk: { row8(row, $0) }, element: { element(row, $0) }) * scale
+            i += 1
+        }
+        var best = -Float.infinity
+        for i in 0..<positions.count { best = max(best, scores[i]) }
         return best
     }
 
@@ -197,6 +205,19 @@ public final class KVCache: @unchecked Sendable {
                 for k in e..<n { out[k] += weights[i] * element(p, k) }
                 p += rowBytes
             }
+        }
+    }
+
+    /// Elements e..<e+8 of a stored row as floats.
+    @inline(__always) private func row8(_ row: UnsafeRawPointer, _ e: Int) -> SIMD8<Float> {
+        switch precision {
+        case .f32: return row.loadUnaligned(fromByteOffset: 4 * e, as: SIMD8<Float>.self)
+        case .f16: return SIMD8<Float>(row.loadUnaligned(fromByteOffset: 2 * e, as: SIMD8<Float16>.self))
+        case .bf16:
+            let h = row.loadUnaligned(fromByteOffset: 2 * e, as: SIMD8<UInt16>.self)
+            var u = SIMD8<UInt32>()
+            for j in 0..<8 { u[j] = UInt32(h[j]) }
+            return unsafeBitCast(u &<< 16, to: SIMD8<Float>.self)
         }
     }
 

@@ -30,6 +30,9 @@ public struct ForwardBatch: Sendable {
         wantsLogits.append(logits)
     }
 
+    /// Whether row r attends to every slot up to its own (no shared context, no segment): the causal kernels apply.
+    func isPlain(_ r: Int) -> Bool { shared[r].isEmpty && segmentStart[r] == 0 }
+
     /// Whether every row is a plain causal row (sees all slots before it), so the blocked attention kernel applies.
     var isPlainCausal: Bool {
         for i in 0..<count where !shared[i].isEmpty || segmentStart[i] != 0 || position[i] != slot[i] { return false }
@@ -70,8 +73,9 @@ extension Transformer {
         for r in 0..<n { w.embedding.row(Int(batch.tokens[r]), into: X + r * c.hiddenSize) }
         let groups = c.headCount / c.kvHeadCount
         // One sequence's consecutive plain rows (prefill): the blocked kernel, which needs whole SIMD16 vectors per head.
-        let blocked = n > 1 && c.headDim % 16 == 0 && batch.isPlainCausal && batch.sequence.allSatisfy { $0 == batch.sequence[0] }
-        nonisolated(unsafe) let (q, xb) = (Q, XB)
+        let rowKernel = c.headDim % 16 == 0
+        let blocked = n > 1 && rowKernel && batch.isPlainCausal && batch.sequence.allSatisfy { $0 == batch.sequence[0] }
+        nonisolated(unsafe) let q = Q
         for (l, layer) in w.layers.enumerated() {
             lead.rmsNorm(rows: n, X, layer.attentionNorm, XB)
             lead.project([layer.wq, layer.wk, layer.wv], XB, rows: n, into: [Q, K, V], buffers: b)
@@ -90,18 +94,34 @@ extension Transformer {
                 // A short decode step: heads inline (a parallel region costs more than the attention).
                 let s = sequences[batch.sequence[0]]
                 for h in 0..<c.headCount {
-                    s.attend(Q + h * c.headDim, layer: l, shared: batch.shared[0], from: batch.segmentStart[0], last: batch.slot[0],
-                             kvOffset: (h / groups) * c.headDim, scores: b.scores, out: XB + h * c.headDim)
+                    s.attendOne(batch, row: 0, head: h, groups: groups, layer: l, q: Q, scores: b.scores, out: XB)
                 }
             } else {
-                // One task per (row, head); each row sees its shared slots and its own segment.
-                pool.run(tasks: n * c.headCount, threads: threads) { task in
-                    let r = task / c.headCount, h = task % c.headCount
-                    let s = sequences[batch.sequence[r]], last = batch.slot[r]
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: last + 1) { scores in
-                        s.attend(q + r * c.queryDim + h * c.headDim, layer: l, shared: batch.shared[r], from: batch.segmentStart[r],
-                                 last: last, kvOffset: (h / groups) * c.headDim, scores: scores.baseAddress!,
-                                 out: xb + r * c.queryDim + h * c.headDim)
+                // Runs of one sequence's consecutive rows (a prompt chunk) take the blocked kernel; every other row
+                // one task per head. Both give a row the same bits, so what shares the step never shows in them.
+                var singles: [Int] = []
+                var r = 0
+                while r < n {
+                    var end = r + 1
+                    if rowKernel && batch.isPlain(r) {
+                        while end < n && batch.sequence[end] == batch.sequence[r] && batch.isPlain(end)
+                                && batch.slot[end] == batch.slot[end - 1] + 1 { end += 1 }
+                    }
+                    if end - r > 1 {
+                        sequences[batch.sequence[r]].attendCausal(queries: Q + r * c.queryDim, count: end - r, first: batch.slot[r],
+                                                                  layer: l, into: XB + r * c.queryDim)
+                    } else {
+                        singles.append(r)
+                    }
+                    r = end
+                }
+                let scratchCount = max(attentionKeyTile, (singles.map { batch.slot[$0] }.max() ?? 0) + 1)
+                nonisolated(unsafe) let out = XB
+                pool.run(tasks: singles.count * c.headCount, threads: threads) { task in
+                    let r = singles[task / c.headCount], h = task % c.headCount
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
+                        sequences[batch.sequence[r]].attendOne(batch, row: r, head: h, groups: groups, layer: l, q: q,
+                                                               scores: scratch.baseAddress!, out: out)
                     }
                 }
             }
@@ -116,6 +136,20 @@ extension Transformer {
         }
         for (r, s) in batch.sequence.enumerated() { sequences[s].length = batch.slot[r] + 1 }
         lead.emitLogits(batch, sequences: sequences, buffers: b, each: each)
+    }
+
+    /// Attention of one row and query head of a batch into its place in `out` ([rows × queryDim]): a plain row with the
+    /// blocked kernel's arithmetic (`attendRow`), a packed row (shared context, own segment) by `attend`.
+    func attendOne(_ batch: ForwardBatch, row r: Int, head h: Int, groups: Int, layer l: Int, q: UnsafePointer<Float>,
+                   scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let c = config, qh = q + r * c.queryDim + h * c.headDim, o = out + r * c.queryDim + h * c.headDim
+        let kvOffset = (h / groups) * c.headDim
+        if c.headDim % 16 == 0 && batch.isPlain(r) {
+            attendRow(qh, layer: l, last: batch.slot[r], kvOffset: kvOffset, scores: scores, out: o)
+        } else {
+            attend(qh, layer: l, shared: batch.shared[r], from: batch.segmentStart[r], last: batch.slot[r], kvOffset: kvOffset,
+                   scores: scores, out: o)
+        }
     }
 
     /// The final norm and output head for the rows that want logits, at most `ForwardBuffers.logitRows` at a time.

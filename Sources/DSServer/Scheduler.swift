@@ -326,7 +326,9 @@ public final class Scheduler: @unchecked Sendable {
         let piece = (try? s.detokenizer.append(id)) ?? ""
         let visible = s.stop.feed(piece)
         job.continuation.yield(.token(id: id, text: visible, logprob: lp))
-        if s.stop.stopped { return finish(s, .stop) }
+        // A complete grammar allows nothing but end-of-sequence: stop now, so a value that ends exactly at
+        // max_tokens reports "stop" and only a cut one "length".
+        if s.stop.stopped || sampler.grammar?.isComplete == true { return finish(s, .stop) }
         if s.generated >= job.request.parameters.maxTokens || s.model.length >= s.model.maxSequence {
             return finish(s, .length)
         }

@@ -93,6 +93,12 @@ import Testing
                 let c = try RouteTests.json(r)["choices"]!.array![0]
                 #expect(c["finish_reason"]?.string == "length" && c["text"]!.string!.hasPrefix("{"))
             }
+            // A value that ends exactly at max_tokens is complete: "stop", not "length".
+            let exact = #"{"prompt": "x", "max_tokens": 1, "grammar": "root ::= \"a\""}"#
+            try await client.execute(uri: "/v1/completions", method: .post, body: Self.post(exact)) { r in
+                let c = try RouteTests.json(r)["choices"]!.array![0]
+                #expect(c["text"]?.string == "a" && c["finish_reason"]?.string == "stop", "\(c)")
+            }
         }
     }
 
