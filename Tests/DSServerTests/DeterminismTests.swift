@@ -7,9 +7,10 @@ import TestSupport
 import Testing
 
 /// Issue 21's determinism promise, on a Q8_0 GGUF in llama.cpp numerics (the serving path): at temperature 0 or
-/// with a seed, a request's tokens and log-probabilities do not depend on whether its prefix came from the cache or
-/// on the thread count (bit for bit), nor its tokens on the other requests in its batch. The packed kernels give every row the same
-/// reduction order whatever the batch; attention runs per sequence; cached blocks are the computed bits.
+/// with a seed, a request's tokens and log-probabilities — bit for bit — do not depend on the other requests in its
+/// batch, on whether its prefix came from the cache (prompt or earlier reply), or on the thread count. The packed
+/// kernels give every row the same reduction order whatever the batch, and every attention kernel the same order
+/// per row (Attention+Row.swift); cached blocks are the computed bits.
 @Suite(.serialized) struct DeterminismTests {
     static let weights: ModelWeights = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-determinism-\(getpid())").path
@@ -45,6 +46,7 @@ import Testing
         o.slots = slots
         o.context = 512
         o.prefillChunk = 48
+        o.queueLimit = 256  // the replay test submits 200 at once
         o.threads = threads
         if cache {
             var p = PrefixCache.Options()
@@ -116,6 +118,35 @@ import Testing
         }
     }
 
+    /// Issue 21's replay goal: 200 mixed requests (prompts of 1–120 tokens, a quarter sharing a 70-token prefix,
+    /// greedy and seeded, 1–8 tokens) submitted at once to 4 slots with the prefix cache on, then each replayed alone
+    /// on one slot without a cache: no token and no log-probability differs.
+    @Test func twoHundredConcurrentRequestsReplayAlone() async throws {
+        try await KernelLevelLock.hold {
+            var rng = SeededRandom(seed: 21)
+            let shared = Self.prompt(70, salt: 99)
+            let requests: [JobRequest] = (0..<200).map { i in
+                let length = Int(rng.next() % 120) + 1
+                var prompt = Self.prompt(length, salt: 1000 + i)
+                if i % 4 == 0 { prompt = shared + prompt.prefix(length / 2) }
+                return Self.request(prompt, maxTokens: Int(rng.next() % 8) + 1, seed: i % 2 == 0 ? UInt64(i) : nil)
+            }
+            let metrics = ServerMetrics()
+            let busy = scheduler(slots: 4, cache: true, metrics: metrics)
+            let jobs = try busy.submit(requests)
+            var together: [Output] = []
+            for j in jobs { together.append(await Self.run(j)) }
+            busy.shutdown()
+            #expect(metrics.reusedPromptTokenCount > 0, "the shared prefix came from the cache")
+            let quiet = scheduler(slots: 1, cache: false)
+            defer { quiet.shutdown() }
+            var differing: [Int] = []
+            for (i, r) in requests.enumerated() where await Self.run(try quiet.submit(r)) != together[i] { differing.append(i) }
+            #expect(together.allSatisfy { !$0.ids.isEmpty })
+            #expect(differing.isEmpty, "requests whose replay alone differs: \(differing)")
+        }
+    }
+
     /// Turn N+1 of a chat renders as turn N's tokens plus the reply and the new message, so the next turn
     /// prefills only the new part.
     @Test func nextChatTurnReusesThePreviousTurn() async throws {
@@ -132,7 +163,12 @@ import Testing
             let turn2 = tok.encodeChat(messages)
             #expect(Array(turn2.prefix(turn1.count)) == turn1, "turn 2 extends turn 1's tokens")
             let before = metrics.reusedPromptTokenCount
-            _ = await Self.run(try s.submit(Self.request(turn2, maxTokens: 4)))
+            let warm = await Self.run(try s.submit(Self.request(turn2, maxTokens: 4)))
+            // The reused part includes turn 1's reply, whose keys and values were computed as decode steps; a cold
+            // run prefills them as prompt: the same bits either way.
+            let cold = scheduler(slots: 1, cache: false)
+            defer { cold.shutdown() }
+            #expect(await Self.run(try cold.submit(Self.request(turn2, maxTokens: 4))) == warm, "turn 2 from the cache vs cold")
             #expect(metrics.reusedPromptTokenCount - before >= turn1.count, "reused \(metrics.reusedPromptTokenCount - before) of \(turn2.count)")
             // Opting out: nothing reused, and nothing left behind for the next request.
             var optOut = Self.request(turn2, maxTokens: 2)
