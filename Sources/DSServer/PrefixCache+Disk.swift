@@ -1,4 +1,5 @@
 import DSFormats
+import DSModel
 import Foundation
 
 /// Evicted blocks kept in a directory, one file per block, named by the hash of every token up to the block's end.
@@ -82,5 +83,23 @@ extension PrefixCache {
         var h: UInt64 = 0xcbf29ce484222325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         return h
+    }
+}
+
+extension PrefixCache {
+    /// Inserts the whole blocks of `tokens` as `insert` does and writes each of them to the directory now, not only
+    /// when evicted: `dsllm chat` does this at /save, so that loading the conversation later (another process)
+    /// restores its keys and values instead of prefilling them. Blocks already on disk are not rewritten.
+    public func persist(_ tokens: ArraySlice<Int32>, from cache: KVCache) {
+        guard options.directory != nil else { return }
+        insert(tokens, from: cache)
+        let b = options.blockTokens
+        var node = root
+        var start = tokens.startIndex
+        while start + b <= tokens.endIndex, let child = node.children[Array(tokens[start..<(start + b)])] {
+            spill(child)
+            node = child
+            start += b
+        }
     }
 }

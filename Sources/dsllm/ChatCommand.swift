@@ -2,6 +2,7 @@ import ArgumentParser
 import DSFormats
 import DSGeneration
 import DSModel
+import DSServer
 import DSTokenizer
 import Dispatch
 import Foundation
@@ -14,7 +15,10 @@ struct ChatCommand: ParsableCommand {
         commandName: "chat",
         abstract: "Chat with a model in the terminal (DeepSeek chat template, streaming replies).",
         discussion: """
-            Commands: /reset (new conversation), /save FILE (conversation as JSON), /exit. Ctrl-C stops the \
+            Commands: /reset (new conversation), /save FILE (conversation as JSON), /load FILE (continue a saved \
+            conversation), /exit. With --cache-dir, /save also writes the conversation's keys and values there, and \
+            a conversation loaded later (--load or /load, in this or another session) restores them instead of \
+            prefilling its history again. Ctrl-C stops the \
             current reply; Ctrl-D or /exit quits. When the conversation outgrows --ctx, the oldest turns are \
             dropped (the system prompt is kept) and a line says so. With standard input not a terminal (prompts \
             piped in, one a line) the output is a transcript: each prompt echoed as "User: …", each reply as \
@@ -28,6 +32,9 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "Context length in tokens (default: the model's, at most 4096).") var ctx: Int?
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Start from a conversation written by /save.") var load: String?
+    @Option(help: "Directory for the conversation's keys and values: written at /save, read back when a saved conversation is loaded (the serve prefix cache's block files).")
+    var cacheDir: String?
 
     func run() throws {
         let weights = try modelOption.loadWeights()
@@ -39,7 +46,17 @@ struct ChatCommand: ParsableCommand {
         parameters.grammar = try sampling.tokenGrammar(tokenizer: tokenizer)
         try checkInferenceMemory(weights.config, positions: context, cache: .defaultFor(weights), hint: "lower --ctx")
         let model = Transformer(weights: weights, maxSequence: context, threads: threads)
-        let session = ChatSession(tokenizer: tokenizer, model: model, system: system, parameters: parameters)
+        var diskCache: PrefixCache?
+        if let dir = cacheDir {
+            var o = PrefixCache.Options()
+            o.directory = dir
+            o.ramBytes = 256 << 20  // blocks also stay in RAM for a /reset + /load in this session
+            diskCache = PrefixCache(options: o, weights: weights, cache: model.cache)
+        }
+        let session = ChatSession(tokenizer: tokenizer, model: model, system: system, parameters: parameters, diskCache: diskCache)
+        if let load {
+            do { try session.load(from: load) } catch { throw CLIError("could not load \(load): \(error)") }
+        }
 
         // Ctrl-C cancels the running reply instead of killing the process.
         signal(SIGINT, SIG_IGN)
@@ -55,7 +72,8 @@ struct ChatCommand: ParsableCommand {
             ? "the default model (\(modelOption.model): a toy of \(parameterCount) trained by dsllm, not DeepSeek's weights)"
             : "\(modelOption.model) (\(parameterCount))"
         print("dsllm chat — \(what), context \(context) tokens."
-              + (interactive ? " /reset, /save FILE, /exit; Ctrl-C stops a reply." : ""))
+              + (interactive ? " /reset, /save FILE, /load FILE, /exit; Ctrl-C stops a reply." : ""))
+        if let load { print("[loaded \(session.messages.count) messages from \(load)]") }
         defer {
             if isDefaultModel {
                 print("To chat with a real DeepSeek LLM: dsllm chat --model path/to/deepseek-llm-7b-chat (an HF directory) "
@@ -80,7 +98,15 @@ struct ChatCommand: ParsableCommand {
                 }
                 continue
             }
-            if input.hasPrefix("/") { print("[unknown command \(input); /reset, /save FILE, /exit]"); continue }
+            if input.hasPrefix("/load") {
+                let path = input.dropFirst(5).trimmingCharacters(in: .whitespaces)
+                guard !path.isEmpty else { print("[usage: /load FILE]"); continue }
+                do { try session.load(from: path); print("[loaded \(session.messages.count) messages from \(path)]") } catch {
+                    print("[could not load \(path): \(error)]")
+                }
+                continue
+            }
+            if input.hasPrefix("/") { print("[unknown command \(input); /reset, /save FILE, /load FILE, /exit]"); continue }
             if !interactive { print("User: \(input)") }
             print(interactive ? "" : "Assistant: ", terminator: "")
             // Through stdout's buffer like every other line (a pipe would otherwise get them out of order), flushed
@@ -111,12 +137,15 @@ final class ChatSession: @unchecked Sendable {
     private var cached: [Int32] = []  // tokens whose keys/values are in the model's cache
     private let lock = NSLock()
     private var running: TokenIterator?
+    /// --cache-dir: where /save writes the conversation's keys and values and a loaded conversation finds them.
+    let diskCache: PrefixCache?
 
-    init(tokenizer: Tokenizer, model: Transformer, system: String?, parameters: GenerateParameters) {
+    init(tokenizer: Tokenizer, model: Transformer, system: String?, parameters: GenerateParameters, diskCache: PrefixCache? = nil) {
         self.tokenizer = tokenizer
         self.model = model
         self.system = system
         self.parameters = parameters
+        self.diskCache = diskCache
         reset()
     }
 
@@ -135,6 +164,16 @@ final class ChatSession: @unchecked Sendable {
     func save(to path: String) throws {
         let data = try JSONEncoder().encode(messages)
         try writeAtomically(data, to: path)
+        diskCache?.persist(cached[...], from: model.cache)
+    }
+
+    /// Continues a conversation written by `save` (the system prompt is the file's). The next reply restores what
+    /// the disk cache holds of it, and prefills the rest.
+    func load(from path: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        messages = try JSONDecoder().decode([ChatMessage].self, from: data)
+        cached = []
+        model.reset()
     }
 
     /// Line breaks in a row after which a reply is cut off: the model emits nothing else any more.
@@ -163,10 +202,19 @@ final class ChatSession: @unchecked Sendable {
         if dropped > 0 { notice("context full: dropped the oldest \(dropped) turn\(dropped == 1 ? "" : "s")") }
         // Reuse the cache when the new prompt extends what it holds; otherwise start over.
         var fresh = prompt
-        if cached.count < prompt.count && Array(prompt[..<cached.count]) == cached && model.length == cached.count {
+        if !cached.isEmpty && cached.count < prompt.count && Array(prompt[..<cached.count]) == cached && model.length == cached.count {
             fresh = Array(prompt[cached.count...])
         } else {
             model.reset()
+            // A loaded (or reset) conversation: whole blocks of it may be in the cache directory.
+            if let disk = diskCache {
+                let restored = disk.restore(prompt[...], limit: prompt.count - 1, valid: 0, into: model.cache)
+                if restored > 0 {
+                    model.adoptCachedPrefix(length: restored)
+                    fresh = Array(prompt[restored...])
+                    notice("restored \(restored) of \(prompt.count) prompt tokens from the cache directory")
+                }
+            }
         }
         var p = parameters
         p.maxTokens = min(parameters.maxTokens, model.maxSequence - prompt.count)

@@ -56,3 +56,44 @@ import Testing
         #expect(topP.status != 0 && topP.err.contains("--top-p must be in (0, 1]"), "\(topP.err)")
     }
 }
+
+/// `dsllm chat --cache-dir`: /save writes the conversation's keys and values next to the JSON, and a later session
+/// that loads the conversation restores them instead of prefilling its history; corrupt block files are ignored.
+@Suite struct ChatDiskCacheTests {
+    @Test func savedConversationIsRestoredFromTheCacheDirectory() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-chat-cache-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let blocks = dir.appendingPathComponent("kv").path, saved = dir.appendingPathComponent("talk.json").path
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let args = ["chat", "--temperature", "0", "--max-tokens", "24", "--system", "You answer in long sentences about geography."]
+        let first = try runDSLLM(args + ["--cache-dir", blocks],
+                                 stdin: Array("Tell me about the rivers, mountains and seas of Europe, and their old towns.\nAnd the cities by the rivers?\n/save \(saved)\n".utf8))
+        #expect(first.status == 0, "\(first.err)")
+        #expect(first.out.contains("[saved 5 messages to \(saved)]"), "\(first.out)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: blocks).filter { $0.hasSuffix(".kvb") }
+        #expect(!files.isEmpty, "block files written at /save")
+
+        let next = Array("One more question about the coast?\n".utf8)
+        let resumed = try runDSLLM(args + ["--cache-dir", blocks, "--load", saved], stdin: next)
+        #expect(resumed.status == 0, "\(resumed.err)")
+        #expect(resumed.out.contains("[loaded 5 messages from \(saved)]"), "\(resumed.out)")
+        let restored = resumed.out.range(of: #"\[restored (\d+) of (\d+) prompt tokens from the cache directory\]"#, options: .regularExpression)
+        #expect(restored != nil, "\(resumed.out)")
+        if let r = restored {
+            let numbers = resumed.out[r].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            #expect(numbers.count == 2 && numbers[0] >= 64 && numbers[0] < numbers[1], "\(resumed.out[r])")
+        }
+
+        // Damaged files are ignored, never loaded: the conversation is prefilled again and still answered.
+        for f in files {
+            let path = (blocks as NSString).appendingPathComponent(f)
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes[bytes.count / 2] ^= 0xFF
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        let damaged = try runDSLLM(args + ["--cache-dir", blocks, "--load", saved], stdin: next)
+        #expect(damaged.status == 0 && !damaged.out.contains("[restored"), "\(damaged.out)")
+        #expect(damaged.out.contains("Assistant: "), "\(damaged.out)")
+    }
+}

@@ -51,9 +51,9 @@ def wait_up(port, path, timeout=600):
     raise RuntimeError("server did not start")
 
 
-# llama-server reuses a slot's KV cache for a repeated prompt unless told not to ("cache_prompt": false); every
-# request here repeats one prompt, so with its cache on its TTFT measures one token, not a prefill. Off by default:
-# TTFT then compares cold prefills (dsllm has no prefix cache yet: issue 21). --cache-prompt turns it back on.
+# Both servers reuse a slot's KV cache for a repeated prompt unless told not to ("cache_prompt": false); every
+# request here repeats one prompt, so with the cache on TTFT measures one token, not a prefill. Off by default:
+# TTFT then compares cold prefills (prefix reuse has its own bench: prefix.py). --cache-prompt turns it back on.
 CACHE_PROMPT = False
 
 
