@@ -51,14 +51,14 @@ uninstall:
 chat-page-test: build
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 	  $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
-	@python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q -r tools/requirements-e2e.txt selenium==4.51.0
-	python3 tests/server/chat_page_test.py --dsllm $(BIN)
+	@python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q -r e2e/requirements.txt selenium==4.51.0
+	python3 e2e/server/chat_page_test.py --dsllm $(BIN)
 
 # The server under 64 concurrent streaming clients × 10 rounds with disconnects and malformed requests.
 load-test: build
-	python3 tests/server/load_test.py --dsllm $(BIN)
+	python3 e2e/server/load_test.py --dsllm $(BIN)
 
-# Side-by-side benchmarks (need the Python anchors: pip install -r tools/requirements.txt).
+# Side-by-side benchmarks (need the Python anchors: pip install -r tools/golden/requirements.txt).
 bench: build
 	bash bench/tokenizer/run.sh
 	bash bench/inference/run.sh
@@ -94,8 +94,8 @@ alignment-demo: build
 # tasks: acc / acc_norm / exact_match equal, per-sample log-likelihoods within 1e-4, identical generations.
 EVAL_MODEL ?= models/default
 lm-eval-check: build
-	@python3 -c "import lm_eval, transformers" 2>/dev/null || python3 -m pip install -q -r tools/requirements-eval.txt
-	python3 tools/lm_eval_crosscheck.py --dsllm $(BIN) --model $(EVAL_MODEL)
+	@python3 -c "import lm_eval, transformers" 2>/dev/null || python3 -m pip install -q -r tools/golden/requirements-eval.txt
+	python3 tools/golden/lm_eval_crosscheck.py --dsllm $(BIN) --model $(EVAL_MODEL)
 
 # The embedded default model end to end: corpus → 8192-token tokenizer → pre-training (scaling-law η and B) → SFT →
 # evaluation → bf16 safetensors + Q8_0 GGUF + model card in bench/out/default-model/export (~2 h on 2 cores,
@@ -105,15 +105,25 @@ default-model: build
 
 # llama.cpp loads the shipped GGUF and transformers the shipped safetensors; both agree with dsllm.
 check-default-model: build
-	@python3 -c "import llama_cpp, transformers, torch" 2>/dev/null || python3 -m pip install -q -r tools/requirements.txt
-	$(if $(wildcard .venv-tools/llama-cpp-lib),LLAMA_CPP_LIB_PATH=$(CURDIR)/.venv-tools/llama-cpp-lib) python3 tools/check_default_model.py --dsllm $(BIN)
+	@python3 -c "import llama_cpp, transformers, torch" 2>/dev/null || python3 -m pip install -q -r tools/golden/requirements.txt
+	$(if $(wildcard .venv-tools/llama-cpp-lib),LLAMA_CPP_LIB_PATH=$(CURDIR)/.venv-tools/llama-cpp-lib) python3 tools/golden/check_default_model.py --dsllm $(BIN)
 
-# Regenerate committed golden files (needs the Python anchors).
+# Regenerate every committed golden file (needs the Python anchors of tools/golden/requirements.txt and the llama.cpp
+# build of tools/golden/build_llama_cpp.sh; see tools/README.md).
 golden: build
-	python3 tools/make_tokenizer_golden.py
-	python3 tools/make_trainer_golden.py
-	python3 tools/make_train_golden.py
-	python3 tools/make_alignment_golden.py
+	python3 tools/golden/make_tokenizer_golden.py
+	python3 tools/golden/make_default_pretok_golden.py
+	python3 tools/golden/make_trainer_golden.py
+	python3 tools/golden/make_safetensors_golden.py
+	python3 tools/golden/make_quant_golden.py
+	python3 tools/golden/make_kquant_golden.py
+	python3 tools/golden/make_kernel_golden.py
+	python3 tools/golden/make_model_golden.py
+	python3 tools/golden/make_gguf_golden.py
+	python3 tools/golden/make_hub_fixture.py Tests/DSModelTests/Golden/hub-bin
+	python3 tools/golden/make_train_golden.py
+	python3 tools/golden/make_alignment_golden.py
+	python3 tools/golden/make_data_golden.py
 
 # A longer fuzz run of the model and tokenizer loaders (the test suite runs 1000–1500 cases each).
 fuzz: deps

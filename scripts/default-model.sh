@@ -17,7 +17,7 @@ log() { echo "[$(date +%H:%M:%S)] $*"; }
 [ -f corpus/books.jsonl ] || bash scripts/make-corpus.sh corpus
 if [ ! -f "$W/heldout.jsonl" ]; then
   log "data: ingest, near-dedup, split"
-  python3 tools/shuffle_corpus.py "$W/shuffled.jsonl"
+  python3 tools/data/shuffle_corpus.py "$W/shuffled.jsonl"
   "$B" data ingest "$W/shuffled.jsonl" --out "$W/raw" --quiet --overwrite > /dev/null
   "$B" data dedup --near "$W/raw" --out "$W/dedup" --quiet --overwrite > /dev/null
   python3 -c "
@@ -145,7 +145,7 @@ if [ ! -f "$W/export/model-q8_0.gguf" ]; then
   cp "$W/base/loss.svg" "$W/export/pretrain-loss.svg"
   cp "$W/sft/loss.svg" "$W/export/sft-loss.svg"
 fi
-python3 tools/default_model_card.py --work "$W" --dsllm "$B" --out "$W/export/README.md"
+python3 tools/data/default_model_card.py --work "$W" --dsllm "$B" --out "$W/export/README.md"
 log "done: $W/export ($(du -sh "$W/export" | cut -f1))"
 
 # 8. Ship (only when asked): models/default is what `make run`, `dsllm chat` and `dsllm serve` use by default.

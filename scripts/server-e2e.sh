@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# End-to-end check of `dsllm serve` with the official openai client (pinned in tools/requirements-e2e.txt). The
+# End-to-end check of `dsllm serve` with the official openai client (pinned in e2e/requirements.txt). The
 # client lives in a virtual environment under .build/ (made once, refreshed when the pins change), never in the
 # system interpreter: Debian 12 forbids pip there (PEP 668), and `make test` should not change the machine.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.build/e2e-venv"
-requirements="$root/tools/requirements-e2e.txt"
+requirements="$root/e2e/requirements.txt"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || {
         rm -rf "$venv"

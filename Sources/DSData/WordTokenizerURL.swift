@@ -1,6 +1,6 @@
 // spaCy's URL_MATCH (spacy/lang/tokenizer_exceptions.py, the tokenizer's `url_match`) matched by hand, for the
-// English tokenizer port in WordTokenizer.swift. tools/gen_swift_tokenizer_tables.py checks that the regex in
-// tools/datatrove_text_tables.json is exactly the one implemented here (only the TLD class is data).
+// English tokenizer port in WordTokenizer.swift. tools/codegen/gen_swift_tokenizer_tables.py checks that the regex in
+// tools/codegen/datatrove_text_tables.json is exactly the one implemented here (only the TLD class is data).
 
 // MARK: - url_match
 

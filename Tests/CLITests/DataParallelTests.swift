@@ -144,7 +144,7 @@ import Testing
         return true
     }()
 
-    /// Two "hosts": ranks in two network namespaces joined by a veth pair, TCP only (tests/mpi/two-namespaces.sh).
+    /// Two "hosts": ranks in two network namespaces joined by a veth pair, TCP only (e2e/mpi/two-namespaces.sh).
     @Test(.enabled(if: canCreateNamespaces, "needs root with CAP_NET_ADMIN to create network namespaces"))
     func ranksInTwoNetworkNamespacesMatchOneProcess() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -152,7 +152,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: work) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [root.appendingPathComponent("tests/mpi/two-namespaces.sh").path, TrainResumeTests.binary().path, work.path]
+        p.arguments = [root.appendingPathComponent("e2e/mpi/two-namespaces.sh").path, TrainResumeTests.binary().path, work.path]
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe

@@ -6,7 +6,7 @@ import DSTraining
 import Foundation
 import Testing
 
-/// SFT and DPO against transformers and TRL 1.16 (tools/make_alignment_golden.py): a tiny Llama, a 384-token
+/// SFT and DPO against transformers and TRL 1.16 (tools/golden/make_alignment_golden.py): a tiny Llama, a 384-token
 /// tokenizer with the DeepSeek chat template.
 @Suite struct AlignmentGoldenTests {
     static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path

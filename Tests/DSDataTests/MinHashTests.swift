@@ -14,7 +14,7 @@ import TestSupport
 
     @Test func permutationsAreNumpysRandomStateOne() throws {
         let url = Golden.directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("tools/datatrove_minhash_params.json")
+            .appendingPathComponent("tools/codegen/datatrove_minhash_params.json")
         let p = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         func values(_ k: String) -> [UInt64] { (p[k] as! [Any]).map { UInt64("\($0)")! } }
         let h = MinHasher(config: MinHashConfig())

@@ -1,7 +1,7 @@
 @testable import DSData
 import Foundation
 
-/// The golden corpus and datatrove's decisions on it (tools/make_data_golden.py, datatrove 0.10.1).
+/// The golden corpus and datatrove's decisions on it (tools/golden/make_data_golden.py, datatrove 0.10.1).
 enum Golden {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 

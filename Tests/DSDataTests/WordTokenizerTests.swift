@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The Swift port of spaCy 3.8.18's English tokenizer + sentencizer (datatrove 0.10.1's word_tokenize /
-/// split_into_sentences) against the golden cases written by tools/make_data_golden.py, plus tricky inputs whose
+/// split_into_sentences) against the golden cases written by tools/golden/make_data_golden.py, plus tricky inputs whose
 /// expected tokens were taken from spaCy itself.
 @Suite struct WordTokenizerTests {
     nonisolated(unsafe) static let golden: [String: Any] = {

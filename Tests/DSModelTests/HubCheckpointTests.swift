@@ -3,7 +3,7 @@ import DSFormats
 import Foundation
 import Testing
 
-/// The official repos' layout (tools/make_hub_fixture.py, torch 2.15 + transformers 5.24): bf16 `.bin` shards with
+/// The official repos' layout (tools/golden/make_hub_fixture.py, torch 2.15 + transformers 5.24): bf16 `.bin` shards with
 /// pytorch_model.bin.index.json, and one f32 pytorch_model.bin, each with generation_config.json.
 @Suite struct HubCheckpointTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/hub-bin")

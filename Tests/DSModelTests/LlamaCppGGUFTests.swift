@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// A tiny GQA model (all dims multiples of 256) as GGUF, checked against llama.cpp and transformers
-/// (tools/make_gguf_golden.py). The legacy-type files are not committed: dsllm quantizes the committed
+/// (tools/golden/make_gguf_golden.py). The legacy-type files are not committed: dsllm quantizes the committed
 /// F32 file itself and must produce byte-identical tensors (llama.cpp's and gguf-py's quantizers agree).
 /// The K-quant files come from llama.cpp's quantizer.
 @Suite struct LlamaCppGGUFTests {

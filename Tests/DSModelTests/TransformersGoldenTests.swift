@@ -3,7 +3,7 @@ import DSModel
 import Foundation
 import Testing
 
-/// Tiny random LlamaForCausalLM models and their outputs from transformers (tools/make_model_golden.py):
+/// Tiny random LlamaForCausalLM models and their outputs from transformers (tools/golden/make_model_golden.py):
 /// MHA and GQA, f32 and bf16 weights, an explicit head_dim ≠ hidden/heads, the newer `rope_parameters`
 /// config form, tied embeddings.
 @Suite struct TransformersGoldenTests {

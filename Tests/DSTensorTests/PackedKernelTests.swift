@@ -5,7 +5,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// CKernels against ggml's own functions (tools/make_kernel_golden.py: quantize_row_q8_0 / q8_K / q8_1 and vec_dot from the
+/// CKernels against ggml's own functions (tools/golden/make_kernel_golden.py: quantize_row_q8_0 / q8_K / q8_1 and vec_dot from the
 /// llama.cpp build) and against its scalar reference, at every ISA level this machine runs.
 @Suite(.serialized) struct PackedKernelTests {
     struct Golden: Decodable {

@@ -3,7 +3,7 @@ import DSTensor
 import Foundation
 import Testing
 
-/// Golden data from gguf-py's numpy reference (tools/make_quant_golden.py).
+/// Golden data from gguf-py's numpy reference (tools/golden/make_quant_golden.py).
 @Suite struct QuantizationTests {
     struct Case: Decodable {
         var type: String
@@ -85,7 +85,7 @@ import Testing
         }
     }
 
-    /// K-quant writing against ggml's C reference quantizers (tools/make_kquant_golden.py): byte for byte.
+    /// K-quant writing against ggml's C reference quantizers (tools/golden/make_kquant_golden.py): byte for byte.
     @Test func kQuantizationMatchesGGMLByteForByte() throws {
         struct KCase: Decodable { var type: String; var input: String; var rows: Int; var columns: Int; var input_f32: String; var quantized: String }
         struct KGolden: Decodable { var cases: [KCase] }

@@ -29,7 +29,7 @@ import Testing
 @Suite struct LlamaCppGoldenTests {
     struct Case: Decodable { var text: String; var ids: [TokenID] }
 
-    /// The large golden set produced by llama.cpp's own tokenizer (tools/make_tokenizer_golden.py).
+    /// The large golden set produced by llama.cpp's own tokenizer (tools/golden/make_tokenizer_golden.py).
     @Test func goldenSetMatchesLlamaCpp() throws {
         let path = goldenPath("llamacpp-deepseek-golden.jsonl")
         let data = try String(contentsOfFile: path, encoding: .utf8)

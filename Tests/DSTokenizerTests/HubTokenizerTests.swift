@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 
-/// tokenizer.json + tokenizer_config.json in the hub's form (tools/make_hub_fixture.py): DeepSeek's Split patterns
+/// tokenizer.json + tokenizer_config.json in the hub's form (tools/golden/make_hub_fixture.py): DeepSeek's Split patterns
 /// with literal characters, BOS/EOS as AddedToken objects, add_bos_token, the chat template; ids from transformers.
 @Suite struct HubTokenizerTests {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

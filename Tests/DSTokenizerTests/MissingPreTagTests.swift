@@ -32,7 +32,7 @@ import Testing
     }
     struct GoldenCase: Decodable { var text: String; var ids: [TokenID] }
 
-    /// tools/make_default_pretok_golden.py: llama.cpp's ids for `vocabularyWithoutPre(changingToken: 5000)`.
+    /// tools/golden/make_default_pretok_golden.py: llama.cpp's ids for `vocabularyWithoutPre(changingToken: 5000)`.
     func defaultPreTokenizerGolden() throws -> [GoldenCase] {
         let lines = try String(contentsOfFile: goldenPath("llamacpp-default-pretok-golden.jsonl"), encoding: .utf8)
             .split(separator: "\n")

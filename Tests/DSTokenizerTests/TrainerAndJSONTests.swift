@@ -8,7 +8,7 @@ import Testing
         var runs: [Run]
     }
 
-    /// Same corpus, same size: the merges and the vocabulary equal HF BpeTrainer's (tools/make_trainer_golden.py).
+    /// Same corpus, same size: the merges and the vocabulary equal HF BpeTrainer's (tools/golden/make_trainer_golden.py).
     @Test func mergesMatchHFBpeTrainer() throws {
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: goldenDirectory.appendingPathComponent("hf-bpe-trainer-golden.json")))
         let corpus = try Data(contentsOf: goldenDirectory.appendingPathComponent("trainer-corpus.txt"))

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// Hand-written backward passes and AdamW against PyTorch autograd on transformers' LlamaForCausalLM
-/// (tools/make_train_golden.py): a tiny GQA model, f32.
+/// (tools/golden/make_train_golden.py): a tiny GQA model, f32.
 @Suite struct GradientTests {
     struct Golden {
         let json: JSONValue

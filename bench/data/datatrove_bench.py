@@ -18,7 +18,7 @@ spaCy's blank English pipeline load, as a real run does. docs = documents with a
 the others). One JSON line per task on stdout:
   {"task": "minhash", "docs": ..., "seconds_median": ..., "docs_per_s": ..., "workers": N, "kept": ...}
 
-Pinned versions: tools/requirements.txt (datatrove==0.10.1, spacy==3.8.18, xxhash==3.8.2, numpy==2.4.6, orjson).
+Pinned versions: tools/golden/requirements.txt (datatrove==0.10.1, spacy==3.8.18, xxhash==3.8.2, numpy==2.4.6, orjson).
 
 Usage: python3 bench/data/datatrove_bench.py --input corpus.jsonl [--workers 1] [--repeats 3]
        [--tasks minhash,filters] [--text-key text] [--id-key id] [--verbose]

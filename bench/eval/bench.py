@@ -3,10 +3,10 @@
 
 Both read the same exported task files (`dsllm eval --export`); each harness runs in its own process, timed end to end
 (model load included) and per task from its own logs. Prints a Markdown table with seconds and the speed ratio, and
-the metrics of both (they should agree; tools/lm_eval_crosscheck.py is the exact check against dsllm serve).
+the metrics of both (they should agree; tools/golden/lm_eval_crosscheck.py is the exact check against dsllm serve).
 
 Usage: python3 bench/eval/bench.py --dsllm .build/release/dsllm --model models/default [--limit 200] [--runs 3]
-Needs: pip install -r tools/requirements-eval.txt (lm-eval 0.4.13) and torch/transformers (tools/requirements.txt).
+Needs: pip install -r tools/golden/requirements-eval.txt (lm-eval 0.4.13) and torch/transformers (tools/golden/requirements.txt).
 """
 import argparse, glob, json, os, statistics, subprocess, sys, time
 

@@ -50,7 +50,7 @@ def weight_bytes_per_token(path):
 
 
 def llama_cpp(path, prompt, decode, threads):
-    """llama.cpp through llama-cpp-python (the build on PYTHONPATH: tools/build_llama_cpp.sh)."""
+    """llama.cpp through llama-cpp-python (the build on PYTHONPATH: tools/golden/build_llama_cpp.sh)."""
     import llama_cpp
     # n_batch = n_ctx: llama-cpp-python keeps n_batch rows of scores and indexes them by position.
     n = len(prompt) + decode + 16

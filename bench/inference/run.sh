@@ -3,15 +3,15 @@
 #   bash bench/inference/run.sh [layers=2] [extra bench.py args]
 # Makes bench/out/ds-<L>l (bf16 safetensors + DeepSeek tokenizer), quantizes it with dsllm to q8_0, q4_0, q4_k_m,
 # bf16 and f16 GGUF (dsllm's files are byte-identical to llama-quantize's), and runs both engines on those files
-# with a 512-token prompt. Needs the llama.cpp build of tools/build_llama_cpp.sh (and gguf, numpy).
+# with a 512-token prompt. Needs the llama.cpp build of tools/golden/build_llama_cpp.sh (and gguf, numpy).
 #   ISA=avx2 bash bench/inference/run.sh   # dsllm's AVX2 kernels vs an AVX2-only llama.cpp
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 layers="${1:-2}"; shift || true
 dsllm="$root/.build/release/dsllm"
 model="$root/bench/out/ds-${layers}l"
-# The anchor: llama.cpp built for this CPU's flags (tools/build_llama_cpp.sh); with ISA=avx2 the AVX2-only build
-# (tools/build_llama_cpp.sh --avx2-only) against dsllm's AVX2 kernels (DSLLM_ISA=avx2).
+# The anchor: llama.cpp built for this CPU's flags (tools/golden/build_llama_cpp.sh); with ISA=avx2 the AVX2-only build
+# (tools/golden/build_llama_cpp.sh --avx2-only) against dsllm's AVX2 kernels (DSLLM_ISA=avx2).
 if [[ "${ISA:-}" == "avx2" ]]; then
     export PYTHONPATH="$root/.venv-tools/llama-cpp-avx2${PYTHONPATH:+:$PYTHONPATH}"
     set -- --isa avx2 "$@"

@@ -17,7 +17,7 @@ with open('$W/corpus.txt', 'w') as out:
             out.write(json.loads(line)['text'] + '\n')"
   "$B" tokenizer train --input "$W/corpus.txt" --vocab-size 2048 --out "$W/tokenizer.json" --quiet --overwrite
   # Training reads shards front to back: shuffle the documents (seeded) so every prefix mixes all domains.
-  python3 tools/shuffle_corpus.py "$W/shuffled.jsonl"
+  python3 tools/data/shuffle_corpus.py "$W/shuffled.jsonl"
   "$B" data ingest "$W/shuffled.jsonl" --out "$W/raw" --quiet --overwrite > /dev/null
   "$B" data dedup --near "$W/raw" --out "$W/dedup" --quiet --overwrite > /dev/null
   "$B" data tokenize "$W/dedup" --tokenizer "$W/tokenizer.json" --val-fraction 0.01 --shard-tokens 1000000000 --out "$W/shards" --quiet --overwrite

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Server benchmark: dsllm serve vs llama.cpp's server (llama-cpp-python) on the inference benchmark's Q8_0 model.
 #   bash bench/server/run.sh [extra bench.py args]
-# Needs llama-cpp-python with its server extras (see tools/requirements.txt) and the model from bench/inference/run.sh.
+# Needs llama-cpp-python with its server extras (see tools/golden/requirements.txt) and the model from bench/inference/run.sh.
 # llama.cpp's C++ llama-server is used too when built at .venv-tools/llama-server (or LLAMA_SERVER=path):
 #   pip download llama-cpp-python==0.3.36 --no-deps --no-binary :all: ; tar xzf llama_cpp_python-0.3.36.tar.gz
 #   cd llama_cpp_python-0.3.36/vendor/llama.cpp && cmake -B build -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \

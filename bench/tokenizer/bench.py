@@ -32,7 +32,7 @@ single-thread ids, and mismatches are reported (count and first differing positi
 Usage:
   python3 bench/tokenizer/bench.py --dsllm .build/release/dsllm --vocab VOCAB.gguf \\
       --corpus bench/out/corpus.txt [--runs 5] [--out bench/out/results.json]
-llama.cpp honours LLAMA_CPP_LIB_PATH (see tools/make_tokenizer_golden.py for why it may be
+llama.cpp honours LLAMA_CPP_LIB_PATH (see tools/golden/make_tokenizer_golden.py for why it may be
 needed); if llama_cpp cannot be loaded, its rows are skipped with a note.
 """
 

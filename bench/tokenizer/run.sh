@@ -14,7 +14,7 @@ dsllm="${DSLLM:-$root/.build/release/dsllm}"
 vocab="${VOCAB:-$root/Sources/DSTokenizer/Resources/ggml-vocab-deepseek-llm.gguf}"
 corpus="$root/bench/out/corpus.txt"
 
-# A portable llama.cpp CPU backend, if one was built there (see tools/make_tokenizer_golden.py:
+# A portable llama.cpp CPU backend, if one was built there (see tools/golden/make_tokenizer_golden.py:
 # the installed wheel may target another CPU).
 if [[ -z "${LLAMA_CPP_LIB_PATH:-}" && -d "$root/.venv-tools/llama-cpp-lib" ]]; then
     export LLAMA_CPP_LIB_PATH="$root/.venv-tools/llama-cpp-lib"

@@ -2,7 +2,7 @@
 """BPE training time: `dsllm tokenizer train` vs HF tokenizers' BpeTrainer, same corpus, same size; also checks
 that the two produce the same merges (the golden test does this on a small corpus; this is the large one).
 
-HF is configured exactly as tools/make_trainer_golden.py does (DeepSeek Split pre-tokenizers + ByteLevel, full
+HF is configured exactly as tools/golden/make_trainer_golden.py does (DeepSeek Split pre-tokenizers + ByteLevel, full
 byte alphabet, no special tokens during training); dsllm gets --vocab-size N+2 because it counts its two
 special tokens. Both are timed as whole runs (reading the corpus, counting words, merging), median of --runs.
 
