@@ -42,21 +42,23 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
     ],
     targets: [
-        // File formats (GGUF today; safetensors with the inference engine). No dependencies.
-        .target(name: "DSFormats", swiftSettings: checkedSettings),
+        // File formats: GGUF, safetensors, PyTorch checkpoints, JSON (reader and writer), llm.c token shards, text lines
+        // (plain/gzip/zstd through CCompress). Tensor types (GGMLType) come from DSTensor, below it.
+        .target(name: "DSFormats", dependencies: ["DSTensor", "CCompress"], swiftSettings: checkedSettings),
         // The one file that calls a BLAS (oneDNN or OpenBLAS, opened at run time with dlopen).
         .target(name: "CGemm", linkerSettings: [.linkedLibrary("dl")]),
         // The innermost ISA-specific kernels (activation quantizers, repacking, integer GEMV/GEMM), one variant per
         // level in one object via per-function target attributes, chosen at run time by cpuid.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
-        // Tensor storage and numeric kernels: dtypes, (de)quantization, matrix multiply, the worker pool.
-        .target(name: "DSTensor", dependencies: ["DSFormats", "CGemm", "CKernels"], swiftSettings: kernelSettings),
+        // Tensor storage and numeric kernels: dtypes (GGMLType), (de)quantization, matrix multiply, the worker pool,
+        // SplitMix64. The bottom of the graph: no other dsllm module, only its C shims (a structure test checks).
+        .target(name: "DSTensor", dependencies: ["CGemm", "CKernels"], swiftSettings: kernelSettings),
         // LLaMA-style model: config, weights from safetensors/GGUF, forward pass with KV cache.
         .target(name: "DSModel", dependencies: ["DSTensor", "DSFormats"], swiftSettings: kernelSettings),
         // Sampling (GenerateParameters, LogitProcessor chain, Sampler), stop strings, TokenIterator.
-        .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer", "DSTensor"], swiftSettings: checkedSettings),
+        .target(name: "DSGeneration", dependencies: ["DSModel", "DSTokenizer", "DSTensor", "DSFormats"], swiftSettings: checkedSettings),
         // Pre-training: parameter slab, forward/backward pairs, AdamW, schedules.
-        .target(name: "DSTraining", dependencies: ["DSModel", "DSTensor", "CMPI"], swiftSettings: kernelSettings),
+        .target(name: "DSTraining", dependencies: ["DSModel", "DSTensor", "DSFormats", "CMPI"], swiftSettings: kernelSettings),
         // The one file that calls MPI (Open MPI's libmpi opened at run time, only under mpirun).
         .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl")]),
         // OpenAI-compatible HTTP server: routes, continuous-batching scheduler, metrics, chat page.
@@ -68,17 +70,18 @@ let package = Package(
         // Streaming gzip/zstd decoding (libz / libzstd opened at run time with dlopen).
         .target(name: "CCompress", linkerSettings: [.linkedLibrary("dl")]),
         // Pre-training data: document store, ingest, exact/near dedup, quality filters, remix, tokenize to shards.
-        .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "CCompress"], swiftSettings: checkedSettings),
-        // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits.
-        .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor"], swiftSettings: checkedSettings),
+        .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "DSTensor"], swiftSettings: checkedSettings),
+        // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits, the sweep
+        // plan (runs of `dsllm train`; DSTraining for its checkpoint and log rules).
+        .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor", "DSFormats", "DSTraining"], swiftSettings: checkedSettings),
         // Evaluation (lm-evaluation-harness's request types and metrics) over the inference engine.
-        .target(name: "DSEvaluation", dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats"], swiftSettings: checkedSettings),
+        .target(name: "DSEvaluation", dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats", "DSTensor"], swiftSettings: checkedSettings),
         // SFT and DPO on the training engine: chat/preference JSONL → masked, packed rows.
         .target(name: "DSAlignment", dependencies: ["DSTraining", "DSTokenizer", "DSData", "DSFormats", "DSTensor"], swiftSettings: checkedSettings),
         // Byte-level BPE: loading, DeepSeek pre-tokenizer, encode/decode, chat template, trainer.
         .target(
             name: "DSTokenizer",
-            dependencies: ["DSFormats"],
+            dependencies: ["DSFormats", "DSTensor"],
             resources: [.copy("Resources/ggml-vocab-deepseek-llm.gguf")],
             swiftSettings: checkedSettings
         ),
@@ -92,7 +95,7 @@ let package = Package(
         ),
         // Shared helpers for the test targets (seeded random numbers).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats", "DSTensor", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats", "CKernels", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "DSModelTests", dependencies: ["DSModel", "DSTensor", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(

@@ -20,11 +20,11 @@ public struct Document: Sendable, Equatable {
 
     /// The document store's line: {"id", "text", "dump", "domain", "lang"} (empty fields omitted).
     public var jsonLine: String {
-        var s = "{\"id\":\(jsonQuoted(id)),\"text\":\(jsonQuoted(text))"
-        if !dump.isEmpty { s += ",\"dump\":\(jsonQuoted(dump))" }
-        if !domain.isEmpty { s += ",\"domain\":\(jsonQuoted(domain))" }
-        if !lang.isEmpty { s += ",\"lang\":\(jsonQuoted(lang))" }
-        return s + "}\n"
+        var fields: [(String, JSONOut)] = [("id", .string(id)), ("text", .string(text))]
+        if !dump.isEmpty { fields.append(("dump", .string(dump))) }
+        if !domain.isEmpty { fields.append(("domain", .string(domain))) }
+        if !lang.isEmpty { fields.append(("lang", .string(lang))) }
+        return JSONOut.object(fields).text + "\n"
     }
 
     public enum ParseProblem: Error, Sendable, Equatable {

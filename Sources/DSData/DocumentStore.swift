@@ -117,12 +117,11 @@ public enum DocumentStore {
             for f in existing where f.hasPrefix("part-") && f.hasSuffix(".jsonl") && !parts.contains(f) {
                 try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(f))
             }
-            let list = parts.map { jsonQuoted($0) }.joined(separator: ", ")
-            let json = """
-                {"format": "\(DocumentStore.format)", "version": 1, "stage": \(jsonQuoted(stage)), "documents": \(documents), \
-                "bytes": \(bytes), "parts": [\(list)]}
-
-                """
+            let manifest = JSONOut.object([
+                ("format", .string(DocumentStore.format)), ("version", .int(1)), ("stage", .string(stage)),
+                ("documents", .int(documents)), ("bytes", .int(bytes)), ("parts", .array(parts.map { .string($0) })),
+            ])
+            let json = manifest.text(layout: .spaced) + "\n"
             try writeAtomically(Data(json.utf8), to: (directory as NSString).appendingPathComponent(DocumentStore.manifestName))
         }
     }

@@ -1,20 +1,15 @@
+import DSTensor
+
 /// Fast non-cryptographic hashing for deduplication keys: 8 bytes at a time with a strong final mix
-/// (SplitMix64's finalizer). Two seeds give a 128-bit key, so 10⁹ distinct documents collide with
+/// (SplitMix64.mix). Two seeds give a 128-bit key, so 10⁹ distinct documents collide with
 /// probability ~10⁻²⁰ — exact dedup never merges different texts in practice.
 public enum TextHash {
-    @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9e37_79b9_7f4a_7c15
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
     public static func hash64(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
-        var h = mix(seed ^ UInt64(bytes.count))
+        var h = SplitMix64.mix(seed ^ UInt64(bytes.count))
         var i = 0
         let n = bytes.count
         while i + 8 <= n {
-            h = mix(h ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            h = SplitMix64.mix(h ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
             i += 8
         }
         var tail: UInt64 = 0
@@ -24,7 +19,7 @@ public enum TextHash {
             shift += 8
             i += 1
         }
-        return mix(h ^ tail ^ 0xff51_afd7_ed55_8ccd)
+        return SplitMix64.mix(h ^ tail ^ 0xff51_afd7_ed55_8ccd)
     }
 
     public struct Key: Hashable, Sendable {

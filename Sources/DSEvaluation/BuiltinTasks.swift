@@ -1,3 +1,4 @@
+import DSTensor
 import DSTokenizer
 
 /// Tasks that ship with dsllm, generated from a fixed seed (no data files, nothing to license): small checks of
@@ -7,7 +8,7 @@ extension EvaluationTask {
     public static let builtinNames = ["arithmetic-mc", "arithmetic-gsm", "copy-mc", "chat-repetition"]
 
     public static func builtin(_ name: String) -> EvaluationTask? {
-        var rng = TaskRandom(seed: 0x5EED_0000 &+ UInt64(builtinNames.firstIndex(of: name) ?? 0))
+        var rng = SplitMix64(seed: 0x5EED_0000 &+ UInt64(builtinNames.firstIndex(of: name) ?? 0))
         switch name {
         case "arithmetic-mc":
             // "What is 17 plus 25?" with the answer and three near misses, in a seeded order.
@@ -80,16 +81,9 @@ extension EvaluationTask {
     }
 }
 
-/// SplitMix64: the built-in tasks are the same on every machine and Swift version (the standard generator is not seeded).
-struct TaskRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+// The built-in tasks draw from SplitMix64 so they are the same on every machine and Swift version (the standard
+// generator is not seeded).
+extension SplitMix64 {
+    /// A number in `r` (next() modulo its size: the bias is negligible for these small ranges).
     mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
 }

@@ -14,77 +14,82 @@ extension EvaluationTask {
     /// `dataPath` is where the lm-eval YAML finds the data (an absolute path: lm-eval resolves data_files from
     /// its working directory).
     public func exported(dataPath: String) -> ExportedFiles {
-        var task: [(String, String)] = [("name", jsonQuoted(name)), ("type", jsonQuoted(kind.rawValue)), ("data", jsonQuoted(name + ".jsonl"))]
-        var data: [String] = []
+        var task: [(String, JSONOut)] = [("name", .string(name)), ("type", .string(kind.rawValue)), ("data", .string(name + ".jsonl"))]
+        var data: [JSONOut] = []
+        let prompting: [(String, JSONOut)] = [("description", .string(description)), ("target_delimiter", .string(targetDelimiter)),
+                                              ("fewshot_delimiter", .string(fewshotDelimiter)), ("shots", .int(shots))]
         switch kind {
         case .multipleChoice:
-            task += [("description", jsonQuoted(description)), ("target_delimiter", jsonQuoted(targetDelimiter)),
-                     ("fewshot_delimiter", jsonQuoted(fewshotDelimiter)), ("shots", "\(shots)")]
-            data = questions.map { "{\"context\": \(jsonQuoted($0.context)), \"choices\": [\($0.choices.map(jsonQuoted).joined(separator: ", "))], \"gold\": \($0.gold)}" }
+            task += prompting
+            data = questions.map { .object([("context", .string($0.context)), ("choices", strings($0.choices)), ("gold", .int($0.gold))]) }
         case .generateUntil:
-            task += [("description", jsonQuoted(description)), ("target_delimiter", jsonQuoted(targetDelimiter)),
-                     ("fewshot_delimiter", jsonQuoted(fewshotDelimiter)), ("shots", "\(shots)"),
-                     ("until", "[\(stopSequences.map(jsonQuoted).joined(separator: ", "))]"), ("max_gen_toks", "\(maxGenTokens)"),
-                     ("ignore_case", "\(ignoreCase)"), ("ignore_punctuation", "\(ignorePunctuation)"),
-                     ("regexes_to_ignore", "[\(regexesToIgnore.map(jsonQuoted).joined(separator: ", "))]")]
+            task += prompting + [("until", strings(stopSequences)), ("max_gen_toks", .int(maxGenTokens)),
+                                 ("ignore_case", .bool(ignoreCase)), ("ignore_punctuation", .bool(ignorePunctuation)),
+                                 ("regexes_to_ignore", strings(regexesToIgnore))]
             if let f = filter {
-                task.append(("filter", "{\"regex\": \(jsonQuoted(f.regex)), \"select\": \(f.select), \"fallback\": \(jsonQuoted(f.fallback))}"))
+                task.append(("filter", .object([("regex", .string(f.regex)), ("select", .int(f.select)), ("fallback", .string(f.fallback))])))
             }
-            data = questions.map { "{\"context\": \(jsonQuoted($0.context)), \"target\": \(jsonQuoted($0.target))}" }
+            data = questions.map { .object([("context", .string($0.context)), ("target", .string($0.target))]) }
         case .perplexity:
-            if let window { task.append(("window", "\(window)")) }
-            if let stride { task.append(("stride", "\(stride)")) }
-            data = documents.map { "{\"text\": \(jsonQuoted($0))}" }
+            if let window { task.append(("window", .int(window))) }
+            if let stride { task.append(("stride", .int(stride))) }
+            data = documents.map { .object([("text", .string($0))]) }
         case .repetition:
-            task.append(("max_gen_toks", "\(maxGenTokens)"))
+            task.append(("max_gen_toks", .int(maxGenTokens)))
             data = questions.map { q in
-                "{\"messages\": [\(q.messages.map { "{\"role\": \(jsonQuoted($0.role.rawValue)), \"content\": \(jsonQuoted($0.content))}" }.joined(separator: ", "))]}"
+                .object([("messages", .array(q.messages.map { .object([("role", .string($0.role.rawValue)), ("content", .string($0.content))]) }))])
             }
         }
-        let taskFile = "{" + task.map { "\(jsonQuoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}\n"
-        return ExportedFiles(taskFile: taskFile, data: data.joined(separator: "\n") + "\n", lmEvalYAML: lmEvalYAML(dataPath: dataPath))
+        // One line each, with json.dumps's ", " / ": " (what the files looked like when written by hand).
+        return ExportedFiles(taskFile: JSONOut.object(task).text(layout: .spaced) + "\n",
+                             data: data.map { $0.text(layout: .spaced) }.joined(separator: "\n") + "\n",
+                             lmEvalYAML: lmEvalYAML(dataPath: dataPath))
     }
 
     /// lm-eval task YAML (written in JSON syntax, which YAML reads): fields name the data's columns directly
     /// (`doc_to_text: context`), so no Jinja rendering touches the text; few-shot examples are the first
     /// documents other than the current one (`sampler: first_n`), as in dsllm.
     func lmEvalYAML(dataPath: String) -> String? {
-        var f: [(String, String)] = [
-            ("task", jsonQuoted(lmEvalName)), ("dataset_path", jsonQuoted("json")),
-            ("dataset_kwargs", "{\"data_files\": {\"test\": \(jsonQuoted(dataPath))}}"), ("test_split", jsonQuoted("test")),
+        var f: [(String, JSONOut)] = [
+            ("task", .string(lmEvalName)), ("dataset_path", .string("json")),
+            ("dataset_kwargs", .object([("data_files", .object([("test", .string(dataPath))]))])), ("test_split", .string("test")),
         ]
-        func metric(_ m: String, _ extra: String = "") -> String {
-            "{\"metric\": \(jsonQuoted(m)), \"aggregation\": \"mean\", \"higher_is_better\": true\(extra)}"
+        func metric(_ m: String, _ options: [(String, JSONOut)] = []) -> JSONOut {
+            .object([("metric", .string(m)), ("aggregation", .string("mean")), ("higher_is_better", .bool(true))] + options)
         }
-        let fewshot: [(String, String)] = [("fewshot_split", jsonQuoted("test")), ("fewshot_config", "{\"sampler\": \"first_n\"}"),
-                                          ("num_fewshot", "\(shots)"), ("description", jsonQuoted(description)),
-                                          ("target_delimiter", jsonQuoted(targetDelimiter)), ("fewshot_delimiter", jsonQuoted(fewshotDelimiter))]
+        let fewshot: [(String, JSONOut)] = [("fewshot_split", .string("test")), ("fewshot_config", .object([("sampler", .string("first_n"))])),
+                                            ("num_fewshot", .int(shots)), ("description", .string(description)),
+                                            ("target_delimiter", .string(targetDelimiter)), ("fewshot_delimiter", .string(fewshotDelimiter))]
         switch kind {
         case .multipleChoice:
-            f += [("output_type", jsonQuoted("multiple_choice")), ("doc_to_text", jsonQuoted("context")),
-                  ("doc_to_choice", jsonQuoted("choices")), ("doc_to_target", jsonQuoted("gold"))] + fewshot
-            f.append(("metric_list", "[\(metric("acc")), \(metric("acc_norm"))]"))
+            f += [("output_type", .string("multiple_choice")), ("doc_to_text", .string("context")),
+                  ("doc_to_choice", .string("choices")), ("doc_to_target", .string("gold"))] + fewshot
+            f.append(("metric_list", .array([metric("acc"), metric("acc_norm")])))
         case .generateUntil:
-            f += [("output_type", jsonQuoted("generate_until")), ("doc_to_text", jsonQuoted("context")),
-                  ("doc_to_target", jsonQuoted("target"))] + fewshot
-            f.append(("generation_kwargs", "{\"until\": [\(stopSequences.map(jsonQuoted).joined(separator: ", "))], \"do_sample\": false, "
-                + "\"temperature\": 0.0, \"max_gen_toks\": \(maxGenTokens)}"))
-            let options = ", \"ignore_case\": \(ignoreCase), \"ignore_punctuation\": \(ignorePunctuation), "
-                + "\"regexes_to_ignore\": [\(regexesToIgnore.map(jsonQuoted).joined(separator: ", "))]"
-            f.append(("metric_list", "[\(metric("exact_match", options))]"))
+            f += [("output_type", .string("generate_until")), ("doc_to_text", .string("context")),
+                  ("doc_to_target", .string("target"))] + fewshot
+            f.append(("generation_kwargs", .object([("until", strings(stopSequences)), ("do_sample", .bool(false)),
+                                                    ("temperature", .number(0)), ("max_gen_toks", .int(maxGenTokens))])))
+            let options: [(String, JSONOut)] = [("ignore_case", .bool(ignoreCase)), ("ignore_punctuation", .bool(ignorePunctuation)),
+                                                ("regexes_to_ignore", strings(regexesToIgnore))]
+            f.append(("metric_list", .array([metric("exact_match", options)])))
             if let filter {
-                f.append(("filter_list", "[{\"name\": \"extract\", \"filter\": [{\"function\": \"regex\", \"regex_pattern\": \(jsonQuoted(filter.regex)), "
-                    + "\"group_select\": \(filter.select), \"fallback\": \(jsonQuoted(filter.fallback))}, {\"function\": \"take_first\"}]}]"))
+                let regex: JSONOut = .object([("function", .string("regex")), ("regex_pattern", .string(filter.regex)),
+                                              ("group_select", .int(filter.select)), ("fallback", .string(filter.fallback))])
+                f.append(("filter_list", .array([.object([("name", .string("extract")),
+                                                          ("filter", .array([regex, .object([("function", .string("take_first"))])]))])])))
             }
         case .perplexity:
-            f += [("output_type", jsonQuoted("loglikelihood_rolling")), ("doc_to_text", jsonQuoted("")), ("doc_to_target", jsonQuoted("text"))]
-            f.append(("metric_list", "[{\"metric\": \"word_perplexity\"}, {\"metric\": \"byte_perplexity\"}, {\"metric\": \"bits_per_byte\"}]"))
+            f += [("output_type", .string("loglikelihood_rolling")), ("doc_to_text", .string("")), ("doc_to_target", .string("text"))]
+            f.append(("metric_list", .array(["word_perplexity", "byte_perplexity", "bits_per_byte"].map { .object([("metric", .string($0))]) })))
         case .repetition:
             return nil
         }
-        return "{\n" + f.map { "  \(jsonQuoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+        return JSONOut.object(f).text(layout: .indented(levels: 1)) + "\n"
     }
 
     /// lm-eval task names are Python identifiers by convention.
     public var lmEvalName: String { "dsllm_" + name.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() }
 }
+
+private func strings(_ list: [String]) -> JSONOut { .array(list.map { .string($0) }) }

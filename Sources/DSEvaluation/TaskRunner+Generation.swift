@@ -24,8 +24,9 @@ extension TaskRunner {
             let em = EvaluationMetrics.exactMatch(answer, q.target, regexesToIgnore: t.regexesToIgnore,
                                                   ignoreCase: t.ignoreCase, ignorePunctuation: t.ignorePunctuation)
             scores.append(em)
-            r.samples.append("{\"doc\": \(i), \"line\": \(q.line), \"prompt_tokens\": \(ids.count), \"response\": \(jsonQuoted(text)), "
-                + "\"filtered\": \(jsonQuoted(answer)), \"target\": \(jsonQuoted(q.target)), \"exact_match\": \(em)}")
+            r.samples.append(JSONOut.object([("doc", .int(i)), ("line", .int(q.line)), ("prompt_tokens", .int(ids.count)),
+                                             ("response", .string(text)), ("filtered", .string(answer)), ("target", .string(q.target)),
+                                             ("exact_match", .number(em))]).text(layout: .spaced))
             progress?(i + 1, n)
         }
         r.count = n
@@ -45,8 +46,8 @@ extension TaskRunner {
             let (text, out, eos) = generate(ids, .greedy(maxTokens: t.maxGenTokens))
             generations.append((out, eos))
             let looping = !eos && EvaluationMetrics.isRepetitive(out)
-            r.samples.append("{\"doc\": \(i), \"line\": \(q.line), \"response\": \(jsonQuoted(text)), \"tokens\": \(out.count), "
-                + "\"ended\": \(eos), \"repetitive\": \(looping)}")
+            r.samples.append(JSONOut.object([("doc", .int(i)), ("line", .int(q.line)), ("response", .string(text)), ("tokens", .int(out.count)),
+                                             ("ended", .bool(eos)), ("repetitive", .bool(looping))]).text(layout: .spaced))
             progress?(i + 1, n)
         }
         r.count = n

@@ -1,3 +1,4 @@
+import DSTensor
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -5,8 +6,9 @@ import Glibc
 
 /// Writes GGUF v3 files: metadata of every value type and tensors with aligned data.
 ///
-/// Used for tests (hand-made and corrupted files), and later for quantized exports. The file is
-/// written to a temporary name and renamed, so a reader never sees half a file.
+/// Writes `dsllm quantize` / `convert`'s GGUF models (ModelExport, tensors streamed one at a time) and the tests'
+/// hand-made and corrupted files (in memory). The file is written to a temporary name and renamed, so a reader
+/// never sees half a file.
 public struct GGUFWriter {
     public enum Value {
         case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)

@@ -261,18 +261,17 @@ public struct SafetensorsWriter {
 
     /// The length prefix and JSON header (padded with spaces to a multiple of 8) for tensors in file order.
     func header(_ ordered: [Entry]) -> [UInt8] {
-        var entries: [String] = []
+        var fields: [(String, JSONOut)] = []
         if !metadata.isEmpty {
-            let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonQuoted($0.key)):\(jsonQuoted($0.value))" }
-            entries.append("\"__metadata__\":{\(m.joined(separator: ","))}")
+            fields.append(("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         }
         var offset = 0
         for t in ordered {
-            let shape = t.shape.map(String.init).joined(separator: ",")
-            entries.append("\(jsonQuoted(t.name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + t.byteCount)]}")
+            fields.append((t.name, .object([("dtype", .string(t.dtype.rawValue)), ("shape", .array(t.shape.map { .int($0) })),
+                                            ("data_offsets", .array([.int(offset), .int(offset + t.byteCount)]))])))
             offset += t.byteCount
         }
-        var header = Array("{\(entries.joined(separator: ","))}".utf8)
+        var header = Array(JSONOut.object(fields).text.utf8)
         while header.count % 8 != 0 { header.append(0x20) }
         var out: [UInt8] = []
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
@@ -309,26 +308,4 @@ public struct SafetensorsWriter {
             throw error
         }
     }
-}
-
-/// A JSON string literal.
-public func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
 }

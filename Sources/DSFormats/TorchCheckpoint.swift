@@ -1,3 +1,4 @@
+import DSTensor
 import Foundation
 
 /// Element types of torch storages and tensors.

@@ -182,9 +182,9 @@ public enum ModelExport {
                 weightMap += entries[range].map { ($0.name, file) }
             }
             let total = entries.reduce(0) { $0 + $1.byteCount }
-            let map = weightMap.sorted { $0.0 < $1.0 }.map { "    \(jsonQuoted($0.0)): \(jsonQuoted($0.1))" }
-            let index = "{\n  \"metadata\": {\n    \"total_size\": \(total)\n  },\n  \"weight_map\": {\n"
-                + map.joined(separator: ",\n") + "\n  }\n}\n"
+            let map: [(String, JSONOut)] = weightMap.sorted { $0.0 < $1.0 }.map { ($0.0, .string($0.1)) }
+            let index = JSONOut.object([("metadata", .object([("total_size", .int(total))])), ("weight_map", .object(map))])
+                .text(layout: .indented(levels: 2)) + "\n"
             try writeAtomically(Data(index.utf8), to: path("model.safetensors.index.json"))
         }
         try writeAtomically(Data(configJSON(w.config, dtype: dtype).utf8), to: path("config.json"))
@@ -209,18 +209,18 @@ public enum ModelExport {
     /// A transformers LlamaForCausalLM config.json (legacy top-level rope_theta, which every version reads).
     public static func configJSON(_ c: ModelConfig, dtype: SafetensorsDType) -> String {
         let torchDType = dtype == .f32 ? "float32" : dtype == .f16 ? "float16" : "bfloat16"
-        var lines = [
-            "\"architectures\": [\"LlamaForCausalLM\"]", "\"model_type\": \"llama\"", "\"hidden_act\": \"silu\"",
-            "\"vocab_size\": \(c.vocabularySize)", "\"hidden_size\": \(c.hiddenSize)",
-            "\"intermediate_size\": \(c.intermediateSize)", "\"num_hidden_layers\": \(c.layerCount)",
-            "\"num_attention_heads\": \(c.headCount)", "\"num_key_value_heads\": \(c.kvHeadCount)",
-            "\"head_dim\": \(c.headDim)", "\"max_position_embeddings\": \(c.maxPositions)",
-            "\"rms_norm_eps\": \(c.rmsNormEps)", "\"rope_theta\": \(Double(c.ropeTheta))", "\"rope_scaling\": null",
-            "\"tie_word_embeddings\": \(c.tieWordEmbeddings)", "\"attention_bias\": false", "\"mlp_bias\": false",
-            "\"torch_dtype\": \"\(torchDType)\"",
+        var fields: [(String, JSONOut)] = [
+            ("architectures", .array([.string("LlamaForCausalLM")])), ("model_type", .string("llama")), ("hidden_act", .string("silu")),
+            ("vocab_size", .int(c.vocabularySize)), ("hidden_size", .int(c.hiddenSize)),
+            ("intermediate_size", .int(c.intermediateSize)), ("num_hidden_layers", .int(c.layerCount)),
+            ("num_attention_heads", .int(c.headCount)), ("num_key_value_heads", .int(c.kvHeadCount)),
+            ("head_dim", .int(c.headDim)), ("max_position_embeddings", .int(c.maxPositions)),
+            ("rms_norm_eps", .float(c.rmsNormEps)), ("rope_theta", .number(Double(c.ropeTheta))), ("rope_scaling", .null),
+            ("tie_word_embeddings", .bool(c.tieWordEmbeddings)), ("attention_bias", .bool(false)), ("mlp_bias", .bool(false)),
+            ("torch_dtype", .string(torchDType)),
         ]
-        if let b = c.bosTokenID { lines.append("\"bos_token_id\": \(b)") }
-        if let e = c.eosTokenID { lines.append("\"eos_token_id\": \(e)") }
-        return "{\n  " + lines.joined(separator: ",\n  ") + "\n}\n"
+        if let b = c.bosTokenID { fields.append(("bos_token_id", .int(b))) }
+        if let e = c.eosTokenID { fields.append(("eos_token_id", .int(e))) }
+        return JSONOut.object(fields).text(layout: .indented(levels: 1)) + "\n"
     }
 }

@@ -4,16 +4,15 @@ import Foundation
 extension Transformer {
     /// Tokens per prefill pass. Larger chunks read each weight matrix once for more tokens (the integer GEMM tiles
     /// and the f32 GEMM both gain); the forward buffers grow linearly with it (≈ 4·(3·hidden + 2·ffn) bytes per
-    /// token: 220 KB at 7B, 112 MB for 512). `DSLLM_PREFILL_CHUNK` overrides it.
-    public static let defaultPrefillChunk: Int =
-        Int(ProcessInfo.processInfo.environment["DSLLM_PREFILL_CHUNK"] ?? "") ?? 512
+    /// token: 220 KB at 7B, 112 MB for 512). Each Transformer's `prefillChunk` starts here (`--prefill-chunk`).
+    public static let defaultPrefillChunk = 512
 
-    /// Feeds tokens at positions length..<length+count, `chunk` rows per forward pass. Returns the last token's
-    /// logits; `eachLogits` (for scoring) also receives every position's logits (absolute slot, logits).
+    /// Feeds tokens at positions length..<length+count, `chunk` (default: `prefillChunk`) rows per forward pass.
+    /// Returns the last token's logits; `eachLogits` (for scoring) also receives every position's logits (absolute slot, logits).
     @discardableResult
-    public func prefill(_ tokens: [Int32], chunk: Int = Transformer.defaultPrefillChunk,
+    public func prefill(_ tokens: [Int32], chunk: Int? = nil,
                         eachLogits: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) -> UnsafeBufferPointer<Float> {
-        let vocab = config.vocabularySize
+        let vocab = config.vocabularySize, chunk = chunk ?? prefillChunk
         var start = 0
         while start < tokens.count {
             let n = min(max(1, chunk), tokens.count - start)
@@ -49,7 +48,7 @@ extension Transformer {
     /// the rows whose logits `eachLogits(segment, j, logits)` receives. The cache keeps the packed slots
     /// (length grows by the total); callers `truncate` or `reset` after.
     public func prefillPacked(_ segments: [(tokens: [Int32], position: Int, shared: Range<Int>)],
-                              chunk: Int = Transformer.defaultPrefillChunk,
+                              chunk: Int? = nil,
                               wantLogits: @escaping (Int, Int) -> Bool,
                               eachLogits: @escaping (Int, Int, UnsafeBufferPointer<Float>) -> Void) {
         var rows: [(token: Int32, slot: Int, packed: PackedToken, owner: (Int, Int))] = []
@@ -60,6 +59,7 @@ extension Transformer {
                 rows.append((id, start + j, PackedToken(position: seg.position + j, shared: seg.shared, segmentStart: start), (k, j)))
             }
         }
+        let chunk = chunk ?? prefillChunk
         var start = 0
         while start < rows.count {
             let n = min(max(1, chunk), rows.count - start)

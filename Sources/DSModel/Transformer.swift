@@ -24,6 +24,10 @@ public final class Transformer {
     /// Activation buffers of the forward pass (allocated on first use, grown for larger batches).
     var buffers: ForwardBuffers?
 
+    /// Prompt tokens per forward pass of `prefill` (larger reads the weights fewer times; the activation buffers grow
+    /// with it). A setting of this sequence, not of the process: `dsllm generate/chat/score --prefill-chunk`.
+    public var prefillChunk = Transformer.defaultPrefillChunk
+
     /// Threads used for the matrix-vector products (the pool's, all cores by default).
     public let threads: Int
     let pool: WorkerPool

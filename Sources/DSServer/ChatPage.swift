@@ -1,3 +1,5 @@
+import DSFormats
+
 /// `GET /`: a self-contained chat page (no build step, nothing loaded from the internet) that streams replies
 /// from /v1/chat/completions and keeps the conversation in the page.
 enum ChatPage {

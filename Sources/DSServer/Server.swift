@@ -1,3 +1,4 @@
+import DSFormats
 import DSGeneration
 import DSModel
 import DSTokenizer

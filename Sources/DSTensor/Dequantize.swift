@@ -1,5 +1,3 @@
-import DSFormats
-
 /// Dequantization of ggml block formats to f32, exactly as ggml-quants.c defines them.
 ///
 /// Layouts (all little-endian, no padding): Q8_0 `d f16, qs i8[32]`; Q4_0 `d f16, qs u8[16]`; Q4_1 `d, m f16,

@@ -1,5 +1,4 @@
 import CKernels
-import DSFormats
 import Foundation
 
 /// A quantized matrix rewritten once at load into CKernels' VNNI-16 panels (64 rows, block-major, 16-row groups

@@ -1,5 +1,3 @@
-import DSFormats
-
 /// f32 → ggml block formats, bit-exact with ggml's reference quantizers (legacy types as gguf-py reproduces
 /// them; K-quants in QuantizeK.swift, checked against ggml's C code).
 public enum Quantize {

@@ -1,5 +1,3 @@
-import DSFormats
-
 /// f32 → Q4_K / Q5_K / Q6_K, bit-exact with ggml's reference quantizers (quantize_row_q*_K_ref: what
 /// llama-quantize writes without an importance matrix). Same float operations in the same order as the C
 /// code, since the searches below compare errors and a last-bit difference can flip a choice.

@@ -1,5 +1,3 @@
-import DSFormats
-
 /// A 2-D weight [rows × cols] stored row-major in any supported ggml type (rows = outputs, cols = inputs;
 /// quant blocks run along a row). The bytes are usually mapped from a file; whoever creates the matrix
 /// keeps that storage alive.

@@ -1,10 +1,12 @@
+import DSTensor
+
 /// Small open-addressing hash tables for the tokenizer's hot paths. Swift's `Dictionary` hashes
 /// with SipHash and boxes `[UInt8]` keys; these tables hash integers or raw byte ranges directly,
 /// which is what makes loading 100k merges and the per-piece cache cheap.
 
 @inline(__always)
 func hashBytes(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
-    // FNV-1a over 8-byte words, then a final avalanche (splitmix64): fast and good enough for
+    // FNV-1a over 8-byte words, then a final avalanche (SplitMix64's finalizer): fast and good enough for
     // tables we size ourselves.
     var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(n)
     var i = 0
@@ -22,18 +24,7 @@ func hashBytes(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
         i += 1
     }
     h = (h ^ tail) &* 0x100_0000_01b3
-    h ^= h >> 30; h = h &* 0xbf58_476d_1ce4_e5b9
-    h ^= h >> 27; h = h &* 0x94d0_49bb_1331_11eb
-    h ^= h >> 31
-    return h
-}
-
-@inline(__always)
-func hashUInt64(_ x: UInt64) -> UInt64 {
-    var h = x &+ 0x9e37_79b9_7f4a_7c15
-    h ^= h >> 30; h = h &* 0xbf58_476d_1ce4_e5b9
-    h ^= h >> 27; h = h &* 0x94d0_49bb_1331_11eb
-    return h ^ (h >> 31)
+    return SplitMix64.finalize(h)
 }
 
 /// Map from (left symbol, right symbol) to (merge rank, merged symbol).
@@ -54,7 +45,7 @@ struct PairTable: Sendable {
     /// Inserts unless the key is present (the first, lowest-rank merge of a pair wins).
     mutating func insertIfAbsent(left: Int32, right: Int32, rank: Int32, merged: Int32) {
         let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
-        var i = Int(truncatingIfNeeded: hashUInt64(key)) & mask
+        var i = Int(truncatingIfNeeded: SplitMix64.mix(key)) & mask
         while keys[i] != Self.empty {
             if keys[i] == key { return }
             i = (i + 1) & mask
@@ -68,7 +59,7 @@ struct PairTable: Sendable {
     func lookup(_ left: Int32, _ right: Int32) -> (rank: Int32, merged: Int32)? {
         let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
         return keys.withUnsafeBufferPointer { k in
-            var i = Int(truncatingIfNeeded: hashUInt64(key)) & mask
+            var i = Int(truncatingIfNeeded: SplitMix64.mix(key)) & mask
             while true {
                 let ki = k[i]
                 if ki == key {

@@ -32,6 +32,7 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "Context length in tokens (default: the model's, at most 4096).") var ctx: Int?
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Prompt tokens per forward pass (default 512).") var prefillChunk: Int?
     @Option(help: "Start from a conversation written by /save.") var load: String?
     @Option(help: "Directory for the conversation's keys and values: written at /save, read back when a saved conversation is loaded (the serve prefix cache's block files).")
     var cacheDir: String?
@@ -46,6 +47,7 @@ struct ChatCommand: ParsableCommand {
         parameters.grammar = try sampling.tokenGrammar(tokenizer: tokenizer)
         try checkInferenceMemory(weights.config, positions: context, cache: .defaultFor(weights), hint: "lower --ctx")
         let model = Transformer(weights: weights, maxSequence: context, threads: threads)
+        if let prefillChunk { model.prefillChunk = try validPrefillChunk(prefillChunk) }
         var diskCache: PrefixCache?
         if let dir = cacheDir {
             var o = PrefixCache.Options()

@@ -108,6 +108,7 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "KV cache precision (default: f16 with llama.cpp numerics, f32 with reference numerics).") var kvCache: KVCache.Precision?
+    @Option(help: "Prompt tokens per forward pass (default 512; a smaller chunk caps the activation buffers of a long prompt, ≈ 220 KB per token at 7B).") var prefillChunk: Int?
     @Option(help: "Also measure N copies of the prompt decoded together in one batch (throughput; prints aggregate tok/s).")
     var parallel: Int?
     @Flag(help: "Print {\"ids\", \"text\", \"prefill_tok_s\", \"decode_tok_s\", \"finish_reason\", \"seed\", \"isa\", \"numerics\", \"repacked_matrices\", \"repack_seconds\", \"huge_pages\"} (and \"grammar_masks_computed\", \"grammar_masks_reused\", \"grammar_mask_seconds\" with --json-schema or --grammar).") var json = false
@@ -143,6 +144,7 @@ struct GenerateCommand: ParsableCommand {
                                  sequences: max(1, parallel ?? 1), cache: kvCache, hint: "lower --max-tokens or --parallel")
         let model = Transformer(weights: weights, maxSequence: min(weights.config.maxPositions, ids.count + maxTokens),
                                 threads: threads, cache: kvCache)
+        if let prefillChunk { model.prefillChunk = try validPrefillChunk(prefillChunk) }
         let it = TokenIterator(model: model, tokenizer: tokenizer, prompt: ids, parameters: parameters)
         var text = ""
         for token in it {
@@ -210,6 +212,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Token ids, e.g. \"1 2 3\".") var ids: String?
     @Option(help: "A UTF-8 text file, tokenized with the model's tokenizer.") var textFile: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Prompt tokens per forward pass (default 512; a smaller chunk caps the activation buffers of a long prompt, ≈ 220 KB per token at 7B).") var prefillChunk: Int?
     @Flag(help: "Print {\"tokens\", \"mean_nll\", \"ppl\"}.") var json = false
     @Option(help: "Also write every position's logits here: float32 little-endian, [tokens × vocabulary] (for comparing with other engines).")
     var logitsOut: String?
@@ -236,6 +239,7 @@ struct ScoreCommand: ParsableCommand {
             throw CLIError("\(tokens.count) tokens exceed the model's context of \(weights.config.maxPositions)")
         }
         let model = Transformer(weights: weights, maxSequence: tokens.count, threads: threads)
+        if let prefillChunk { model.prefillChunk = try validPrefillChunk(prefillChunk) }
         if let logitsOut {
             var all = [Float]()
             all.reserveCapacity(tokens.count * weights.config.vocabularySize)
@@ -250,4 +254,10 @@ struct ScoreCommand: ParsableCommand {
             print(String(format: "%d tokens, mean NLL %.6f, perplexity %.4f", tokens.count, nll, exp(nll)))
         }
     }
+}
+
+/// `--prefill-chunk`: at least one token per pass.
+func validPrefillChunk(_ n: Int) throws -> Int {
+    guard n >= 1 else { throw CLIError("--prefill-chunk must be at least 1, got \(n)") }
+    return n
 }

@@ -1,4 +1,5 @@
 import DSFormats
+import DSTensor
 import Foundation
 import Testing
 import TestSupport

@@ -1,48 +1,5 @@
 import DSFormats
 
-/// JSON to send: keys keep the order they are written in (OpenAI's field order), non-finite numbers become null.
-indirect enum JSONOut: Sendable {
-    case null
-    case bool(Bool)
-    case int(Int)
-    case number(Double)
-    case string(String)
-    case array([JSONOut])
-    case object([(String, JSONOut)])
-
-    var text: String {
-        var s = ""
-        write(into: &s)
-        return s
-    }
-
-    func write(into s: inout String) {
-        switch self {
-        case .null: s += "null"
-        case .bool(let b): s += b ? "true" : "false"
-        case .int(let i): s += String(i)
-        case .number(let d): s += d.isFinite ? "\(d)" : "null"
-        case .string(let t): s += jsonQuoted(t)
-        case .array(let a):
-            s += "["
-            for (i, v) in a.enumerated() {
-                if i > 0 { s += "," }
-                v.write(into: &s)
-            }
-            s += "]"
-        case .object(let o):
-            s += "{"
-            for (i, (k, v)) in o.enumerated() {
-                if i > 0 { s += "," }
-                s += jsonQuoted(k)
-                s += ":"
-                v.write(into: &s)
-            }
-            s += "}"
-        }
-    }
-}
-
 /// An error in OpenAI's shape, with its HTTP status.
 public struct APIError: Error, Sendable {
     public var status: Int

@@ -1,5 +1,4 @@
 import CCompress
-import DSFormats
 import Foundation
 
 /// Reads a text file line by line in constant memory: plain, gzip (.gz) or zstd (.zst), detected by the
