@@ -94,14 +94,14 @@ let package = Package(
             swiftSettings: checkedSettings
         ),
         // Shared helpers for the test targets (seeded random numbers).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["DSTensor"], path: "Tests/TestSupport"),
         .testTarget(name: "DSFormatsTests", dependencies: ["DSFormats", "DSTensor", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats", "CKernels", "TestSupport"], resources: [.copy("Golden")]),
-        .testTarget(name: "DSModelTests", dependencies: ["DSModel", "DSTensor", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),
+        .testTarget(name: "DSTensorTests", dependencies: ["DSTensor", "DSFormats", "CKernels", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "DSModelTests", dependencies: ["DSModel", "DSTensor", "DSFormats", "TestSupport"], exclude: ["Golden"]),
         .testTarget(
             name: "DSTokenizerTests",
             dependencies: ["DSTokenizer", "DSFormats", "TestSupport"],
-            resources: [.copy("Golden")]
+            exclude: ["Golden"]  // read from the source tree (#filePath), not copied into the test bundle
         ),
         .testTarget(name: "DSGenerationTests", dependencies: ["DSGeneration", "DSModel", "DSTokenizer"], exclude: ["Golden"]),
         .testTarget(
@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(name: "DSEvaluationTests", dependencies: ["DSEvaluation", "DSModel", "DSFormats"]),
         .testTarget(name: "DSAlignmentTests", dependencies: ["DSAlignment", "DSTraining", "DSTokenizer", "DSModel", "DSFormats", "TestSupport"],
                     resources: [.copy("Golden")]),
-        .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats", "TestSupport"], resources: [.copy("Golden")]),
+        .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "CLITests", dependencies: ["dsllm", "DSFormats"]),
     ]
 )

@@ -82,13 +82,11 @@ extension WeightMatrix {
     /// tiles win, because a GEMM call has to dequantize the whole matrix to f32 first (measured on the 7B-shaped
     /// Q8_0 bench model: a 20-token prefill runs at 71 tok/s with tiles vs 49 through the GEMM; 16 sequences
     /// decoded together at 53 vs 36 tok/s; from ~48 rows on the GEMM wins).
-    /// `DSLLM_GEMM_MIN_BATCH` overrides it (benchmarks).
-    public static let gemmMinimumBatch: Int =
-        Int(ProcessInfo.processInfo.environment["DSLLM_GEMM_MIN_BATCH"] ?? "") ?? 32
+    /// A tuning constant (a benchmark may vary it through this property; nothing reads the environment).
+    nonisolated(unsafe) public static var gemmMinimumBatch = 32
 
-    /// f32 values dequantized per GEMM call (`DSLLM_GEMM_PANEL_FLOATS`).
-    public static let gemmPanelFloats: Int =
-        Int(ProcessInfo.processInfo.environment["DSLLM_GEMM_PANEL_FLOATS"] ?? "") ?? (2 << 20)
+    /// f32 values dequantized per GEMM call (a tuning constant, as `gemmMinimumBatch`).
+    nonisolated(unsafe) public static var gemmPanelFloats = 2 << 20
 
     /// Y = X · Wᵀ through the system GEMM: f32 weights go straight in; other types are dequantized a panel
     /// of rows at a time (about 8 MB of f32, so the panel stays in cache while the GEMM reads it) by the

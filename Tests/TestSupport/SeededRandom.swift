@@ -1,13 +1,5 @@
-/// A deterministic generator (SplitMix64) for tests: random cases are the same on every machine, so a
-/// failure reproduces.
-public struct SeededRandom: RandomNumberGenerator {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
+import DSTensor
+
+/// A deterministic generator for tests: random cases are the same on every machine, so a failure reproduces.
+/// The library's one SplitMix64 (DSTensor), under the name the tests use.
+public typealias SeededRandom = SplitMix64
