@@ -10,7 +10,7 @@ import Foundation
 /// Pairs are packed into micro-batches (several sequences per row, no cross-sequence attention), a pair's
 /// chosen and rejected always in the same micro-batch: one forward gives both log-probabilities, the row weights
 /// d(loss)/d(token cross-entropy) = ∓β·(σ(βδ) − (1 − ε))/N follow, and one backward applies them.
-public final class DPOTrainer: @unchecked Sendable {
+public final class DPOTrainer: StepTrainer, @unchecked Sendable {
     public struct Options: Sendable {
         public var base = PostTrainingOptions()
         public var pairsPerStep = 8
@@ -39,6 +39,9 @@ public final class DPOTrainer: @unchecked Sendable {
     public var totalSteps: Int { plan.count }
     public private(set) var step = 0
     public private(set) var tokens = 0
+    /// A checkpoint records pairs per step as its "rows" (a pair's two sequences share a micro-batch).
+    public var sequencesPerStep: Int { options.pairsPerStep }
+    public var sequenceLength: Int { options.base.seq }
 
     public init(slab: ParameterSlab, pairs: [PreferencePair], options: Options) {
         precondition(options.base.microBatch >= 2, "a pair needs up to two rows")
@@ -155,7 +158,7 @@ public final class DPOTrainer: @unchecked Sendable {
     }
 
     /// Runs optimizer step `step + 1`.
-    public func trainStep() -> AlignmentStepRecord {
+    public func trainStep() -> StepRecord {
         precondition(reference.count == pairs.count, "computeReference() first")
         let t0 = Date()
         let indices = plan[step]
@@ -180,8 +183,8 @@ public final class DPOTrainer: @unchecked Sendable {
         let (lr, norm) = optimizer.alignmentStep(options.base, step: step, total: totalSteps, model: model)
         step += 1
         tokens += seen
-        return AlignmentStepRecord(step: step, loss: s.loss, lr: lr, gradNorm: norm, tokens: tokens, seconds: Date().timeIntervalSince(t0),
-                                   metrics: s.metrics)
+        return StepRecord(step: step, loss: s.loss, lr: lr, gradNorm: norm, tokens: tokens, seconds: Date().timeIntervalSince(t0),
+                          metrics: s.metrics)
     }
 
     /// Loss and metrics over `pairs` with the current weights (no update), against their reference log-probs.

@@ -17,17 +17,6 @@ public struct PostTrainingOptions: Sendable {
     public init() {}
 }
 
-/// One optimizer step's report (metrics.jsonl).
-public struct AlignmentStepRecord: Sendable {
-    public var step: Int
-    public var loss: Double
-    public var lr: Float
-    public var gradNorm: Float
-    public var tokens: Int          // label tokens so far (SFT) or sequence tokens so far (DPO)
-    public var seconds: Double
-    public var metrics: [(String, Double)] = []
-}
-
 extension AdamW {
     /// Clip, schedule, update: one optimizer step after the gradients are in the slab.
     func alignmentStep(_ o: PostTrainingOptions, step: Int, total: Int, model: TrainingModel) -> (lr: Float, norm: Float) {
@@ -50,7 +39,7 @@ func shuffled<T>(_ a: [T], seed: UInt64) -> [T] {
 /// assistant tokens only, the mean over every label token of the optimizer step (HF / TRL's normalisation with
 /// gradient accumulation: `num_items_in_batch`). Each epoch reshuffles the conversations (seed + epoch) and packs
 /// them in that order; an epoch's last step may be short.
-public final class SFTTrainer: @unchecked Sendable {
+public final class SFTTrainer: StepTrainer, @unchecked Sendable {
     public let options: PostTrainingOptions
     public let slab: ParameterSlab
     public let optimizer: AdamW
@@ -61,12 +50,16 @@ public final class SFTTrainer: @unchecked Sendable {
     public var totalSteps: Int { plan.count }
     public private(set) var step = 0
     public private(set) var labelTokens = 0
+    /// Rows of `options.seq` tokens per optimizer step (an epoch's last step may have fewer).
+    public let sequencesPerStep: Int
+    public var sequenceLength: Int { options.seq }
 
     /// `rowsPerStep`: rows of `options.seq` tokens per optimizer step (a multiple of the micro-batch).
     public init(slab: ParameterSlab, examples: [MaskedSequence], rowsPerStep: Int, options: PostTrainingOptions) {
         precondition(rowsPerStep % options.microBatch == 0 && !examples.isEmpty)
         self.options = options
         self.slab = slab
+        sequencesPerStep = rowsPerStep
         optimizer = AdamW(slab: slab, options: options.adamw, pool: WorkerPool(threads: max(1, options.threads)))
         model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads)
         var packed: [PackedRows] = [], plan: [(Int, Int, Int, Int)] = []
@@ -85,7 +78,7 @@ public final class SFTTrainer: @unchecked Sendable {
     }
 
     /// Runs optimizer step `step + 1`.
-    public func trainStep() -> AlignmentStepRecord {
+    public func trainStep() -> StepRecord {
         let t0 = Date()
         let (e, first, rows, labels) = plan[step]
         let packed = epochs[e]
@@ -99,8 +92,8 @@ public final class SFTTrainer: @unchecked Sendable {
         let (lr, norm) = optimizer.alignmentStep(options, step: step, total: totalSteps, model: model)
         step += 1
         labelTokens += labels
-        return AlignmentStepRecord(step: step, loss: lossSum / Double(max(labels, 1)), lr: lr, gradNorm: norm, tokens: labelTokens,
-                                   seconds: Date().timeIntervalSince(t0), metrics: [("epoch", Double(e + 1))])
+        return StepRecord(step: step, loss: lossSum / Double(max(labels, 1)), lr: lr, gradNorm: norm, tokens: labelTokens,
+                          seconds: Date().timeIntervalSince(t0), metrics: [("epoch", Double(e + 1))])
     }
 
     /// Mean loss per label token over `examples` (packed the same way, no gradients).

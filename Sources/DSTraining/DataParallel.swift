@@ -91,7 +91,7 @@ public final class DataParallel: @unchecked Sendable {
     /// The full moments of a sharded optimizer (for a checkpoint): a collective, every rank must call it.
     public func gatherMoments(_ o: AdamW) -> AdamW {
         let full = AdamW(slab: o.slab, options: o.options, pool: o.pool)
-        full.setStep(o.step)
+        full.restoreStep(o.step)
         for (src, dst) in [(o.m, full.m), (o.v, full.v)] {
             (dst + o.range.lowerBound).update(from: src, count: o.range.count)
             allGather(dst, count: o.slab.count)

@@ -16,9 +16,9 @@ public final class AdamW: @unchecked Sendable {
     public let options: Options
     public let slab: ParameterSlab
     public let m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+    /// Updates made (bias correction uses it). `update` advances it; `restoreStep` is the one way to set it.
     public private(set) var step = 0
-    func setStep(_ s: Int) { step = s }
-    /// After loading m and v from a checkpoint: the number of steps they have seen (bias correction).
+    /// After loading m and v from a checkpoint (or gathering them): the number of steps they have seen.
     public func restoreStep(_ s: Int) { step = s }
     /// The part of the flat slab this optimizer owns and updates (all of it without sharding).
     public let range: Range<Int>

@@ -2,9 +2,10 @@ import DSModel
 import DSTensor
 import Foundation
 
-/// The training loop: micro-batches accumulated into one optimizer step, clipping, the schedule, AdamW, and
-/// one metrics record per step. Data is llm.c's sequential order, so a run can be replayed by other tools.
-public final class Trainer: @unchecked Sendable {
+/// Pre-training's optimizer step: micro-batches accumulated into one step, clipping, the schedule, AdamW, and one
+/// StepRecord per step (TrainingRun drives the run). Data is llm.c's sequential order, so a run can be replayed
+/// by other tools.
+public final class Trainer: StepTrainer, @unchecked Sendable {
     public struct Options: Sendable {
         public var microBatch = 4            // B: sequences per forward/backward
         public var microBatches = 1          // gradient accumulation steps per optimizer step
@@ -23,17 +24,6 @@ public final class Trainer: @unchecked Sendable {
         public var tokensPerStep: Int { sequencesPerStep * seq }
     }
 
-    /// What one optimizer step reports (metrics.jsonl's fields).
-    public struct StepRecord: Sendable {
-        public var step: Int            // 1 for the first
-        public var loss: Double         // mean token cross-entropy over the global batch, before the update
-        public var lr: Float
-        public var gradNorm: Float      // before clipping
-        public var tokens: Int          // tokens trained on so far
-        public var seconds: Double
-        public var communicationSeconds = 0.0   // in MPI collectives (data parallel only)
-    }
-
     public let options: Options
     public let slab: ParameterSlab
     public let optimizer: AdamW
@@ -43,6 +33,10 @@ public final class Trainer: @unchecked Sendable {
     public let parallel: DataParallel
     /// Optimizer steps done (the next step is `step + 1`).
     public private(set) var step = 0
+    public var totalSteps: Int { options.steps }
+    public var sequencesPerStep: Int { options.sequencesPerStep }
+    public var sequenceLength: Int { options.seq }
+    public var sequenceNoun: String { "sequences" }
 
     public init(slab: ParameterSlab, data: SequentialBatches, options: Options, parallel: DataParallel = .single) {
         precondition(data.seq == options.seq)
@@ -92,7 +86,8 @@ public final class Trainer: @unchecked Sendable {
         model.weightsDidChange()
         step += 1
         return StepRecord(step: step, loss: lossSum / Double(o.tokensPerStep), lr: lr, gradNorm: norm,
-                          tokens: step * o.tokensPerStep, seconds: Date().timeIntervalSince(t0), communicationSeconds: comm)
+                          tokens: step * o.tokensPerStep, seconds: Date().timeIntervalSince(t0),
+                          communicationSeconds: parallel.size > 1 ? comm : nil)
     }
 
     /// Mean token cross-entropy over the first `batches` micro-batches of a validation stream (same B and T).
@@ -109,10 +104,6 @@ public final class Trainer: @unchecked Sendable {
     public func resume(atStep s: Int) {
         step = s
         model.weightsDidChange()
-        optimizer.restore(step: s)
+        optimizer.restoreStep(s)
     }
-}
-
-extension AdamW {
-    func restore(step s: Int) { setStep(s) }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DSAlignment
-import DSFormats
 import DSGeneration
 import DSModel
 import DSTokenizer
@@ -84,86 +83,36 @@ struct AlignmentRunOptions: ParsableArguments {
         }
         return files
     }
-}
 
-/// The run loop both commands share: resume, metrics.jsonl, evaluation, samples, checkpoints, loss.svg.
-struct AlignmentRun {
-    let options: AlignmentRunOptions
-    let out: String
-    let title: String
+    /// The run loop's options (TrainingRun, shared with `dsllm train`): checkpoints with the tokenizer in them,
+    /// samples at each checkpoint, the starting model reported before the first step, OUT/final at the end.
+    func runOptions(title: String) -> TrainingRun.Options {
+        var o = TrainingRun.Options(out: out, title: title)
+        o.checkpointEvery = checkpointEvery
+        o.evaluateEvery = evalEvery
+        o.sampleEvery = checkpointEvery
+        o.keep = keep
+        o.resume = resume
+        o.seed = seed
+        o.checkpointFiles = tokenizerFiles()
+        o.reportStartingModel = true
+        o.linkFinal = true
+        o.progress = .metrics
+        return o
+    }
 
-    var metricsPath: String { (out as NSString).appendingPathComponent("metrics.jsonl") }
-
-    func sample(_ slab: ParameterSlab, _ tok: Tokenizer, step: Int) {
-        for prompt in options.samplePrompt {
+    /// Greedy replies to --sample-prompt, each a user message rendered with the chat template.
+    func sampling(_ slab: ParameterSlab, _ tok: Tokenizer) -> TrainingRun.Sampling {
+        TrainingRun.Sampling(prompts: samplePrompt, display: { "User: \($0) → Assistant:" }) { prompt in
             let ids = tok.encodeChat([ChatMessage(role: .user, content: prompt)], addGenerationPrompt: true)
-            let text = greedySample(slab, tok, ids, maxTokens: options.sampleTokens, threads: options.threads)
-            print("step \(step) sample: User: \(prompt) → Assistant:\(text.replacingOccurrences(of: "\n", with: "\\n"))")
-            appendLine("{\"step\": \(step), \"prompt\": \(jsonQuoted(prompt)), \"text\": \(jsonQuoted(text))}\n",
-                       to: (out as NSString).appendingPathComponent("samples.jsonl"))
+            return greedySample(slab, tok, ids, maxTokens: sampleTokens, threads: threads)
         }
     }
 
-    /// Runs `step()` until `total`, starting after `startStep`; `evaluate` gives extra metrics (eval loss) when due.
-    func run(slab: ParameterSlab, optimizer: AdamW, tokenizer: Tokenizer, startStep: Int, total: Int, rowsPerStep: Int,
-             step: () -> AlignmentStepRecord, evaluate: (() -> [(String, Double)])?) throws {
-        if startStep == 0 {
-            try? FileManager.default.removeItem(atPath: metricsPath)
-            try? FileManager.default.removeItem(atPath: (out as NSString).appendingPathComponent("samples.jsonl"))
-            sample(slab, tokenizer, step: 0)
-            if let evaluate { print("before training: " + evaluate().map { String(format: "%@ %.4f", $0.0, $0.1) }.joined(separator: "  ")) }
-        }
-        if !FileManager.default.fileExists(atPath: metricsPath) { FileManager.default.createFile(atPath: metricsPath, contents: nil) }
-        let metrics = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
-        metrics.seekToEndOfFile()
-        var pending: Checkpoint.PendingWrite?
-        let extra = options.tokenizerFiles()
-        let start = Date()
-        for _ in startStep..<total {
-            let r = step()
-            var fields = r.metrics
-            let checkpointNow = (options.checkpointEvery > 0 && r.step % options.checkpointEvery == 0) || r.step == total
-            if let evaluate, (options.evalEvery > 0 && r.step % options.evalEvery == 0) || r.step == total { fields += evaluate() }
-            var line = String(format: "{\"step\": %d, \"loss\": %.7f, \"lr\": %.9g, \"grad_norm\": %.7f, \"tokens\": %d, \"seconds\": %.4f",
-                              r.step, r.loss, r.lr, r.gradNorm, r.tokens, r.seconds)
-            for (k, v) in fields { line += String(format: ", %@: %.7g", jsonQuoted(k), v) }
-            metrics.write(Data((line + "}\n").utf8))
-            let eta = Double(total - r.step) * Date().timeIntervalSince(start) / Double(max(r.step - startStep, 1))
-            print(String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %@  ETA %.0f s", r.step, total, r.loss, r.lr, r.gradNorm,
-                         fields.map { String(format: "%@ %.4g", $0.0, $0.1) }.joined(separator: "  "), eta))
-            if checkpointNow {
-                sample(slab, tokenizer, step: r.step)
-                try? LossCurve.write(metrics: metricsPath, title: title)
-                pending?.wait()
-                pending = Checkpoint.saveInBackground(slab, optimizer: optimizer,
-                                                      state: .init(step: r.step, seed: options.seed, sequencesPerStep: rowsPerStep, seq: options.maxLength),
-                                                      runDirectory: out, keep: options.keep, extraFiles: extra)
-            }
-        }
-        pending?.wait()
-        try metrics.close()
-        if let last = Checkpoint.list(out).last {
-            let link = (out as NSString).appendingPathComponent("final"), temp = link + ".tmp"
-            try? FileManager.default.removeItem(atPath: temp)
-            try FileManager.default.createSymbolicLink(atPath: temp, withDestinationPath: (last as NSString).lastPathComponent)
-            guard rename(temp, link) == 0 else { throw CLIError("\(link): could not link the final checkpoint") }
-            print("done: \(total) steps; model \(link) → \(last)")
-        }
-    }
-
-    /// The step to continue after (0 for a fresh run); loads the newest checkpoint's weights and moments.
-    func resumeStep(_ slab: ParameterSlab, _ optimizer: AdamW, rowsPerStep: Int) throws -> Int {
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        // No checkpoint on --resume happens only for the second SFT stage after a finished first one: it starts fresh.
-        guard options.resume, let last = Checkpoint.list(out).last else { return 0 }
-        let state: Checkpoint.State
-        do { state = try Checkpoint.load(last, into: slab, optimizer: optimizer) } catch { throw CLIError("\(error)") }
-        guard state.sequencesPerStep == rowsPerStep, state.seq == options.maxLength else {
-            throw CLIError("\(last): checkpoint was made with \(state.sequencesPerStep) rows × \(state.seq) tokens per step")
-        }
-        try truncateMetrics(metricsPath, toStep: state.step)
-        print("resumed from \(last) at step \(state.step)")
-        return state.step
+    /// Runs `trainer` in --out (see TrainingRun); a checkpoint that does not fit is a CLI error.
+    func train(_ trainer: some StepTrainer, tokenizer: Tokenizer, command: String, evaluation: TrainingRun.Evaluation?) throws {
+        let run = TrainingRun(options: runOptions(title: "dsllm \(command) — \(out)"))
+        do { try run.run(trainer, evaluation: evaluation, sampling: sampling(trainer.slab, tokenizer)) } catch { throw CLIError("\(error)") }
     }
 }
 
@@ -177,12 +126,4 @@ func greedySample(_ slab: ParameterSlab, _ tok: Tokenizer, _ prompt: [Int32], ma
     var text = ""
     for t in it { text += t.text }
     return text + it.flush()
-}
-
-func appendLine(_ line: String, to path: String) {
-    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-    guard let h = FileHandle(forWritingAtPath: path) else { return }
-    h.seekToEndOfFile()
-    h.write(Data(line.utf8))
-    try? h.close()
 }

@@ -125,8 +125,8 @@ struct DemoCommand: ParsableCommand {
         print("  checkpoint → inference engine, greedy continuation of \"深度求索\": \"\(generated.replacingOccurrences(of: "\n", with: "\\n"))\"\n")
     }
 
-    /// Until dsllm ships a model it trained (a later issue), the engine runs on a small random
-    /// DeepSeek-architecture model built here: HF safetensors → generate → GGUF Q8_0 → generate.
+    /// The engine on a small random DeepSeek-architecture model built here (no download, no dependence on
+    /// models/default): HF safetensors → generate → GGUF Q8_0 → generate.
     func modelDemo(_ tok: Tokenizer) throws {
         let c = RandomModel.tinyConfig(vocabularySize: tok.vocabularySize, maxPositions: 256)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-demo-\(getpid())")

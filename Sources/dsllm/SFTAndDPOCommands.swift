@@ -1,6 +1,5 @@
 import ArgumentParser
 import DSAlignment
-import DSFormats
 import DSTokenizer
 import DSTraining
 import Foundation
@@ -65,12 +64,8 @@ struct SFTCommand: ParsableCommand {
         let trainer = SFTTrainer(slab: slab, examples: examples, rowsPerStep: stepTokens / o.seq, options: o)
         let labels = examples.reduce(0) { $0 + $1.labelCount }
         print("sft: \(examples.count) conversations, \(labels) reply tokens; \(trainer.totalSteps) steps of \(stepTokens / o.seq) rows × \(o.seq) tokens, \(o.epochs) epochs")
-        let runner = AlignmentRun(options: r, out: out, title: "dsllm sft — \(out)")
-        let start = try runner.resumeStep(slab, trainer.optimizer, rowsPerStep: stepTokens / o.seq)
-        if start > 0 { trainer.resume(atStep: start) }
-        try runner.run(slab: slab, optimizer: trainer.optimizer, tokenizer: tok, startStep: start, total: trainer.totalSteps,
-                       rowsPerStep: stepTokens / o.seq, step: trainer.trainStep,
-                       evaluate: held.isEmpty ? nil : { [("eval_loss", trainer.evaluate(held))] })
+        try r.train(trainer, tokenizer: tok, command: "sft",
+                    evaluation: held.isEmpty ? nil : .init { [("eval_loss", trainer.evaluate(held))] })
     }
 }
 
@@ -120,33 +115,17 @@ struct DPOCommand: ParsableCommand {
             held = e
         }
         let trainer = DPOTrainer(slab: slab, pairs: pairs, options: o)
-        let runner = AlignmentRun(options: common, out: common.out, title: "dsllm dpo — \(common.out)")
-        try FileManager.default.createDirectory(atPath: common.out, withIntermediateDirectories: true)
-        let refPath = (common.out as NSString).appendingPathComponent("reference-logps.json")
         // The reference log-probs come from the starting (or --ref) model, before any checkpoint is loaded.
         let refSlab = try ref.map { try common.loadSlab($0) }
-        var heldRef: [(chosen: Double, rejected: Double)] = []
-        if common.resume, let saved = FileManager.default.contents(atPath: refPath), let v = try? JSONValue.parse(Array(saved)),
-           let list = v["pairs"]?.array, list.count == pairs.count {
-            trainer.setReference(list.map { (chosen: $0.array?.first?.double ?? 0, rejected: $0.array?.last?.double ?? 0) })
-        } else {
-            let t0 = Date()
-            trainer.computeReference(using: refSlab)
-            print(String(format: "reference log-probs of %d pairs in %.1f s", pairs.count, Date().timeIntervalSince(t0)))
-            let body = trainer.reference.map { "[\($0.chosen), \($0.rejected)]" }.joined(separator: ",\n ")
-            try writeAtomically(Data("{\"pairs\": [\(body)]}\n".utf8), to: refPath)
-        }
-        if !held.isEmpty {
-            heldRef = DPOTrainer.logProbabilities(of: held, slab: refSlab ?? slab, options: o.base)
-        }
+        let refPath = (common.out as NSString).appendingPathComponent("reference-logps.json")
+        let source: DPOTrainer.ReferenceSource
+        do { source = try trainer.loadOrComputeReference(cache: refPath, reuse: common.resume, using: refSlab) } catch { throw CLIError("\(error)") }
+        if case .computed(let seconds) = source { print(String(format: "reference log-probs of %d pairs in %.1f s", pairs.count, seconds)) }
+        let heldRef = held.isEmpty ? [] : DPOTrainer.logProbabilities(of: held, slab: refSlab ?? slab, options: o.base)
         print("dpo: \(pairs.count) pairs; \(trainer.totalSteps) steps of \(batchPairs) pairs, β \(beta), ε \(labelSmoothing)")
-        let start = try runner.resumeStep(slab, trainer.optimizer, rowsPerStep: batchPairs)
-        if start > 0 { trainer.resume(atStep: start) }
-        try runner.run(slab: slab, optimizer: trainer.optimizer, tokenizer: tok, startStep: start, total: trainer.totalSteps,
-                       rowsPerStep: batchPairs, step: trainer.trainStep,
-                       evaluate: held.isEmpty ? nil : {
-                           let s = trainer.evaluate(held, reference: heldRef)
-                           return [("eval_loss", s.loss), ("eval_rewards/accuracies", s.accuracy), ("eval_rewards/margins", s.margin)]
-                       })
+        try common.train(trainer, tokenizer: tok, command: "dpo", evaluation: held.isEmpty ? nil : .init {
+            let s = trainer.evaluate(held, reference: heldRef)
+            return [("eval_loss", s.loss), ("eval_rewards/accuracies", s.accuracy), ("eval_rewards/margins", s.margin)]
+        })
     }
 }

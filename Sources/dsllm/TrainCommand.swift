@@ -1,6 +1,5 @@
 import ArgumentParser
 import DSData
-import DSFormats
 import DSGeneration
 import DSModel
 import DSTensor
@@ -9,7 +8,9 @@ import DSTraining
 import Foundation
 
 /// `dsllm train`: pre-training with the paper's recipe (AdamW β 0.9/0.95, wd 0.1, clip 1.0, init std 0.006,
-/// multistep schedule), f32 for now, llm.c token shards in sequential order, background checkpoints, exact resume.
+/// multistep schedule), f32 or bf16 matrix products (--precision; f32 master weights either way), llm.c token
+/// shards in sequential order, data parallel under mpirun. The command parses options and prepares data and model;
+/// TrainingRun (DSTraining) runs the steps: metrics, validation, samples, background checkpoints, exact resume.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -93,7 +94,6 @@ struct TrainCommand: ParsableCommand {
         guard text.isEmpty || parallel.size == 1 else { throw CLIError("--text prepares data in one process: run `dsllm train --text` once, then mpirun with --data OUT/data/shards/train-*.bin") }
         // The run folder first: an earlier run in it is refused before any work (nothing of it is touched).
         let intent = try checkTrainingRunFolder(out, resume: resume, overwrite: overwrite, checkpointFolders: [out], checkFolder: main)
-        let resumeFrom = Checkpoint.list(out).last
         let textData = text.isEmpty ? nil : TextTrainingData(out: out)
         var filterKinds: [QualityFilterKind] = []
         for name in (textFilters ?? "").split(separator: ",") {
@@ -202,84 +202,34 @@ struct TrainCommand: ParsableCommand {
             }
         }
         let validateEvery = valEvery > 0 || textData == nil ? valEvery : max(1, totalSteps / 5)
-        let metricsPath = (out as NSString).appendingPathComponent("metrics.jsonl")
-        if resume, let last = resumeFrom {
-            let state: Checkpoint.State
-            do { state = try Checkpoint.load(last, into: slab, optimizer: trainer.optimizer) } catch { throw CLIError("\(error)") }
-            guard state.sequencesPerStep == o.sequencesPerStep, state.seq == seqLen else {
-                throw CLIError("\(last): checkpoint was made with \(state.sequencesPerStep) sequences × \(state.seq) tokens per step")
-            }
-            trainer.resume(atStep: state.step)
-            if main {
-                try truncateMetrics(metricsPath, toStep: state.step)
-                print("resumed from \(last) at step \(state.step)")
-            }
-        } else if !resume && main {
-            try? FileManager.default.removeItem(atPath: metricsPath)
-        }
-        // Rank 0 logs and writes; the other ranks only compute.
-        var metrics: FileHandle?
-        if main {
-            if !FileManager.default.fileExists(atPath: metricsPath) { FileManager.default.createFile(atPath: metricsPath, contents: nil) }
-            metrics = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
-            metrics?.seekToEndOfFile()
-        }
-        var pending: Checkpoint.PendingWrite?
-        let start = Date(), startStep = trainer.step
-        let flopsPerToken = 6.0 * Double(c.parameterCount)
-        while trainer.step < totalSteps {
-            let r = trainer.trainStep()
-            let checkpointNow = (checkpointEvery > 0 && r.step % checkpointEvery == 0) || r.step == totalSteps
-            guard main else {
-                if checkpointNow { _ = parallel.gatherMoments(trainer.optimizer) }  // a collective: every rank takes part
-                continue
-            }
-            var line = String(format: "{\"step\": %d, \"loss\": %.7f, \"lr\": %.9g, \"grad_norm\": %.7f, \"tokens\": %d, \"seconds\": %.4f",
-                              r.step, r.loss, r.lr, r.gradNorm, r.tokens, r.seconds)
-            if parallel.size > 1 { line += String(format: ", \"comm_seconds\": %.4f", r.communicationSeconds) }
-            if let validation, validateEvery > 0, r.step % validateEvery == 0 || r.step == totalSteps {
+        var r = TrainingRun.Options(out: out, title: "dsllm train — \(out)")
+        r.checkpointEvery = checkpointEvery
+        r.evaluateEvery = validateEvery
+        r.sampleEvery = sampleEvery
+        r.keep = keep
+        r.resume = resume
+        r.seed = seed
+        r.checkpointFiles = checkpointFiles
+        r.progress = .throughput(tokensPerStep: stepTokens)
+        // val_loss keeps its "%.7f" in metrics.jsonl; the measurement prints its own line, as it always has.
+        var evaluation: TrainingRun.Evaluation?
+        if let validation, validateEvery > 0 {
+            evaluation = .init(format: "%.7f") {
                 let v = trainer.validationLoss(validation, batches: valBatches)
-                line += String(format: ", \"val_loss\": %.7f", v)
-                print(String(format: "step %d  validation loss %.4f", r.step, v))
-            }
-            line += "}\n"
-            metrics?.write(Data(line.utf8))
-            let rate = Double(stepTokens) / max(r.seconds, 1e-9)
-            let eta = Double(totalSteps - r.step) * Date().timeIntervalSince(start) / Double(max(r.step - startStep, 1))
-            print(String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s (6·N·tokens)  ETA %.0f s",
-                         r.step, totalSteps, r.loss, r.lr, r.gradNorm, rate, rate * flopsPerToken / 1e9, eta))
-            if let (tok, ids) = sampler, r.step % sampleEvery == 0 || r.step == totalSteps {
-                let text = greedySample(slab, tok, ids, maxTokens: sampleTokens, threads: threads)
-                print("step \(r.step) sample: \(samplePrompt)\(text.replacingOccurrences(of: "\n", with: "\\n"))")
-                appendLine("{\"step\": \(r.step), \"prompt\": \(jsonQuoted(samplePrompt)), \"text\": \(jsonQuoted(text))}\n",
-                           to: (out as NSString).appendingPathComponent("samples.jsonl"))
-            }
-            if checkpointNow {
-                try? LossCurve.write(metrics: metricsPath, title: "dsllm train — \(out)")
-                let moments = parallel.size > 1 ? parallel.gatherMoments(trainer.optimizer) : trainer.optimizer
-                pending?.wait()
-                pending = Checkpoint.saveInBackground(slab, optimizer: moments,
-                                                      state: .init(step: r.step, seed: seed, sequencesPerStep: o.sequencesPerStep, seq: seqLen),
-                                                      runDirectory: out, keep: keep, extraFiles: checkpointFiles)
+                print(String(format: "step %d  validation loss %.4f", trainer.step, v))
+                return [("val_loss", v)]
             }
         }
-        pending?.wait()
-        try metrics?.close()
-        if main { print("done: \(totalSteps) steps; checkpoint \(Checkpoint.list(out).last ?? "-")") }
+        let sampling = sampler.map { (tok, ids) in
+            TrainingRun.Sampling(prompts: [samplePrompt]) { _ in greedySample(slab, tok, ids, maxTokens: sampleTokens, threads: threads) }
+        }
+        do { try TrainingRun(options: r, parallel: parallel).run(trainer, evaluation: evaluation, sampling: sampling) } catch {
+            throw CLIError("\(error)")
+        }
     }
 }
 
 /// `--data-order`: llm.c's sequential order is the one implemented (resume depends on it).
 enum DataOrder: String, CaseIterable, ExpressibleByArgument {
     case sequential
-}
-
-/// Drops metrics lines after `step` (a run killed after writing metrics but before its next checkpoint).
-func truncateMetrics(_ path: String, toStep step: Int) throws {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-    let kept = text.split(separator: "\n").filter { line in
-        guard let n = LossCurve.field("step", in: line) else { return false }
-        return Int(n) <= step
-    }
-    try writeAtomically(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
 }
