@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "DSData", dependencies: ["DSFormats", "DSTokenizer", "DSTensor"], swiftSettings: checkedSettings),
         // Scaling laws: FLOPs per token, optimal hyperparameters and allocation, power-law and IsoFLOP fits, the sweep
         // plan (runs of `dsllm train`; DSTraining for its checkpoint and log rules).
-        .target(name: "DSScaling", dependencies: ["DSModel", "DSTensor", "DSFormats", "DSTraining"], swiftSettings: checkedSettings),
+        .target(name: "DSScaling", dependencies: ["DSTensor", "DSFormats", "DSTraining"], swiftSettings: checkedSettings),
         // Evaluation (lm-evaluation-harness's request types and metrics) over the inference engine.
         .target(name: "DSEvaluation", dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats", "DSTensor"], swiftSettings: checkedSettings),
         // SFT and DPO on the training engine: chat/preference JSONL → masked, packed rows.
@@ -103,17 +103,17 @@ let package = Package(
             dependencies: ["DSTokenizer", "DSFormats", "TestSupport"],
             exclude: ["Golden"]  // read from the source tree (#filePath), not copied into the test bundle
         ),
-        .testTarget(name: "DSGenerationTests", dependencies: ["DSGeneration", "DSModel", "DSTokenizer"], exclude: ["Golden"]),
+        .testTarget(name: "DSGenerationTests", dependencies: ["DSGeneration", "DSModel", "DSTokenizer", "DSFormats"], exclude: ["Golden"]),
         .testTarget(
             name: "DSServerTests",
-            dependencies: ["DSServer", "DSModel", "DSTokenizer", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["DSServer", "DSModel", "DSTokenizer", "DSGeneration", "DSFormats", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
-        .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], resources: [.copy("Golden")]),
-        .testTarget(name: "DSScalingTests", dependencies: ["DSScaling", "DSModel"]),
-        .testTarget(name: "DSEvaluationTests", dependencies: ["DSEvaluation", "DSModel", "DSFormats"]),
+        .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], exclude: ["Golden"]),
+        .testTarget(name: "DSScalingTests", dependencies: ["DSScaling", "DSModel", "DSFormats"]),
+        .testTarget(name: "DSEvaluationTests", dependencies: ["DSEvaluation", "DSModel", "DSFormats", "DSTokenizer"]),
         .testTarget(name: "DSAlignmentTests", dependencies: ["DSAlignment", "DSTraining", "DSTokenizer", "DSModel", "DSFormats", "TestSupport"],
-                    resources: [.copy("Golden")]),
-        .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats", "TestSupport"], exclude: ["Golden"]),
+                    exclude: ["Golden"]),
+        .testTarget(name: "DSDataTests", dependencies: ["DSData", "DSFormats", "DSTokenizer", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "CLITests", dependencies: ["dsllm", "DSFormats"]),
     ]
 )

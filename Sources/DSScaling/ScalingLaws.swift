@@ -1,4 +1,3 @@
-import DSModel
 import Foundation
 
 /// DeepSeek LLM's scaling laws (arXiv 2401.02954 §3): model scale as non-embedding FLOPs per token M, near-optimal
