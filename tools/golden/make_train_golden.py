@@ -23,6 +23,7 @@ import json
 import os
 
 import torch
+import transformers
 from transformers import LlamaConfig, LlamaForCausalLM
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -146,7 +147,10 @@ def main():
     def flat(t):
         return [float("%.9g" % x) for x in t.reshape(-1).tolist()]
 
+    versions = {"generator": "tools/golden/make_train_golden.py", "torch": torch.__version__,
+                "transformers": transformers.__version__}
     out = {
+        "versions": versions,
         "config": {"vocab": 64, "hidden": 32, "ffn": 48, "layers": 2, "heads": 4, "kv_heads": 2, "eps": 1e-6, "theta": 10000.0},
         "batch": B, "seq": T,
         "inputs": inputs.reshape(-1).tolist(), "targets": targets.reshape(-1).tolist(),
@@ -159,7 +163,7 @@ def main():
     }
     bf_loss, bf_grads = bf16_gradients(weights, cfg, inputs, targets)
     with open(OUT.replace(".json", "-bf16.json"), "w") as f:
-        json.dump({"loss": bf_loss, "grads": {n: flat(g) for n, g in bf_grads.items()}}, f)
+        json.dump({"versions": versions, "loss": bf_loss, "grads": {n: flat(g) for n, g in bf_grads.items()}}, f)
     print(f"bf16: loss {bf_loss:.6f} (f32 {float(loss):.6f})")
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
