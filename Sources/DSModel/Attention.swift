@@ -1,11 +1,12 @@
 import DSTensor
 import Foundation
 
-// Attention and the element-wise vector math of the forward pass. Everything is f32; the SIMD16 code compiles to
-// 512-bit (or paired 256-bit) FMA with the module's -target-cpu.
+// Attention and the element-wise vector math of the forward pass. Everything is f32; the SIMD code compiles to
+// 256-bit FMA with the module's -target-cpu (haswell). Every attention kernel gives a row the same bits (scores in
+// `headDot`'s order, 64-key tiles from slot 0, one online softmax): see Attention+Row.swift.
 
-/// Queries per prefill block: two SIMD16 registers' worth (scoreTile's register tile), so scores, the running maximum
-/// and the running sum are vectors across the block's queries and the online softmax needs no horizontal reductions.
+/// Queries per prefill block: two SIMD16 vectors' worth, so the running maximum, the running sum and the softmax are
+/// vectors across the block's queries (scores are laid out key-major, [key × 32 queries]).
 /// 64 measured the same at 2048 tokens (half the K/V reads, more masked work on the diagonal).
 let attentionQueryBlock = 32
 /// Keys per tile: a 64 × 128 f32 tile (32 KB) stays in L1/L2 while every query head of its group uses it.

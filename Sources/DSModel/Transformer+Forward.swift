@@ -43,8 +43,8 @@ public struct ForwardBatch: Sendable {
 extension Transformer {
     /// The one forward pass: every caller (a decode step, prefill, packed scoring, a server step mixing prompts and
     /// streams) describes its rows as a `ForwardBatch` and runs this. Each weight matrix is read once for all rows;
-    /// q/k/v and gate/up share one quantized input and one parallel region; attention is blocked (flash-style) when
-    /// the rows are one sequence's consecutive tokens and per (row, head) otherwise. Buffers live on `holder` (grown
+    /// q/k/v and gate/up share one quantized input and one parallel region; attention is blocked (flash-style) for
+    /// runs of one sequence's consecutive rows and per (row, head) otherwise — the same bits for a row either way. Buffers live on `holder` (grown
     /// on demand, never per step). Logits: with `each`, every row that wants them is reported (a few rows at a time,
     /// the pointer valid during the call); without, each such row's logits go to its sequence's `logits` buffer
     /// (valid until that sequence's next step). Sequence lengths advance past their rows.
