@@ -176,9 +176,9 @@ extension ModelConfig {
         let hidden = try int("embedding_length")
         let heads = try int("attention.head_count")
         var vocab = try gguf.optionalInt("llama.vocab_size")
-        if vocab == nil { vocab = gguf.tensors.first { $0.name == "token_embd.weight" }.flatMap { $0.dimensions.count == 2 ? $0.dimensions[1] : nil } }
+        if vocab == nil { vocab = gguf.tensors.first { $0.name == TensorNaming.gguf.embedding }.flatMap { $0.dimensions.count == 2 ? $0.dimensions[1] : nil } }
         if vocab == nil, case .array(let tokens)? = gguf["tokenizer.ggml.tokens"] { vocab = tokens.count }
-        let output = gguf.tensors.contains { $0.name == "output.weight" }
+        let output = gguf.tensors.contains { $0.name == TensorNaming.gguf.output }
         let config = ModelConfig(
             vocabularySize: vocab ?? 0, hiddenSize: hidden, intermediateSize: try int("feed_forward_length"),
             layerCount: try int("block_count"), headCount: heads,

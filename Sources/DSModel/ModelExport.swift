@@ -63,31 +63,18 @@ public enum ModelExport {
         }
     }
 
-    /// The model's tensors in a format's naming, matrices typed by `scheme` (vectors f32); `qk` maps target
-    /// rows of q/k to source rows (the RoPE layout change).
+    /// The model's tensors in a format's naming and state_dict order, matrices typed by `scheme` (vectors f32);
+    /// `qk` maps target rows of q/k to source rows (the RoPE layout change).
     static func tensors(_ w: ModelWeights, _ n: TensorNaming, scheme: QuantizationScheme, qk: (@Sendable (Int) -> Int)?) -> [ExportTensor] {
-        let count = w.config.layerCount
-        func m(_ name: String, _ x: WeightMatrix, _ role: QuantizationScheme.MatrixRole, _ layer: Int?,
-               permute: (@Sendable (Int) -> Int)? = nil) -> ExportTensor {
-            matrix(name, x, scheme.type(for: role, layer: layer, layerCount: count, cols: x.cols), permute: permute)
+        let c = w.config
+        return ModelTensor.all(layerCount: c.layerCount, output: !c.tieWordEmbeddings).map { t in
+            switch w.data(t) {
+            case .gains(let v): return vector(n.name(t), v)
+            case .matrix(let x):
+                let type = scheme.type(for: t, layerCount: c.layerCount, cols: x.cols)
+                return matrix(n.name(t), x, type, permute: t.isRoPERotated ? qk : nil)
+            }
         }
-        var out = [m(n.embedding, w.embedding, .embedding, nil)]
-        for (l, layer) in w.layers.enumerated() {
-            out += [
-                vector(n.layer(l, n.attentionNorm), layer.attentionNorm),
-                m(n.layer(l, n.wq), layer.wq, .wq, l, permute: qk),
-                m(n.layer(l, n.wk), layer.wk, .wk, l, permute: qk),
-                m(n.layer(l, n.wv), layer.wv, .wv, l),
-                m(n.layer(l, n.wo), layer.wo, .wo, l),
-                vector(n.layer(l, n.ffnNorm), layer.ffnNorm),
-                m(n.layer(l, n.wGate), layer.wGate, .wGate, l),
-                m(n.layer(l, n.wUp), layer.wUp, .wUp, l),
-                m(n.layer(l, n.wDown), layer.wDown, .wDown, l),
-            ]
-        }
-        out.append(vector(n.finalNorm, w.finalNorm))
-        if !w.config.tieWordEmbeddings { out.append(m(n.output, w.output, .output, nil)) }
-        return out
     }
 
     /// The model's tensors in GGUF naming, matrices in `type` (norms stay f32, as llama.cpp keeps them).

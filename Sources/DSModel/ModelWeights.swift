@@ -10,28 +10,6 @@ public struct LayerWeights: Sendable {
     public var wGate, wUp, wDown: WeightMatrix
 }
 
-/// Tensor names of a checkpoint format (HF `LlamaForCausalLM` or llama.cpp GGUF).
-public struct TensorNaming: Sendable {
-    public var embedding, finalNorm, output: String
-    let layerPrefix: @Sendable (Int) -> String
-    public var attentionNorm, wq, wk, wv, wo, ffnNorm, wGate, wUp, wDown: String
-
-    public func layer(_ l: Int, _ suffix: String) -> String { layerPrefix(l) + suffix }
-
-    public static let hf = TensorNaming(
-        embedding: "model.embed_tokens.weight", finalNorm: "model.norm.weight", output: "lm_head.weight",
-        layerPrefix: { "model.layers.\($0)." }, attentionNorm: "input_layernorm.weight", wq: "self_attn.q_proj.weight",
-        wk: "self_attn.k_proj.weight", wv: "self_attn.v_proj.weight", wo: "self_attn.o_proj.weight",
-        ffnNorm: "post_attention_layernorm.weight", wGate: "mlp.gate_proj.weight", wUp: "mlp.up_proj.weight",
-        wDown: "mlp.down_proj.weight")
-
-    public static let gguf = TensorNaming(
-        embedding: "token_embd.weight", finalNorm: "output_norm.weight", output: "output.weight",
-        layerPrefix: { "blk.\($0)." }, attentionNorm: "attn_norm.weight", wq: "attn_q.weight", wk: "attn_k.weight",
-        wv: "attn_v.weight", wo: "attn_output.weight", ffnNorm: "ffn_norm.weight", wGate: "ffn_gate.weight",
-        wUp: "ffn_up.weight", wDown: "ffn_down.weight")
-}
-
 /// How matrix products are computed.
 public enum InferenceNumerics: String, Sendable, CaseIterable {
     /// llama.cpp's: quantized weights repacked for the integer kernels, activations quantized as llama.cpp quantizes
@@ -121,23 +99,50 @@ public final class ModelWeights: @unchecked Sendable {
     static func assemble(_ c: ModelConfig, _ n: TensorNaming, hasOutput: Bool, ropeInterleaved: Bool, source: String,
                          storage: [AnyObject], matrix: (String, Int, Int) throws(FormatError) -> WeightMatrix,
                          vector: (String, Int) throws(FormatError) -> [Float]) throws(FormatError) -> ModelWeights {
+        func m(_ t: ModelTensor) throws(FormatError) -> WeightMatrix {
+            let shape = t.shape(c)
+            return try matrix(n.name(t), shape[0], shape[1])
+        }
+        func v(_ t: ModelTensor) throws(FormatError) -> [Float] { try vector(n.name(t), t.shape(c)[0]) }
         var layers: [LayerWeights] = []
         for l in 0..<c.layerCount {
             layers.append(LayerWeights(
-                attentionNorm: try vector(n.layer(l, n.attentionNorm), c.hiddenSize),
-                wq: try matrix(n.layer(l, n.wq), c.queryDim, c.hiddenSize),
-                wk: try matrix(n.layer(l, n.wk), c.kvDim, c.hiddenSize),
-                wv: try matrix(n.layer(l, n.wv), c.kvDim, c.hiddenSize),
-                wo: try matrix(n.layer(l, n.wo), c.hiddenSize, c.queryDim),
-                ffnNorm: try vector(n.layer(l, n.ffnNorm), c.hiddenSize),
-                wGate: try matrix(n.layer(l, n.wGate), c.intermediateSize, c.hiddenSize),
-                wUp: try matrix(n.layer(l, n.wUp), c.intermediateSize, c.hiddenSize),
-                wDown: try matrix(n.layer(l, n.wDown), c.hiddenSize, c.intermediateSize)))
+                attentionNorm: try v(.layer(l, .attentionNorm)), wq: try m(.layer(l, .wq)), wk: try m(.layer(l, .wk)),
+                wv: try m(.layer(l, .wv)), wo: try m(.layer(l, .wo)), ffnNorm: try v(.layer(l, .ffnNorm)),
+                wGate: try m(.layer(l, .wGate)), wUp: try m(.layer(l, .wUp)), wDown: try m(.layer(l, .wDown))))
         }
-        let embedding = try matrix(n.embedding, c.vocabularySize, c.hiddenSize)
-        let output = hasOutput ? try matrix(n.output, c.vocabularySize, c.hiddenSize) : embedding
-        return ModelWeights(config: c, embedding: embedding, layers: layers, finalNorm: try vector(n.finalNorm, c.hiddenSize),
+        let embedding = try m(.embedding)
+        let output = hasOutput ? try m(.output) : embedding
+        return ModelWeights(config: c, embedding: embedding, layers: layers, finalNorm: try v(.finalNorm),
                             output: output, ropeInterleaved: ropeInterleaved, source: source, storage: storage)
+    }
+
+    /// One tensor's data: a matrix, or an RMSNorm's gains.
+    public enum TensorData {
+        case matrix(WeightMatrix)
+        case gains([Float])
+    }
+
+    /// The data of tensor `t` (the output head of tied embeddings is the embedding matrix).
+    public func data(_ t: ModelTensor) -> TensorData {
+        switch t {
+        case .embedding: return .matrix(embedding)
+        case .finalNorm: return .gains(finalNorm)
+        case .output: return .matrix(output)
+        case .layer(let l, let lt):
+            let w = layers[l]
+            switch lt {
+            case .attentionNorm: return .gains(w.attentionNorm)
+            case .wq: return .matrix(w.wq)
+            case .wk: return .matrix(w.wk)
+            case .wv: return .matrix(w.wv)
+            case .wo: return .matrix(w.wo)
+            case .ffnNorm: return .gains(w.ffnNorm)
+            case .wGate: return .matrix(w.wGate)
+            case .wUp: return .matrix(w.wUp)
+            case .wDown: return .matrix(w.wDown)
+            }
+        }
     }
 
     /// Weights that point into f32 memory owned by someone else — a training run's parameter slab, so samples
@@ -201,7 +206,7 @@ public final class ModelWeights: @unchecked Sendable {
             out.withUnsafeMutableBufferPointer { Dequantize.row(t, bytes(name)!, count: n, into: $0.baseAddress!) }
             return out
         }
-        let hasOutput = !(config.tieWordEmbeddings && shape("lm_head.weight") == nil)
+        let hasOutput = !(config.tieWordEmbeddings && shape(TensorNaming.hf.output) == nil)
         let weights = try assemble(config, .hf, hasOutput: hasOutput, ropeInterleaved: false, source: directory, storage: [storage],
                                    matrix: matrix, vector: vector)
         weights.generation = generation
@@ -242,7 +247,7 @@ public final class ModelWeights: @unchecked Sendable {
             out.withUnsafeMutableBufferPointer { Dequantize.row(t.type!, data.baseAddress!, count: n, into: $0.baseAddress!) }
             return out
         }
-        return try assemble(config, .gguf, hasOutput: byName["output.weight"] != nil, ropeInterleaved: true, source: path,
+        return try assemble(config, .gguf, hasOutput: byName[TensorNaming.gguf.output] != nil, ropeInterleaved: true, source: path,
                             storage: [gguf], matrix: matrix, vector: vector)
     }
 }

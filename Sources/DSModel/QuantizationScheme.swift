@@ -36,13 +36,13 @@ public struct QuantizationScheme: Sendable, Equatable {
         layer < count / 8 || layer >= 7 * count / 8 || (layer - count / 8) % 3 == 2
     }
 
-    /// The type for one matrix. `layer` is nil for the embedding and output matrices.
-    func type(for role: MatrixRole, layer: Int?, layerCount: Int, cols: Int) -> GGMLType {
+    /// The type for one matrix of a model of `layerCount` layers.
+    func type(for tensor: ModelTensor, layerCount: Int, cols: Int) -> GGMLType {
         var t = base
         if isMix {
-            switch role {
+            switch tensor {
             case .output: t = .q6_K
-            case .wv, .wDown: if let l = layer, Self.useMoreBits(l, layerCount) { t = .q6_K }
+            case .layer(let l, .wv), .layer(let l, .wDown): if Self.useMoreBits(l, layerCount) { t = .q6_K }
             default: break
             }
         }
@@ -56,6 +56,4 @@ public struct QuantizationScheme: Sendable, Equatable {
         if let n = next[t], cols % n.blockSize == 0 { return n }
         return .f16
     }
-
-    public enum MatrixRole: Sendable { case embedding, wq, wk, wv, wo, wGate, wUp, wDown, output }
 }

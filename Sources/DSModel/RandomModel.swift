@@ -17,31 +17,28 @@ public enum RandomModel {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var bits = SplitMix64(seed: seed)
         func nextUnit() -> Float { Float(bits.next() >> 40) * 0x1p-23 - 1 }  // [-1, 1)
-        func matrix(_ name: String, _ rows: Int, _ cols: Int) -> SafetensorsWriter.Tensor {
-            var data = [UInt8](repeating: 0, count: rows * cols * 2)
-            for i in 0..<(rows * cols) {
+        let hf = TensorNaming.hf
+        func matrix(_ t: ModelTensor) -> SafetensorsWriter.Tensor {
+            let shape = t.shape(c), count = shape[0] * shape[1]
+            var data = [UInt8](repeating: 0, count: count * 2)
+            for i in 0..<count {
                 let b = BFloat16.fromFloat(nextUnit() * scale)
                 data[2 * i] = UInt8(b & 0xFF)
                 data[2 * i + 1] = UInt8(b >> 8)
             }
-            return .init(name: name, dtype: .bf16, shape: [rows, cols], data: data)
+            return .init(name: hf.name(t), dtype: .bf16, shape: shape, data: data)
         }
-        func ones(_ name: String, _ n: Int) -> SafetensorsWriter.Tensor {
-            .init(name: name, dtype: .bf16, shape: [n], data: Array(repeating: [0x80, 0x3F], count: n).flatMap { $0 })
+        func ones(_ t: ModelTensor) -> SafetensorsWriter.Tensor {
+            let n = t.shape(c)[0]
+            return .init(name: hf.name(t), dtype: .bf16, shape: [n], data: Array(repeating: [0x80, 0x3F], count: n).flatMap { $0 })
         }
+        // This order (not state_dict's) decides which random numbers each tensor gets: kept for the same bytes per seed.
         var writer = SafetensorsWriter()
-        writer.tensors = [matrix("model.embed_tokens.weight", c.vocabularySize, c.hiddenSize), ones("model.norm.weight", c.hiddenSize)]
-        if !c.tieWordEmbeddings { writer.tensors.append(matrix("lm_head.weight", c.vocabularySize, c.hiddenSize)) }
+        writer.tensors = [matrix(.embedding), ones(.finalNorm)]
+        if !c.tieWordEmbeddings { writer.tensors.append(matrix(.output)) }
         for l in 0..<c.layerCount {
-            let p = "model.layers.\(l)."
-            writer.tensors += [ones(p + "input_layernorm.weight", c.hiddenSize), ones(p + "post_attention_layernorm.weight", c.hiddenSize),
-                               matrix(p + "self_attn.q_proj.weight", c.queryDim, c.hiddenSize),
-                               matrix(p + "self_attn.k_proj.weight", c.kvDim, c.hiddenSize),
-                               matrix(p + "self_attn.v_proj.weight", c.kvDim, c.hiddenSize),
-                               matrix(p + "self_attn.o_proj.weight", c.hiddenSize, c.queryDim),
-                               matrix(p + "mlp.gate_proj.weight", c.intermediateSize, c.hiddenSize),
-                               matrix(p + "mlp.up_proj.weight", c.intermediateSize, c.hiddenSize),
-                               matrix(p + "mlp.down_proj.weight", c.hiddenSize, c.intermediateSize)]
+            writer.tensors += [ones(.layer(l, .attentionNorm)), ones(.layer(l, .ffnNorm))]
+                + [LayerTensor.wq, .wk, .wv, .wo, .wGate, .wUp, .wDown].map { matrix(.layer(l, $0)) }
         }
         try writer.write(to: (directory as NSString).appendingPathComponent("model.safetensors"))
         try writeAtomically(Data(ModelExport.configJSON(c, dtype: .bf16).utf8),

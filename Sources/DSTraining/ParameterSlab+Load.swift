@@ -13,23 +13,14 @@ extension ParameterSlab {
             throw FormatError(file: w.source, message: "shape (vocab, hidden, ffn, layers, heads, kv heads) \(have) does not match the training config's \(want)")
         }
         let hd = w.config.headDim
-        func put(_ name: String, _ m: WeightMatrix, qk: Bool = false) {
-            for r in 0..<m.rows { m.row(qk && w.ropeInterleaved ? ModelExport.ggufRow(forHFRow: r, headDim: hd) : r, into: value(name) + r * m.cols) }
-        }
-        put("model.embed_tokens.weight", w.embedding)
-        put("lm_head.weight", w.output)
-        value("model.norm.weight").update(from: w.finalNorm, count: w.finalNorm.count)
-        for (l, layer) in w.layers.enumerated() {
-            let p = "model.layers.\(l)."
-            value(p + "input_layernorm.weight").update(from: layer.attentionNorm, count: layer.attentionNorm.count)
-            value(p + "post_attention_layernorm.weight").update(from: layer.ffnNorm, count: layer.ffnNorm.count)
-            put(p + "self_attn.q_proj.weight", layer.wq, qk: true)
-            put(p + "self_attn.k_proj.weight", layer.wk, qk: true)
-            put(p + "self_attn.v_proj.weight", layer.wv)
-            put(p + "self_attn.o_proj.weight", layer.wo)
-            put(p + "mlp.gate_proj.weight", layer.wGate)
-            put(p + "mlp.up_proj.weight", layer.wUp)
-            put(p + "mlp.down_proj.weight", layer.wDown)
+        for t in ModelTensor.all(layerCount: config.layerCount) {
+            let dst = parameters[t]
+            switch w.data(t) {
+            case .gains(let g): dst.update(from: g, count: g.count)
+            case .matrix(let m):
+                let permuted = t.isRoPERotated && w.ropeInterleaved
+                for r in 0..<m.rows { m.row(permuted ? ModelExport.ggufRow(forHFRow: r, headDim: hd) : r, into: dst + r * m.cols) }
+            }
         }
     }
 

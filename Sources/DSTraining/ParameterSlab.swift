@@ -3,10 +3,13 @@ import DSTensor
 import Foundation
 
 /// All trainable parameters in one f32 slab and their gradients in another (llm.c's layout): the optimizer and
-/// gradient clipping are flat loops, and a tensor is an offset. Names are transformers' (LlamaForCausalLM).
+/// gradient clipping are flat loops, and a tensor is an offset. Tensors lie in transformers' state_dict order
+/// (`ModelTensor.all`) under transformers' names (LlamaForCausalLM), which checkpoints use; code reaches them
+/// through `parameters` / `gradients` (typed pointers built once), never by name.
 public final class ParameterSlab: @unchecked Sendable {
     public struct Tensor: Sendable {
         public let name: String
+        public let id: ModelTensor
         public let shape: [Int]
         public let offset: Int
         public var count: Int { shape.reduce(1, *) }
@@ -15,42 +18,38 @@ public final class ParameterSlab: @unchecked Sendable {
     }
 
     public let config: ModelConfig
+    /// Every tensor with its checkpoint name, in slab order (file I/O, flat loops over tensors).
     public let tensors: [Tensor]
     public let count: Int
     public let values: UnsafeMutablePointer<Float>
     public let grads: UnsafeMutablePointer<Float>
+    /// Each tensor's element range in the slab (the same in `values`, `grads` and the AdamW moments).
+    public let layout: ParameterTensors<Range<Int>>
+    /// Pointers to each tensor in `values` and in `grads`.
+    public let parameters: ParameterTensors<UnsafeMutablePointer<Float>>
+    public let gradients: ParameterTensors<UnsafeMutablePointer<Float>>
     private let index: [String: Int]
 
     public init(config c: ModelConfig) {
         config = c
         var list: [Tensor] = []
         var offset = 0
-        func add(_ name: String, _ shape: [Int]) {
-            list.append(Tensor(name: name, shape: shape, offset: offset))
-            offset += shape.reduce(1, *)
+        for t in ModelTensor.all(layerCount: c.layerCount) {
+            list.append(Tensor(name: TensorNaming.hf.name(t), id: t, shape: t.shape(c), offset: offset))
+            offset += list.last!.count
         }
-        add("model.embed_tokens.weight", [c.vocabularySize, c.hiddenSize])
-        for l in 0..<c.layerCount {
-            let p = "model.layers.\(l)."
-            add(p + "input_layernorm.weight", [c.hiddenSize])
-            add(p + "self_attn.q_proj.weight", [c.queryDim, c.hiddenSize])
-            add(p + "self_attn.k_proj.weight", [c.kvDim, c.hiddenSize])
-            add(p + "self_attn.v_proj.weight", [c.kvDim, c.hiddenSize])
-            add(p + "self_attn.o_proj.weight", [c.hiddenSize, c.queryDim])
-            add(p + "post_attention_layernorm.weight", [c.hiddenSize])
-            add(p + "mlp.gate_proj.weight", [c.intermediateSize, c.hiddenSize])
-            add(p + "mlp.up_proj.weight", [c.intermediateSize, c.hiddenSize])
-            add(p + "mlp.down_proj.weight", [c.hiddenSize, c.intermediateSize])
-        }
-        add("model.norm.weight", [c.hiddenSize])
-        add("lm_head.weight", [c.vocabularySize, c.hiddenSize])
         tensors = list
         count = offset
-        values = .allocate(capacity: offset)
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: offset), grads = UnsafeMutablePointer<Float>.allocate(capacity: offset)
         values.initialize(repeating: 0, count: offset)
-        grads = .allocate(capacity: offset)
         grads.initialize(repeating: 0, count: offset)
+        (self.values, self.grads) = (values, grads)
         index = Dictionary(uniqueKeysWithValues: list.enumerated().map { ($1.name, $0) })
+        let ranges = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0.offset..<($0.offset + $0.count)) })
+        let layout = ParameterTensors(layerCount: c.layerCount) { ranges[$0]! }
+        self.layout = layout
+        parameters = layout.map { values + $0.lowerBound }
+        gradients = layout.map { grads + $0.lowerBound }
     }
 
     deinit {
@@ -58,6 +57,7 @@ public final class ParameterSlab: @unchecked Sendable {
         grads.deallocate()
     }
 
+    // By checkpoint name, for tests and tools that hold names; the training step uses `parameters` / `gradients`.
     public func tensor(_ name: String) -> Tensor? { index[name].map { tensors[$0] } }
     public func value(_ name: String) -> UnsafeMutablePointer<Float> { values + tensors[index[name]!].offset }
     public func grad(_ name: String) -> UnsafeMutablePointer<Float> { grads + tensors[index[name]!].offset }

@@ -104,9 +104,6 @@ public final class TrainingModel: @unchecked Sendable {
         }
     }
 
-    func p(_ name: String) -> UnsafeMutablePointer<Float> { slab.value(name) }
-    func g(_ name: String) -> UnsafeMutablePointer<Float> { slab.grad(name) }
-
     /// Sum of token cross-entropies without touching the gradients (validation).
     public func loss(inputs: [Int32], targets: [Int32], positions: [Int32]? = nil) -> Double {
         forwardBackward(inputs: inputs, targets: targets, positions: positions, lossScale: 1, backward: false)
@@ -161,39 +158,39 @@ public final class TrainingModel: @unchecked Sendable {
         }
         let (d, qd, kd, f) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize)
         let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
-        let embed = p("model.embed_tokens.weight")
+        let embed = slab.parameters.embedding
         for (i, t) in inputs.enumerated() { (acts[0].x + i * d).update(from: embed + Int(t) * d, count: d) }
         savedPositions.withUnsafeBufferPointer { pos in
             let pos = pos.baseAddress!
             for l in 0..<c.layerCount {
-                let a = acts[l], pre = "model.layers.\(l)."
-                LayerPasses.rmsNormForward(a.xn1, a.rstd1, a.x, p(pre + "input_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
-                linear(a.q, a.xn1, p(pre + "self_attn.q_proj.weight"), rows: n, inDim: d, outDim: qd)
-                linear(a.k, a.xn1, p(pre + "self_attn.k_proj.weight"), rows: n, inDim: d, outDim: kd)
-                linear(a.v, a.xn1, p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
+                let a = acts[l], w = slab.parameters.layers[l]
+                LayerPasses.rmsNormForward(a.xn1, a.rstd1, a.x, w.attentionNorm, n: n, d: d, eps: c.rmsNormEps)
+                linear(a.q, a.xn1, w.wq, rows: n, inDim: d, outDim: qd)
+                linear(a.k, a.xn1, w.wk, rows: n, inDim: d, outDim: kd)
+                linear(a.v, a.xn1, w.wv, rows: n, inDim: d, outDim: kd)
                 LayerPasses.rope(a.q, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
                 LayerPasses.rope(a.k, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
                 LayerPasses.attentionForward(a.att, a.lse, q: a.q, k: a.k, v: a.v, positions: pos, batch: batch, seq: seq, heads: H,
                                              kvHeads: KH, headDim: hd, pool: pool)
-                linear(a.x1, a.att, p(pre + "self_attn.o_proj.weight"), rows: n, inDim: qd, outDim: d)
+                linear(a.x1, a.att, w.wo, rows: n, inDim: qd, outDim: d)
                 for i in 0..<(n * d) { a.x1[i] += a.x[i] }
-                LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, p(pre + "post_attention_layernorm.weight"), n: n, d: d, eps: c.rmsNormEps)
-                linear(a.gate, a.xn2, p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
-                linear(a.up, a.xn2, p(pre + "mlp.up_proj.weight"), rows: n, inDim: d, outDim: f)
+                LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, w.ffnNorm, n: n, d: d, eps: c.rmsNormEps)
+                linear(a.gate, a.xn2, w.wGate, rows: n, inDim: d, outDim: f)
+                linear(a.up, a.xn2, w.wUp, rows: n, inDim: d, outDim: f)
                 LayerPasses.swigluForward(a.h, gate: a.gate, up: a.up, count: n * f, pool: pool)
                 let next = l + 1 < c.layerCount ? acts[l + 1].x : xFinal
-                linear(next, a.h, p(pre + "mlp.down_proj.weight"), rows: n, inDim: f, outDim: d)
+                linear(next, a.h, w.wDown, rows: n, inDim: f, outDim: d)
                 for i in 0..<(n * d) { next[i] += a.x1[i] }
             }
         }
-        LayerPasses.rmsNormForward(xnFinal, rstdFinal, xFinal, p("model.norm.weight"), n: n, d: d, eps: c.rmsNormEps)
+        LayerPasses.rmsNormForward(xnFinal, rstdFinal, xFinal, slab.parameters.finalNorm, n: n, d: d, eps: c.rmsNormEps)
     }
 
     /// LM head + cross-entropy in chunks of rows; with `backward`, dxn (in dtmp) accumulates dlogits · W_head and the
     /// head's gradient is added.
     private func head(weights: [Float]?, lossScale: Float, backward: Bool, rowLosses: UnsafeMutablePointer<Float>?) -> Double {
         let (d, V) = (c.hiddenSize, c.vocabularySize)
-        let head = p("lm_head.weight"), dHead = g("lm_head.weight")
+        let head = slab.parameters.output, dHead = slab.gradients.output
         var loss = 0.0
         let scale = weights == nil ? lossScale / Float(n) : lossScale
         var r0 = 0
@@ -217,29 +214,24 @@ public final class TrainingModel: @unchecked Sendable {
     private func backwardLayers(gradientsReady: ((Range<Int>) -> Void)?) {
         let (d, qd, kd, f) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize)
         let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
+        let (parameters, gradients, layout) = (slab.parameters, slab.gradients, slab.layout)
         dx.update(repeating: 0, count: n * d)
-        LayerPasses.rmsNormBackward(dx, g("model.norm.weight"), dtmp, xFinal, p("model.norm.weight"), rstdFinal, n: n, d: d)
-        func offset(_ name: String) -> Int { slab.tensor(name)!.offset }
-        gradientsReady?(offset("model.norm.weight")..<slab.count)
+        LayerPasses.rmsNormBackward(dx, gradients.finalNorm, dtmp, xFinal, parameters.finalNorm, rstdFinal, n: n, d: d)
+        gradientsReady?(layout.finalNorm.lowerBound..<slab.count)
         // Backward through the layers; dx holds d(loss)/d(layer output) on entry to each.
         savedPositions.withUnsafeBufferPointer { pos in
             let pos = pos.baseAddress!
             for l in stride(from: c.layerCount - 1, through: 0, by: -1) {
-                let a = acts[l], pre = "model.layers.\(l)."
+                let a = acts[l], w = parameters.layers[l], dw = gradients.layers[l]
                 // MLP: out = x1 + down(h)
-                linearBackward(dx: dh, accumulate: false, dw: g(pre + "mlp.down_proj.weight"), dy: dx, x: a.h, w: p(pre + "mlp.down_proj.weight"),
-                               rows: n, inDim: f, outDim: d)
+                linearBackward(dx: dh, accumulate: false, dw: dw.wDown, dy: dx, x: a.h, w: w.wDown, rows: n, inDim: f, outDim: d)
                 LayerPasses.swigluBackward(dgate: dgate, dup: dup, dh: dh, gate: a.gate, up: a.up, count: n * f, pool: pool)
-                linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "mlp.gate_proj.weight"), dy: dgate, x: a.xn2,
-                               w: p(pre + "mlp.gate_proj.weight"), rows: n, inDim: d, outDim: f)
-                linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "mlp.up_proj.weight"), dy: dup, x: a.xn2,
-                               w: p(pre + "mlp.up_proj.weight"), rows: n, inDim: d, outDim: f)
+                linearBackward(dx: dtmp, accumulate: false, dw: dw.wGate, dy: dgate, x: a.xn2, w: w.wGate, rows: n, inDim: d, outDim: f)
+                linearBackward(dx: dtmp, accumulate: true, dw: dw.wUp, dy: dup, x: a.xn2, w: w.wUp, rows: n, inDim: d, outDim: f)
                 // dx now is d/d(x1) through the residual; add the norm's path.
-                LayerPasses.rmsNormBackward(dx, g(pre + "post_attention_layernorm.weight"), dtmp, a.x1,
-                                            p(pre + "post_attention_layernorm.weight"), a.rstd2, n: n, d: d)
+                LayerPasses.rmsNormBackward(dx, dw.ffnNorm, dtmp, a.x1, w.ffnNorm, a.rstd2, n: n, d: d)
                 // Attention: x1 = x + o_proj(att)
-                linearBackward(dx: datt, accumulate: false, dw: g(pre + "self_attn.o_proj.weight"), dy: dx, x: a.att,
-                               w: p(pre + "self_attn.o_proj.weight"), rows: n, inDim: qd, outDim: d)
+                linearBackward(dx: datt, accumulate: false, dw: dw.wo, dy: dx, x: a.att, w: w.wo, rows: n, inDim: qd, outDim: d)
                 dq.update(repeating: 0, count: n * qd)
                 dk.update(repeating: 0, count: n * kd)
                 dv.update(repeating: 0, count: n * kd)
@@ -247,24 +239,19 @@ public final class TrainingModel: @unchecked Sendable {
                                               batch: batch, seq: seq, heads: H, kvHeads: KH, headDim: hd, pool: pool)
                 LayerPasses.rope(dq, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
                 LayerPasses.rope(dk, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
-                linearBackward(dx: dtmp, accumulate: false, dw: g(pre + "self_attn.q_proj.weight"), dy: dq, x: a.xn1,
-                               w: p(pre + "self_attn.q_proj.weight"), rows: n, inDim: d, outDim: qd)
-                linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "self_attn.k_proj.weight"), dy: dk, x: a.xn1,
-                               w: p(pre + "self_attn.k_proj.weight"), rows: n, inDim: d, outDim: kd)
-                linearBackward(dx: dtmp, accumulate: true, dw: g(pre + "self_attn.v_proj.weight"), dy: dv, x: a.xn1,
-                               w: p(pre + "self_attn.v_proj.weight"), rows: n, inDim: d, outDim: kd)
-                LayerPasses.rmsNormBackward(dx, g(pre + "input_layernorm.weight"), dtmp, a.x, p(pre + "input_layernorm.weight"), a.rstd1,
-                                            n: n, d: d)
-                let end = l + 1 < c.layerCount ? offset("model.layers.\(l + 1).input_layernorm.weight") : offset("model.norm.weight")
-                gradientsReady?(offset(pre + "input_layernorm.weight")..<end)
+                linearBackward(dx: dtmp, accumulate: false, dw: dw.wq, dy: dq, x: a.xn1, w: w.wq, rows: n, inDim: d, outDim: qd)
+                linearBackward(dx: dtmp, accumulate: true, dw: dw.wk, dy: dk, x: a.xn1, w: w.wk, rows: n, inDim: d, outDim: kd)
+                linearBackward(dx: dtmp, accumulate: true, dw: dw.wv, dy: dv, x: a.xn1, w: w.wv, rows: n, inDim: d, outDim: kd)
+                LayerPasses.rmsNormBackward(dx, dw.attentionNorm, dtmp, a.x, w.attentionNorm, a.rstd1, n: n, d: d)
+                gradientsReady?(layout.layers[l].span)
             }
         }
-        let dEmbed = g("model.embed_tokens.weight")
+        let dEmbed = gradients.embedding
         for (i, t) in savedInputs.enumerated() {
             let row = dEmbed + Int(t) * d, src = dx + i * d
             for j in 0..<d { row[j] += src[j] }
         }
-        gradientsReady?(0..<offset("model.layers.0.input_layernorm.weight"))
+        gradientsReady?(layout.embedding)
     }
 }
 
