@@ -108,7 +108,7 @@ let package = Package(
             name: "DSServerTests",
             dependencies: ["DSServer", "DSModel", "DSTokenizer", "DSGeneration", "DSFormats", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
-        .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats"], exclude: ["Golden"]),
+        .testTarget(name: "DSTrainingTests", dependencies: ["DSTraining", "DSModel", "DSFormats", "DSTensor"], exclude: ["Golden"]),
         .testTarget(name: "DSScalingTests", dependencies: ["DSScaling", "DSModel", "DSFormats"]),
         .testTarget(name: "DSEvaluationTests", dependencies: ["DSEvaluation", "DSModel", "DSFormats", "DSTokenizer"]),
         .testTarget(name: "DSAlignmentTests", dependencies: ["DSAlignment", "DSTraining", "DSTokenizer", "DSModel", "DSFormats", "TestSupport"],

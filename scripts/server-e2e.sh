@@ -18,4 +18,4 @@ if ! cmp -s "$requirements" "$venv/requirements-e2e.txt"; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
     cp "$requirements" "$venv/requirements-e2e.txt"
 fi
-"$venv/bin/python" "$root/tests/server/openai_e2e.py" --dsllm "$root/.build/release/dsllm"
+"$venv/bin/python" "$root/e2e/server/openai_e2e.py" --dsllm "$root/.build/release/dsllm"

@@ -75,7 +75,10 @@ public enum Checkpoint {
         o.tensors = moments
         try o.write(to: (temp as NSString).appendingPathComponent("optimizer.safetensors"))
         try writeAtomically(Data(config.utf8), to: (temp as NSString).appendingPathComponent("config.json"))
-        try writeAtomically(try JSONEncoder().encode(state), to: (temp as NSString).appendingPathComponent("state.json"))
+        // Sorted keys: the same state gives the same bytes in every run (JSONEncoder's order is otherwise unspecified).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try writeAtomically(try encoder.encode(state), to: (temp as NSString).appendingPathComponent("state.json"))
         for (name, data) in extraFiles { try writeAtomically(data, to: (temp as NSString).appendingPathComponent(name)) }
         try? fm.removeItem(atPath: final)
         guard rename(temp, final) == 0 else { throw FormatError(file: final, message: "could not rename the checkpoint into place") }

@@ -1,4 +1,5 @@
 import DSFormats
+import DSModel
 import Foundation
 
 /// A trainer the run loop drives: pre-training's `Trainer`, and DSAlignment's `SFTTrainer` and `DPOTrainer`.
@@ -56,8 +57,9 @@ public struct TrainingRun {
 
     /// What the per-step progress line shows between the gradient norm and the ETA.
     public enum Progress: Sendable {
-        /// Tokens per second and 6·N·tokens FLOP/s at `tokensPerStep` (pre-training).
-        case throughput(tokensPerStep: Int)
+        /// Tokens per second and 6·N·tokens FLOP/s at `tokensPerStep` (pre-training); with `peakFLOPS` (the GEMM's,
+        /// measured at start-up for the precision in use) also the model FLOPs utilisation, in metrics.jsonl too.
+        case throughput(tokensPerStep: Int, peakFLOPS: Double? = nil)
         /// The step's named metrics and the evaluation's numbers (alignment).
         case metrics
     }
@@ -125,7 +127,9 @@ public struct TrainingRun {
                 continue
             }
             let measured = evaluation.map { due(options.evaluateEvery, r.step) ? $0.measure() : [] } ?? []
-            metrics?.write(Data(r.metricsLine(measured: measured, measuredFormat: evaluation?.format ?? "%.7g").utf8))
+            var record = r
+            record.metrics += throughput(r, slab: trainer.slab)
+            metrics?.write(Data(record.metricsLine(measured: measured, measuredFormat: evaluation?.format ?? "%.7g").utf8))
             let eta = Double(total - r.step) * Date().timeIntervalSince(start) / Double(max(r.step - startStep, 1))
             print(progressLine(r, total: total, measured: measured, eta: eta, slab: trainer.slab))
             if due(options.sampleEvery, r.step) { sample(sampling, step: r.step) }
@@ -170,15 +174,32 @@ public struct TrainingRun {
     /// "step 12/300  loss 4.1723  lr 0.0003  grad norm 1.263  <throughput or metrics>  ETA 17 s".
     func progressLine(_ r: StepRecord, total: Int, measured: [(String, Double)], eta: Double, slab: ParameterSlab) -> String {
         switch options.progress {
-        case .throughput(let tokensPerStep):
+        case .throughput(let tokensPerStep, let peak):
             let rate = Double(tokensPerStep) / max(r.seconds, 1e-9)
-            let flopsPerToken = 6.0 * Double(slab.config.parameterCount)
-            return String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s (6·N·tokens)  ETA %.0f s",
-                          r.step, total, r.loss, r.lr, r.gradNorm, rate, rate * flopsPerToken / 1e9, eta)
+            let flops = rate * 6.0 * Double(slab.config.parameterCount)
+            let mfu = peak.map { String(format: "  MFU %.1f%%", 100 * rate * Self.matmulFLOPsPerToken(slab.config) / $0) } ?? ""
+            return String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s (6·N·tokens)%@  ETA %.0f s",
+                          r.step, total, r.loss, r.lr, r.gradNorm, rate, flops / 1e9, mfu, eta)
         case .metrics:
             let fields = (r.metrics + measured).map { String(format: "%@ %.4g", $0.0, $0.1) }.joined(separator: "  ")
             return String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %@  ETA %.0f s", r.step, total, r.loss, r.lr, r.gradNorm, fields, eta)
         }
+    }
+
+    /// Pre-training's throughput fields of metrics.jsonl: tokens_per_s, and mfu (matrix-product FLOPs per second over
+    /// the measured GEMM peak) when a peak was measured. Wall-clock numbers, like "seconds".
+    func throughput(_ r: StepRecord, slab: ParameterSlab) -> [(String, Double)] {
+        guard case .throughput(let tokensPerStep, let peak) = options.progress else { return [] }
+        let rate = Double(tokensPerStep) / max(r.seconds, 1e-9)
+        var fields = [("tokens_per_s", rate)]
+        if let peak { fields.append(("mfu", rate * Self.matmulFLOPsPerToken(slab.config) / peak)) }
+        return fields
+    }
+
+    /// Training FLOPs per token that run as matrix products: 6 × the parameters of every matrix but the embedding
+    /// table (a lookup, no product). MFU's numerator; 6·N with the embedding would flatter a large vocabulary.
+    static func matmulFLOPsPerToken(_ c: ModelConfig) -> Double {
+        6.0 * Double(c.parameterCount - c.vocabularySize * c.hiddenSize)
     }
 
     func sample(_ sampling: Sampling?, step: Int) {

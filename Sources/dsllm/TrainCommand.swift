@@ -16,7 +16,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Pre-train a DeepSeek-architecture model on token shards (llm.c format, uint32 tokens).",
         discussion: """
-            Writes into --out: metrics.jsonl (one object per optimizer step: step, loss, lr, grad_norm, tokens, seconds), \
+            Writes into --out: metrics.jsonl (one object per optimizer step: step, loss, lr, grad_norm, tokens, seconds, tokens_per_s, mfu), \
             checkpoints step-NNNNNNNN/ (model.safetensors + config.json, optimizer.safetensors, state.json), keeping the \
             last --keep, and loss.svg (the loss curve, validation dashed). --resume continues from the newest checkpoint \
             in --out with identical results; a folder that already holds a run is refused unless --resume or --overwrite \
@@ -210,7 +210,14 @@ struct TrainCommand: ParsableCommand {
         r.resume = resume
         r.seed = seed
         r.checkpointFiles = checkpointFiles
-        r.progress = .throughput(tokensPerStep: stepTokens)
+        // MFU's denominator: the GEMM this precision runs through, measured now (~0.1 s), on rank 0 (it logs).
+        var peak: Double?
+        if main, let p = Gemm.measuredPeak(bf16: precision == .bf16, threads: o.threads) {
+            peak = p
+            print(String(format: "GEMM peak %.1f GFLOP/s (%@, %@, %d threads): MFU = 6 × non-embedding parameters × tokens/s over it",
+                         p / 1e9, precision == .bf16 && Gemm.hasNativeBF16 ? "bf16" : "f32", Gemm.backend, o.threads))
+        }
+        r.progress = .throughput(tokensPerStep: stepTokens, peakFLOPS: peak)
         // val_loss keeps its "%.7f" in metrics.jsonl; the measurement prints its own line, as it always has.
         var evaluation: TrainingRun.Evaluation?
         if let validation, validateEvery > 0 {

@@ -24,7 +24,7 @@ import Testing
     }
 
     static func strip(_ text: String) -> String {
-        text.replacingOccurrences(of: #""seconds": [0-9.]+"#, with: "", options: .regularExpression)
+        text.replacingOccurrences(of: #""(seconds|tokens_per_s|mfu)": [0-9.e+-]+"#, with: "", options: .regularExpression)
     }
 
     /// Runs to the end, then resumes a copy from its step-3 checkpoint: identical metrics.

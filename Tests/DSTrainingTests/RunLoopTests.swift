@@ -1,5 +1,6 @@
 import DSFormats
 import DSModel
+import DSTensor
 @testable import DSTraining
 import Foundation
 import Testing
@@ -20,7 +21,27 @@ import Testing
 
     /// metrics.jsonl without the wall-clock field.
     static func withoutSeconds(_ path: String) throws -> String {
-        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: #""seconds": [0-9.]+"#, with: "", options: .regularExpression)
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: #""(seconds|tokens_per_s|mfu)": [0-9.e+-]+"#, with: "", options: .regularExpression)
+    }
+
+    /// Pre-training's throughput fields: tokens_per_s from the step's wall time, and mfu = 6·N·tokens/s over the
+    /// measured GEMM peak (absent without one); alignment runs have neither.
+    @Test func throughputFieldsAndMFU() throws {
+        let slab = ParameterSlab(config: Self.config)
+        let r = StepRecord(step: 1, loss: 1, lr: 0.1, gradNorm: 1, tokens: 384, seconds: 0.5)
+        var o = TrainingRun.Options(out: "unused", title: "t")
+        o.progress = .throughput(tokensPerStep: 384, peakFLOPS: 1e9)
+        let fields = TrainingRun(options: o).throughput(r, slab: slab)
+        #expect(fields.map(\.0) == ["tokens_per_s", "mfu"])
+        #expect(fields[0].1 == 768)
+        let matmulParameters = Self.config.parameterCount - 64 * 32  // all but the embedding table
+        #expect(abs(fields[1].1 - 768 * 6 * Double(matmulParameters) / 1e9) < 1e-12)
+        o.progress = .throughput(tokensPerStep: 384)
+        #expect(TrainingRun(options: o).throughput(r, slab: slab).map(\.0) == ["tokens_per_s"])
+        o.progress = .metrics
+        #expect(TrainingRun(options: o).throughput(r, slab: slab).isEmpty)
+        // The peak itself: a positive rate wherever a GEMM library loaded.
+        if Gemm.isAvailable { #expect((Gemm.measuredPeak(bf16: false, threads: 1) ?? 0) > 1e8) }
     }
 
     static let config = ModelConfig(vocabularySize: 64, hiddenSize: 32, intermediateSize: 48, layerCount: 1, headCount: 4, kvHeadCount: 2,
