@@ -278,9 +278,27 @@ public struct SafetensorsWriter {
         return out + header
     }
 
+    /// Streams a file straight from memory that stays valid during the call (`bytes(i)`: entry i's bytes, no copy
+    /// made): what a checkpoint writes from the live training slab. Same file as `bytes()` for the same tensors.
+    public func write(to path: String, entries: [Entry], borrowing bytes: (Int) -> UnsafeRawBufferPointer) throws {
+        try write(to: path, entries: entries, chunks: { i, emit in
+            let b = bytes(i)
+            try emit(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: b.baseAddress!), count: b.count, deallocator: .none))
+        })
+    }
+
     /// Streams a file tensor by tensor (the same bytes as `bytes()` for the same tensors): the header from the sizes,
     /// then `data(i)` for each entry in file order, so memory holds one tensor at a time. Temporary name + rename.
     public func write(to path: String, entries: [Entry], data: (Int) throws -> [UInt8]) throws {
+        try write(to: path, entries: entries, chunks: { i, emit in
+            let bytes = try data(i)
+            precondition(bytes.count == entries[i].byteCount, "tensor \(entries[i].name): \(bytes.count) bytes, expected \(entries[i].byteCount)")
+            try emit(Data(bytes))
+        })
+    }
+
+    /// The one streaming writer behind both: header, then each entry's bytes in file order via `chunks(i, emit)`.
+    private func write(to path: String, entries: [Entry], chunks: (Int, (Data) throws -> Void) throws -> Void) throws {
         let order = entries.indices.sorted { a, b in
             (entries[a].dtype.byteSize, entries[b].name) > (entries[b].dtype.byteSize, entries[a].name)
         }
@@ -295,9 +313,10 @@ public struct SafetensorsWriter {
             defer { try? handle.close() }
             try WriteError.explaining(path) { try handle.write(contentsOf: header(order.map { entries[$0] })) }
             for i in order {
-                let bytes = try data(i)
-                precondition(bytes.count == entries[i].byteCount, "tensor \(entries[i].name): \(bytes.count) bytes, expected \(entries[i].byteCount)")
-                try WriteError.explaining(path) { try handle.write(contentsOf: bytes) }
+                try chunks(i) { data in
+                    precondition(data.count == entries[i].byteCount, "tensor \(entries[i].name): \(data.count) bytes, expected \(entries[i].byteCount)")
+                    try WriteError.explaining(path) { try handle.write(contentsOf: data) }
+                }
             }
             try WriteError.explaining(path) { try handle.close() }
             guard rename(tmp.path, url.path) == 0 else {

@@ -5,7 +5,7 @@ import Foundation
 /// A training checkpoint: a folder `step-NNNNNNNN` holding the model as HF safetensors + config.json (it loads
 /// in transformers and converts with `dsllm convert`), the AdamW moments (optimizer.safetensors) and state.json
 /// (step, seed). The data position follows from the step (sequential order), so resume is exact. Folders are
-/// written under a temporary name and renamed, in the background, and only the last `keep` are kept.
+/// written under a temporary name and renamed, in the background from the live slab, and only the last `keep` are kept.
 public enum Checkpoint {
     public struct State: Codable, Sendable, Equatable {
         public var step: Int
@@ -29,26 +29,22 @@ public enum Checkpoint {
         }
     }
 
-    static func tensors(_ slab: ParameterSlab, from base: UnsafePointer<Float>, prefix: String) -> [SafetensorsWriter.Tensor] {
-        slab.tensors.map { t in
-            let bytes = [UInt8](UnsafeRawBufferPointer(start: base + t.offset, count: 4 * t.count))
-            return SafetensorsWriter.Tensor(name: prefix + t.name, dtype: .f32, shape: t.shape, data: bytes)
-        }
-    }
-
-    /// Copies the parameters and moments now (cheap), writes them on a background thread; returns the work item
-    /// to wait on (the trainer waits only before writing the next checkpoint or at exit).
-    /// `extraFiles` (name → bytes) go into the checkpoint too, e.g. tokenizer.json, so it is a complete model folder.
-    public static func saveInBackground(_ slab: ParameterSlab, optimizer: AdamW, state: State, runDirectory: String,
-                                        keep: Int, extraFiles: [String: Data] = [:]) -> PendingWrite {
-        // Plain byte arrays copied now and handed over to the writer thread, not shared.
-        nonisolated(unsafe) let model = tensors(slab, from: slab.values, prefix: "")
-        nonisolated(unsafe) let moments = tensors(slab, from: optimizer.m, prefix: "m.") + tensors(slab, from: optimizer.v, prefix: "v.")
+    /// Writes the parameters and moments on a background thread straight from the live slab and optimizer — no
+    /// copy, so a checkpoint costs no memory (issue 23; it used to copy parameters and both moments, 3 × 4 bytes
+    /// per parameter). What keeps the snapshot consistent: `optimizer`'s next `update` waits for the write (the
+    /// forward and backward of the next step only read the parameters and write gradients, so they run alongside),
+    /// as does `guarding` (the trainer's own optimizer, when `optimizer` holds gathered moments under data
+    /// parallelism). Returns the work item to wait on; `extraFiles` (name → bytes) go into the checkpoint too, e.g.
+    /// tokenizer.json, so it is a complete model folder.
+    public static func saveInBackground(_ slab: ParameterSlab, optimizer: AdamW, guarding: AdamW? = nil, state: State,
+                                        runDirectory: String, keep: Int, extraFiles: [String: Data] = [:]) -> PendingWrite {
         let config = ModelExport.configJSON(slab.config, dtype: .f32)
         let pending = PendingWrite()
+        optimizer.waitBeforeUpdate(for: pending)
+        if let guarding, guarding !== optimizer { guarding.waitBeforeUpdate(for: pending) }
         let t = Thread {
             do {
-                try write(model: model, moments: moments, config: config, state: state, runDirectory: runDirectory, keep: keep,
+                try write(slab, optimizer: optimizer, config: config, state: state, runDirectory: runDirectory, keep: keep,
                           extraFiles: extraFiles)
             } catch {
                 FileHandle.standardError.write(Data("checkpoint at step \(state.step) failed: \(error)\n".utf8))
@@ -59,21 +55,32 @@ public enum Checkpoint {
         return pending
     }
 
-    static func write(model: [SafetensorsWriter.Tensor], moments: [SafetensorsWriter.Tensor], config: String, state: State,
-                      runDirectory: String, keep: Int, extraFiles: [String: Data] = [:]) throws {
+    /// The checkpoint folder: model.safetensors and optimizer.safetensors streamed from the slab's and the moments'
+    /// memory (f32, HF names; moments as m.NAME / v.NAME), config.json, state.json, extra files; then renamed into
+    /// place and the oldest beyond `keep` removed.
+    static func write(_ slab: ParameterSlab, optimizer: AdamW, config: String, state: State, runDirectory: String, keep: Int,
+                      extraFiles: [String: Data] = [:]) throws {
         let fm = FileManager.default
         let name = String(format: "step-%08d", state.step)
         let final = (runDirectory as NSString).appendingPathComponent(name)
         let temp = final + ".tmp"
         try? fm.removeItem(atPath: temp)
         try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
+        func entries(_ prefix: String) -> [SafetensorsWriter.Entry] {
+            slab.tensors.map { .init(name: prefix + $0.name, dtype: .f32, shape: $0.shape, byteCount: 4 * $0.count) }
+        }
+        func bytes(_ base: UnsafePointer<Float>, _ i: Int) -> UnsafeRawBufferPointer {
+            let t = slab.tensors[i]
+            return UnsafeRawBufferPointer(start: base + t.offset, count: 4 * t.count)
+        }
         var w = SafetensorsWriter()
         w.metadata = ["format": "pt"]
-        w.tensors = model
-        try w.write(to: (temp as NSString).appendingPathComponent("model.safetensors"))
-        var o = SafetensorsWriter()
-        o.tensors = moments
-        try o.write(to: (temp as NSString).appendingPathComponent("optimizer.safetensors"))
+        try w.write(to: (temp as NSString).appendingPathComponent("model.safetensors"), entries: entries(""),
+                    borrowing: { bytes(slab.values, $0) })
+        let n = slab.tensors.count
+        try SafetensorsWriter().write(to: (temp as NSString).appendingPathComponent("optimizer.safetensors"),
+                                      entries: entries("m.") + entries("v."),
+                                      borrowing: { $0 < n ? bytes(optimizer.m, $0) : bytes(optimizer.v, $0 - n) })
         try writeAtomically(Data(config.utf8), to: (temp as NSString).appendingPathComponent("config.json"))
         // Sorted keys: the same state gives the same bytes in every run (JSONEncoder's order is otherwise unspecified).
         let encoder = JSONEncoder()

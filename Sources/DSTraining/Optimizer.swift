@@ -44,8 +44,18 @@ public final class AdamW: @unchecked Sendable {
         v.deallocate()
     }
 
-    /// One update with learning rate `lr` from the slab's gradients.
+    /// A checkpoint being written from the slab and these moments: the next update waits for it.
+    private var inFlightWrite: Checkpoint.PendingWrite?
+
+    /// Makes the next `update` wait until `write` is on disk (it reads the parameters and moments in place).
+    public func waitBeforeUpdate(for write: Checkpoint.PendingWrite) { inFlightWrite = write }
+
+    /// One update with learning rate `lr` from the slab's gradients (after any checkpoint reading them is written).
     public func update(lr: Float) {
+        if let w = inFlightWrite {
+            w.wait()
+            inFlightWrite = nil
+        }
         step += 1
         let (b1, b2, eps) = (options.beta1, options.beta2, options.eps)
         let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))

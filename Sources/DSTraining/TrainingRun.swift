@@ -138,7 +138,7 @@ public struct TrainingRun {
                 let moments = parallel.size > 1 ? parallel.gatherMoments(trainer.optimizer) : trainer.optimizer
                 pending?.wait()
                 pending = Checkpoint.saveInBackground(
-                    trainer.slab, optimizer: moments,
+                    trainer.slab, optimizer: moments, guarding: trainer.optimizer,
                     state: .init(step: r.step, seed: options.seed, sequencesPerStep: trainer.sequencesPerStep, seq: trainer.sequenceLength),
                     runDirectory: options.out, keep: options.keep, extraFiles: options.checkpointFiles)
             }

@@ -217,4 +217,28 @@ import Testing
                                                       headCount: 4, kvHeadCount: 2))
         #expect(throws: FormatError.self) { try Checkpoint.load(saved, into: other, optimizer: nil) }
     }
+
+    /// The background checkpoint writes from the live slab (no copy); the optimizer's next update waits for it, so
+    /// the files hold the snapshot of the moment of the call even when an update follows at once. A model of 2 M
+    /// parameters (16 MB per file) keeps the writer busy while the update is attempted.
+    @Test func checkpointIsTheSnapshotEvenIfAnUpdateFollowsAtOnce() throws {
+        let c = ModelConfig(vocabularySize: 8192, hiddenSize: 128, intermediateSize: 256, layerCount: 2, headCount: 4, kvHeadCount: 2)
+        let slab = ParameterSlab(config: c)
+        slab.initialize(seed: 9, std: 0.02)
+        for i in 0..<slab.count { slab.grads[i] = Float(i % 13) * 1e-3 - 6e-3 }
+        let opt = AdamW(slab: slab)
+        opt.update(lr: 1e-2)
+        let values = Array(UnsafeBufferPointer(start: slab.values, count: slab.count))
+        let (m, v) = (Array(UnsafeBufferPointer(start: opt.m, count: slab.count)), Array(UnsafeBufferPointer(start: opt.v, count: slab.count)))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dsllm-ckpt-live-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pending = Checkpoint.saveInBackground(slab, optimizer: opt, state: .init(step: 1, seed: 9, sequencesPerStep: 1, seq: 8),
+                                                  runDirectory: dir, keep: 1)
+        opt.update(lr: 1e-2)  // waits for the write, then changes every parameter and moment
+        pending.wait()
+        #expect(slab.values[0] != values[0], "the second update ran")
+        let restored = ParameterSlab(config: c), opt2 = AdamW(slab: restored)
+        _ = try Checkpoint.load(try #require(Checkpoint.list(dir).last), into: restored, optimizer: opt2)
+        #expect((0..<slab.count).allSatisfy { restored.values[$0] == values[$0] && opt2.m[$0] == m[$0] && opt2.v[$0] == v[$0] })
+    }
 }
