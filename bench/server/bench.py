@@ -57,31 +57,38 @@ def wait_up(port, path, timeout=600):
 CACHE_PROMPT = False
 
 
+def stream_completion(port, body, timeout=600):
+    """POSTs a streamed /v1/completions request; yields each server-sent event's JSON object as it arrives."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request("POST", "/v1/completions", json.dumps(body), {"Content-Type": "application/json"})
+    r = c.getresponse()
+    buf = b""
+    try:
+        while True:
+            chunk = r.read1(4096)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n\n" in buf:
+                event, buf = buf.split(b"\n\n", 1)
+                if event.startswith(b"data: ") and event[6:] != b"[DONE]":
+                    yield json.loads(event[6:])
+    finally:
+        c.close()
+
+
 def one_request(port, max_tokens):
     """Returns (time to first token, generated chunks, seconds)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    body = json.dumps({"model": "dsllm", "prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0, "stream": True,
-                       "cache_prompt": CACHE_PROMPT})
+    body = {"model": "dsllm", "prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0, "stream": True,
+            "cache_prompt": CACHE_PROMPT}
     t0 = time.perf_counter()
-    c.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
-    r = c.getresponse()
-    ttft, tokens, buf = None, 0, b""
-    while True:
-        chunk = r.read1(4096)
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n\n" in buf:
-            event, buf = buf.split(b"\n\n", 1)
-            if not event.startswith(b"data: ") or event[6:] == b"[DONE]":
-                continue
-            obj = json.loads(event[6:])
-            for ch in obj.get("choices", []):
-                if ch.get("text"):
-                    tokens += 1
-                    if ttft is None:
-                        ttft = time.perf_counter() - t0
-    c.close()
+    ttft, tokens = None, 0
+    for obj in stream_completion(port, body):
+        for ch in obj.get("choices", []):
+            if ch.get("text"):
+                tokens += 1
+                if ttft is None:
+                    ttft = time.perf_counter() - t0
     return ttft or (time.perf_counter() - t0), tokens, time.perf_counter() - t0
 
 

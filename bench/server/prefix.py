@@ -28,7 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from machine import print_machine  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import free_port, wait_up  # noqa: E402
+from bench import free_port, stream_completion, wait_up  # noqa: E402
 
 WORDS = ("river city market bridge winter harbour merchant letter garden window morning stone village road "
          "mountain station lantern orchard valley library theatre coast island forest meadow tower").split()
@@ -45,31 +45,18 @@ def text(n_words, salt):
 
 def complete(port, prompt, max_tokens):
     """Streams one completion; returns (ttft seconds, reply text, prompt tokens computed or None)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
-    body = json.dumps({"model": "dsllm", "prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "stream": True,
-                       "cache_prompt": True})
+    body = {"model": "dsllm", "prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "stream": True,
+            "cache_prompt": True}
     t0 = time.perf_counter()
-    c.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
-    r = c.getresponse()
-    ttft, reply, buf, computed = None, "", b"", None
-    while True:
-        chunk = r.read1(4096)
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n\n" in buf:
-            event, buf = buf.split(b"\n\n", 1)
-            if not event.startswith(b"data: ") or event[6:] == b"[DONE]":
-                continue
-            obj = json.loads(event[6:])
-            if "timings" in obj:  # llama-server: prompt tokens it evaluated for this request
-                computed = obj["timings"].get("prompt_n", computed)
-            for ch in obj.get("choices", []):
-                if ch.get("text"):
-                    reply += ch["text"]
-                    if ttft is None:
-                        ttft = time.perf_counter() - t0
-    c.close()
+    ttft, reply, computed = None, "", None
+    for obj in stream_completion(port, body, timeout=3600):
+        if "timings" in obj:  # llama-server: prompt tokens it evaluated for this request
+            computed = obj["timings"].get("prompt_n", computed)
+        for ch in obj.get("choices", []):
+            if ch.get("text"):
+                reply += ch["text"]
+                if ttft is None:
+                    ttft = time.perf_counter() - t0
     return (ttft if ttft is not None else time.perf_counter() - t0), reply, computed
 
 
