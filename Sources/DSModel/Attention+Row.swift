@@ -22,9 +22,9 @@ extension Transformer {
         var tileStart = 0
         while tileStart <= last {
             let tn = min(T, last + 1 - tileStart), keys = tileStart..<(tileStart + tn)
-            _ = cache.keyScores(qh, layer: l, positions: keys, offset: kvOffset, count: d, scale: scale, into: s)
-            var new = runningMax
-            for j in 0..<tn where new < s[j] { new = s[j] }  // max16's choice, lane for lane
+            let tileMax = cache.keyScores(qh, layer: l, positions: keys, offset: kvOffset, count: d, scale: scale, into: s)
+            // The blocked kernel's m' (a maximum is exact: the order and tie choice cannot change a bit of the result).
+            let new = max(runningMax, tileMax)
             var j = 0
             while j + 16 <= tn {
                 store16(exp16(load16(s + j) - SIMD16(repeating: new)), s + j)

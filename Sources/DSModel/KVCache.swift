@@ -136,6 +136,7 @@ public final class KVCache: @unchecked Sendable {
                    into scores: UnsafeMutablePointer<Float>) -> Float {
         let rowBytes = kvDim * elementSize, whole = n & ~7
         let base = UnsafeRawPointer(keys) + byteOffset(layer, positions.lowerBound) + offset * elementSize
+        var best = -Float.infinity
         var i = 0
         while i + 8 <= positions.count {
             let p = base + i * rowBytes
@@ -154,6 +155,7 @@ public final class KVCache: @unchecked Sendable {
             func finish(_ acc: SIMD8<Float>, _ j: Int) {
                 let row = p + j * rowBytes
                 scores[i + j] = dotTail(sum8(acc), q, from: whole, count: n) { element(row, $0) } * scale
+                best = max(best, scores[i + j])
             }
             finish(a0, 0); finish(a1, 1); finish(a2, 2); finish(a3, 3)
             finish(a4, 4); finish(a5, 5); finish(a6, 6); finish(a7, 7)
@@ -162,10 +164,9 @@ public final class KVCache: @unchecked Sendable {
         while i < positions.count {
             let row = base + i * rowBytes
             scores[i] = headDot(q, count: n, chunk: { row8(row, $0) }, element: { element(row, $0) }) * scale
+            best = max(best, scores[i])
             i += 1
         }
-        var best = -Float.infinity
-        for i in 0..<positions.count { best = max(best, scores[i]) }
         return best
     }
 

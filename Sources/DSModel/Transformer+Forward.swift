@@ -35,8 +35,24 @@ public struct ForwardBatch: Sendable {
 
     /// Whether every row is a plain causal row (sees all slots before it), so the blocked attention kernel applies.
     var isPlainCausal: Bool {
-        for i in 0..<count where !shared[i].isEmpty || segmentStart[i] != 0 || position[i] != slot[i] { return false }
+        for i in 0..<count where !isPlain(i) || position[i] != slot[i] { return false }
         return true
+    }
+
+    /// How the rows' attention splits (the same for every layer): runs of one sequence's consecutive plain rows
+    /// (≥ 2, a prompt chunk) for the blocked kernel, and the single rows left, one task per head.
+    func attentionRuns(rowKernel: Bool) -> (runs: [Range<Int>], singles: [Int]) {
+        var runs: [Range<Int>] = [], singles: [Int] = []
+        var r = 0
+        while r < count {
+            var end = r + 1
+            if rowKernel && isPlain(r) {
+                while end < count && sequence[end] == sequence[r] && isPlain(end) && slot[end] == slot[end - 1] + 1 { end += 1 }
+            }
+            if end - r > 1 { runs.append(r..<end) } else { singles.append(r) }
+            r = end
+        }
+        return (runs, singles)
     }
 }
 
@@ -75,6 +91,8 @@ extension Transformer {
         // One sequence's consecutive plain rows (prefill): the blocked kernel, which needs whole SIMD16 vectors per head.
         let rowKernel = c.headDim % 16 == 0
         let blocked = n > 1 && rowKernel && batch.isPlainCausal && batch.sequence.allSatisfy { $0 == batch.sequence[0] }
+        let (runs, singles) = batch.attentionRuns(rowKernel: rowKernel)
+        let scratchCount = max(attentionKeyTile, (singles.map { batch.slot[$0] }.max() ?? 0) + 1)
         nonisolated(unsafe) let q = Q
         for (l, layer) in w.layers.enumerated() {
             lead.rmsNorm(rows: n, X, layer.attentionNorm, XB)
@@ -99,23 +117,11 @@ extension Transformer {
             } else {
                 // Runs of one sequence's consecutive rows (a prompt chunk) take the blocked kernel; every other row
                 // one task per head. Both give a row the same bits, so what shares the step never shows in them.
-                var singles: [Int] = []
-                var r = 0
-                while r < n {
-                    var end = r + 1
-                    if rowKernel && batch.isPlain(r) {
-                        while end < n && batch.sequence[end] == batch.sequence[r] && batch.isPlain(end)
-                                && batch.slot[end] == batch.slot[end - 1] + 1 { end += 1 }
-                    }
-                    if end - r > 1 {
-                        sequences[batch.sequence[r]].attendCausal(queries: Q + r * c.queryDim, count: end - r, first: batch.slot[r],
-                                                                  layer: l, into: XB + r * c.queryDim)
-                    } else {
-                        singles.append(r)
-                    }
-                    r = end
+                for run in runs {
+                    sequences[batch.sequence[run.lowerBound]].attendCausal(
+                        queries: Q + run.lowerBound * c.queryDim, count: run.count, first: batch.slot[run.lowerBound], layer: l,
+                        into: XB + run.lowerBound * c.queryDim)
                 }
-                let scratchCount = max(attentionKeyTile, (singles.map { batch.slot[$0] }.max() ?? 0) + 1)
                 nonisolated(unsafe) let out = XB
                 pool.run(tasks: singles.count * c.headCount, threads: threads) { task in
                     let r = singles[task / c.headCount], h = task % c.headCount
