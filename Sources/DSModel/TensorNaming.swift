@@ -65,16 +65,14 @@ public struct TensorNaming: Sendable {
     public let embedding, finalNorm, output: String
     /// What precedes a layer's index in its tensors' names ("model.layers." / "blk.").
     public let layerPrefix: String
-    /// Names of a layer's tensors after "<prefix><index>.".
-    public let attentionNorm, wq, wk, wv, wo, ffnNorm, wGate, wUp, wDown: String
+    /// Names of a layer's tensors after "<prefix><index>.", indexed by `LayerTensor.rawValue`.
+    private let suffixes: [String]
     private let layerTensorsBySuffix: [String: LayerTensor]
 
     init(embedding: String, finalNorm: String, output: String, layerPrefix: String, attentionNorm: String, wq: String,
          wk: String, wv: String, wo: String, ffnNorm: String, wGate: String, wUp: String, wDown: String) {
         (self.embedding, self.finalNorm, self.output, self.layerPrefix) = (embedding, finalNorm, output, layerPrefix)
-        (self.attentionNorm, self.wq, self.wk, self.wv, self.wo) = (attentionNorm, wq, wk, wv, wo)
-        (self.ffnNorm, self.wGate, self.wUp, self.wDown) = (ffnNorm, wGate, wUp, wDown)
-        let suffixes = [attentionNorm, wq, wk, wv, wo, ffnNorm, wGate, wUp, wDown]
+        suffixes = [attentionNorm, wq, wk, wv, wo, ffnNorm, wGate, wUp, wDown]  // LayerTensor's case order
         layerTensorsBySuffix = Dictionary(uniqueKeysWithValues: zip(suffixes, LayerTensor.allCases))
     }
 
@@ -91,22 +89,11 @@ public struct TensorNaming: Sendable {
         wv: "attn_v.weight", wo: "attn_output.weight", ffnNorm: "ffn_norm.weight", wGate: "ffn_gate.weight",
         wUp: "ffn_up.weight", wDown: "ffn_down.weight")
 
-    /// Layer `l`'s tensor whose name ends in `suffix` (one of the nine suffix properties).
+    /// Layer `l`'s tensor whose name ends in `suffix` (a `suffix(_:)`).
     public func layer(_ l: Int, _ suffix: String) -> String { "\(layerPrefix)\(l).\(suffix)" }
 
-    public func suffix(_ t: LayerTensor) -> String {
-        switch t {
-        case .attentionNorm: attentionNorm
-        case .wq: wq
-        case .wk: wk
-        case .wv: wv
-        case .wo: wo
-        case .ffnNorm: ffnNorm
-        case .wGate: wGate
-        case .wUp: wUp
-        case .wDown: wDown
-        }
-    }
+    /// Layer tensor `t`'s name after "<prefix><index>.".
+    public func suffix(_ t: LayerTensor) -> String { suffixes[t.rawValue] }
 
     public func name(_ t: ModelTensor) -> String {
         switch t {

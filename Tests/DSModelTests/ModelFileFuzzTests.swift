@@ -24,10 +24,10 @@ import TestSupport
             .init(name: name, dtype: .f32, shape: [n], data: (0..<n).flatMap { _ in withUnsafeBytes(of: Float(1).bitPattern) { Array($0) } })
         }
         let n = TensorNaming.hf
-        w.tensors = [m(n.embedding, 64, 32), v(n.finalNorm, 32), m(n.output, 64, 32), v(n.layer(0, n.attentionNorm), 32),
-                     v(n.layer(0, n.ffnNorm), 32), m(n.layer(0, n.wq), 32, 32), m(n.layer(0, n.wk), 16, 32),
-                     m(n.layer(0, n.wv), 16, 32), m(n.layer(0, n.wo), 32, 32), m(n.layer(0, n.wGate), 64, 32),
-                     m(n.layer(0, n.wUp), 64, 32), m(n.layer(0, n.wDown), 32, 64)]
+        w.tensors = [m(n.embedding, 64, 32), v(n.finalNorm, 32), m(n.output, 64, 32), v(n.name(.layer(0, .attentionNorm)), 32),
+                     v(n.name(.layer(0, .ffnNorm)), 32), m(n.name(.layer(0, .wq)), 32, 32), m(n.name(.layer(0, .wk)), 16, 32),
+                     m(n.name(.layer(0, .wv)), 16, 32), m(n.name(.layer(0, .wo)), 32, 32), m(n.name(.layer(0, .wGate)), 64, 32),
+                     m(n.name(.layer(0, .wUp)), 64, 32), m(n.name(.layer(0, .wDown)), 32, 64)]
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try w.write(to: dir.appendingPathComponent("model.safetensors").path)
         let config = ModelExport.configJSON(c, dtype: .f32)
