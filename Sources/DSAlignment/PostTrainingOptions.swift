@@ -18,12 +18,13 @@ public struct PostTrainingOptions: Sendable {
 }
 
 extension AdamW {
-    /// Clip, schedule, update: one optimizer step after the gradients are in the slab.
+    /// Clip, schedule, update: one optimizer step after the gradients are in the slab. The gradients stay
+    /// unclipped in the slab: AdamW multiplies them by the clipping coefficient as it reads them.
     func alignmentStep(_ o: PostTrainingOptions, step: Int, total: Int, model: TrainingModel) -> (lr: Float, norm: Float) {
-        let norm = GradientClipping.clip(slab, maxNorm: o.clip)
+        let (norm, clipping) = GradientClipping.coefficient(slab, maxNorm: o.clip, range: 0..<slab.count, pool: pool) { $0 }
         let lr = o.schedule.rate(step: step, total: total, warmup: o.warmup, maxLR: o.maxLR)
-        update(lr: lr)
-        model.weightsDidChange()
+        update(lr: lr, gradientScale: clipping, roundedCopy: model.roundedWeightBits)
+        if model.roundedWeightBits != nil { model.weightsWereRounded() } else { model.weightsDidChange() }
         return (lr, norm)
     }
 }

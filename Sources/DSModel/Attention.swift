@@ -12,31 +12,6 @@ let attentionQueryBlock = 32
 /// Keys per tile: a 64 × 128 f32 tile (32 KB) stays in L1/L2 while every query head of its group uses it.
 let attentionKeyTile = 64
 
-@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-}
-
-@inline(__always) func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-}
-
-/// Lane-wise maximum; written out because the generic `pointwiseMax` is not always inlined.
-@inline(__always) func max16(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-    a.replacing(with: b, where: a .< b)
-}
-
-/// Sum of the lanes by halving (the generic `sum()` compiles to an out-of-line call).
-/// The halves come from bit casts (the generic `lowHalf`/`highHalf` may compile to lane-by-lane copies): same sums.
-@inline(__always) func horizontalSum(_ v: SIMD16<Float>) -> Float {
-    let v2 = unsafeBitCast(v, to: (SIMD8<Float>, SIMD8<Float>).self)
-    let a = v2.0 + v2.1
-    let a2 = unsafeBitCast(a, to: (SIMD4<Float>, SIMD4<Float>).self)
-    let b = a2.0 + a2.1
-    let b2 = unsafeBitCast(b, to: (SIMD2<Float>, SIMD2<Float>).self)
-    let c = b2.0 + b2.1
-    return c[0] + c[1]
-}
-
 // Attention scores: q · k over n dimensions in the one order every attention kernel uses, so a token's scores never
 // depend on which kernel ran it (issue 21): fma into one 8-lane accumulator chunk by chunk (8 dimensions at a time, in
 // order), the lanes summed by halving (`sum8`), then unfused products for the last n % 8 dimensions (`dotTail`).
@@ -80,32 +55,6 @@ let attentionKeyTile = 64
     return unsafeBitCast((u &<< 32) | (u &>> 32), to: SIMD16<Float>.self)
 }
 
-/// e^x per lane, within 2 ulp of expf: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its degree-7 Taylor polynomial
-/// (truncation error < 6e-9 relative), 2^n built in the exponent bits. Inputs below −88 (−∞ included) give 0, as a
-/// masked score must; above 88 they saturate at e^88.
-// @_transparent: @inline(__always) left it an out-of-line call in the softmax loop (measured: 15% of attention).
-@_transparent func exp16(_ v: SIMD16<Float>) -> SIMD16<Float> {
-    var x = v.replacing(with: -88, where: v .< -88)
-    x = x.replacing(with: 88, where: x .> 88)
-    // Adding 1.5·2^23 rounds x·log2(e) to an integer held in the low mantissa bits.
-    let shifter = SIMD16<Float>(repeating: 12_582_912)
-    let t = shifter.addingProduct(x, SIMD16(repeating: 1.442_695_04))
-    let n = t - shifter
-    var r = x.addingProduct(n, SIMD16(repeating: -0.693_145_751_953_125))  // ln 2, high part (exact in n·hi)
-    r = r.addingProduct(n, SIMD16(repeating: -1.428_606_765_330_187e-06))  // ln 2, low part
-    var p = SIMD16<Float>(repeating: 1 / 5040)
-    p = SIMD16(repeating: 1 / 720).addingProduct(p, r)
-    p = SIMD16(repeating: 1 / 120).addingProduct(p, r)
-    p = SIMD16(repeating: 1 / 24).addingProduct(p, r)
-    p = SIMD16(repeating: 1 / 6).addingProduct(p, r)
-    p = SIMD16(repeating: 0.5).addingProduct(p, r)
-    p = SIMD16(repeating: 1).addingProduct(p, r)
-    p = SIMD16(repeating: 1).addingProduct(p, r)
-    // n ∈ [−127, 127]; n = −127 gives exponent bits 0, i.e. 0 (what x ≤ −88 should round to here).
-    let exponent = (unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-    return p * unsafeBitCast(exponent, to: SIMD16<Float>.self)
-}
-
 /// h[i] = SiLU(h[i]) · up[i] for i in range (the SwiGLU gate), 16 lanes at a time.
 @inline(__always) func applySiLUGate(_ h: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ range: Range<Int>) {
     var i = range.lowerBound
@@ -119,26 +68,6 @@ let attentionKeyTile = 64
         h[i] = g / (1 + expf(-g)) * up[i]
         i += 1
     }
-}
-
-/// p[0..<count] = e^(p − maxScore), returning their sum.
-@inline(__always) func exponentiate(_ p: UnsafeMutablePointer<Float>, count: Int, maxScore: Float) -> Float {
-    var acc = SIMD16<Float>()
-    let m = SIMD16<Float>(repeating: maxScore)
-    var i = 0
-    while i + 16 <= count {
-        let e = exp16(load16(p + i) - m)
-        store16(e, p + i)
-        acc += e
-        i += 16
-    }
-    var sum = horizontalSum(acc)
-    while i < count {
-        p[i] = expf(p[i] - maxScore)
-        sum += p[i]
-        i += 1
-    }
-    return sum
 }
 
 extension Transformer {

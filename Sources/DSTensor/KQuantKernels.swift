@@ -56,10 +56,6 @@ func unpackQKChunk(_ qs: UnsafePointer<UInt8>, _ qh: UnsafePointer<UInt8>, _ c: 
     return (lo0, lo1, hi0, hi1)
 }
 
-@inline(__always) func load16(_ x: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(x).loadUnaligned(as: SIMD16<Float>.self)
-}
-
 /// Q4_K (and Q5_K with `fiveBit`) row · x. Per 32-value sub-block: d·sc·Σ q·x − dmin·m·Σ x.
 /// Everything accumulates in vector lanes; one horizontal sum per row (`SIMD.sum()` is an out-of-line loop).
 @inline(__always)

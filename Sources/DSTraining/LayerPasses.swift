@@ -69,97 +69,6 @@ enum LayerPasses {
         }
     }
 
-    // MARK: Causal GQA attention, f32; the backward recomputes probabilities from q, k and the saved log-sum-exp
-
-    /// o[b, t, h] = Σ_{t−pos(t) ≤ s ≤ t} softmax_s(q·k_s / √hd) v_s; lse[(b·H + h)·T + t] saved for the backward.
-    /// A row attends back to the start of its document (position 0): packed documents never see each other.
-    static func attentionForward(_ o: UnsafeMutablePointer<Float>, _ lse: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
-                                 k: UnsafePointer<Float>, v: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int, seq: Int,
-                                 heads: Int, kvHeads: Int, headDim hd: Int, pool: WorkerPool) {
-        let qw = heads * hd, kw = kvHeads * hd, groups = heads / kvHeads
-        let scale = 1 / Float(hd).squareRoot()
-        nonisolated(unsafe) let (o, lse, q, k, v, positions) = (o, lse, q, k, v, positions)
-        // One task per (sequence, head): each writes its own columns of o and its own lse rows.
-        pool.run(tasks: batch * heads) { task in
-            let b = task / heads, h = task % heads
-            var scores = [Float](repeating: 0, count: seq)
-            do {
-                let kvh = h / groups
-                for t in 0..<seq {
-                    let qi = q + (b * seq + t) * qw + h * hd
-                    let first = t - Int(positions[b * seq + t])
-                    var mx = -Float.infinity
-                    for s in first...t {
-                        let ks = k + (b * seq + s) * kw + kvh * hd
-                        var dot: Float = 0
-                        for i in 0..<hd { dot += qi[i] * ks[i] }
-                        scores[s] = dot * scale
-                        mx = max(mx, scores[s])
-                    }
-                    var sum: Float = 0
-                    for s in first...t {
-                        scores[s] = expf(scores[s] - mx)
-                        sum += scores[s]
-                    }
-                    lse[(b * heads + h) * seq + t] = mx + logf(sum)
-                    let oi = o + (b * seq + t) * qw + h * hd
-                    for i in 0..<hd { oi[i] = 0 }
-                    for s in first...t {
-                        let p = scores[s] / sum
-                        let vs = v + (b * seq + s) * kw + kvh * hd
-                        for i in 0..<hd { oi[i] += p * vs[i] }
-                    }
-                }
-            }
-        }
-    }
-
-    /// dq, dk, dv (accumulated: heads of a group share k and v) from do. P is recomputed row by row:
-    /// dP_s = do·v_s, dS_s = P_s (dP_s − Σ_s' P_s' dP_s'), dq = Σ dS_s k_s / √hd, dk_s += dS_s q / √hd, dv_s += P_s do.
-    static func attentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
-                                  dout: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                                  lse: UnsafePointer<Float>, positions: UnsafePointer<Int32>, batch: Int, seq: Int, heads: Int,
-                                  kvHeads: Int, headDim hd: Int, pool: WorkerPool) {
-        let qw = heads * hd, kw = kvHeads * hd, groups = heads / kvHeads
-        let scale = 1 / Float(hd).squareRoot()
-        nonisolated(unsafe) let (dq, dk, dv, dout, q, k, v, lse, positions) = (dq, dk, dv, dout, q, k, v, lse, positions)
-        // One task per (sequence, KV head) with all the heads that share it, so dk and dv have one writer.
-        pool.run(tasks: batch * kvHeads) { task in
-            let b = task / kvHeads, kvh = task % kvHeads
-            var p = [Float](repeating: 0, count: seq), dp = p
-            for h in (kvh * groups)..<((kvh + 1) * groups) {
-                for t in 0..<seq {
-                    let row = b * seq + t
-                    let qi = q + row * qw + h * hd, doi = dout + row * qw + h * hd, dqi = dq + row * qw + h * hd
-                    let l = lse[(b * heads + h) * seq + t]
-                    let first = t - Int(positions[row])
-                    var sumPdP: Float = 0
-                    for s in first...t {
-                        let ks = k + (b * seq + s) * kw + kvh * hd, vs = v + (b * seq + s) * kw + kvh * hd
-                        var dot: Float = 0, dov: Float = 0
-                        for i in 0..<hd {
-                            dot += qi[i] * ks[i]
-                            dov += doi[i] * vs[i]
-                        }
-                        p[s] = expf(dot * scale - l)
-                        dp[s] = dov
-                        sumPdP += p[s] * dov
-                    }
-                    for s in first...t {
-                        let ds = p[s] * (dp[s] - sumPdP) * scale
-                        let off = (b * seq + s) * kw + kvh * hd
-                        let ks = k + off, dks = dk + off, dvs = dv + off
-                        for i in 0..<hd {
-                            dqi[i] += ds * ks[i]
-                            dks[i] += ds * qi[i]
-                            dvs[i] += p[s] * doi[i]
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     // MARK: SwiGLU — h = silu(g) ⊙ u
 
     static func swigluForward(_ h: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int,
@@ -213,22 +122,12 @@ enum LayerPasses {
         return total
     }
 
-    static func crossEntropyRow(_ l: UnsafeMutablePointer<Float>, target t: Int, vocab: Int, scale: Float) -> Double {
-        var total = 0.0
-        do {
-            var mx = -Float.infinity
-            for j in 0..<vocab { mx = max(mx, l[j]) }
-            let target = l[t] - mx
-            var sum: Float = 0
-            for j in 0..<vocab {
-                l[j] = expf(l[j] - mx)
-                sum += l[j]
-            }
-            total += Double(logf(sum) - target)
-            let inv = 1 / sum
-            for j in 0..<vocab { l[j] *= inv * scale }
-            l[t] -= scale
-        }
-        return total
+    static func crossEntropyRow(_ l: UnsafeMutablePointer<Float>, target t: Int, vocab: Int, scale factor: Float) -> Double {
+        let mx = maximum(l, count: vocab)
+        let target = l[t] - mx
+        let sum = exponentiate(l, count: vocab, maxScore: mx)
+        scaleInPlace(l, count: vocab, by: 1 / sum * factor)
+        l[t] -= factor
+        return Double(logf(sum) - target)
     }
 }

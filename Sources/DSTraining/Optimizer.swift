@@ -24,7 +24,8 @@ public final class AdamW: @unchecked Sendable {
     public let range: Range<Int>
     private let decayMask: [Bool]  // per tensor
 
-    let pool: WorkerPool
+    /// The threads the update (and the clipping norm) run on.
+    public let pool: WorkerPool
 
     public init(slab: ParameterSlab, options: Options = Options(), pool: WorkerPool = .shared, range: Range<Int>? = nil) {
         self.pool = pool
@@ -50,8 +51,11 @@ public final class AdamW: @unchecked Sendable {
     /// Makes the next `update` wait until `write` is on disk (it reads the parameters and moments in place).
     public func waitBeforeUpdate(for write: Checkpoint.PendingWrite) { inFlightWrite = write }
 
-    /// One update with learning rate `lr` from the slab's gradients (after any checkpoint reading them is written).
-    public func update(lr: Float) {
+    /// One update with learning rate `lr` from the slab's gradients times `gradientScale` (the clipping
+    /// coefficient, folded in here instead of a separate pass over the gradients), after any checkpoint reading
+    /// the parameters is written. With `roundedCopy`, each updated parameter's bf16 bits are also stored at its
+    /// index there (the bf16 GEMM's weights, without a second pass over the slab).
+    public func update(lr: Float, gradientScale: Float = 1, roundedCopy: UnsafeMutablePointer<UInt16>? = nil) {
         if let w = inFlightWrite {
             w.wait()
             inFlightWrite = nil
@@ -63,18 +67,41 @@ public final class AdamW: @unchecked Sendable {
         let bc2Sqrt = bc2.squareRoot()
         let owned = range
         nonisolated(unsafe) let (p, g, m, v) = (slab.values, slab.grads, m - owned.lowerBound, v - owned.lowerBound)
+        nonisolated(unsafe) let bits = roundedCopy
         for (ti, t) in slab.tensors.enumerated() {
             let decay: Float = decayMask[ti] ? 1 - lr * options.weightDecay : 1
             let lo = max(t.offset, owned.lowerBound), hi = min(t.offset + t.count, owned.upperBound)
             guard lo < hi else { continue }
             // Elementwise and independent: split each tensor across the pool (small ones stay on one thread).
+            // The 16-lane body and the scalar tail do the same operations in the same order (torch's values).
             pool.parallelFor(hi - lo, minimumChunk: 1 << 15) { range in
-                for i in (lo + range.lowerBound)..<(lo + range.upperBound) {
+                var i = lo + range.lowerBound
+                let end = lo + range.upperBound
+                while i + 16 <= end {
+                    // Blocks of 4096: the bf16 rounding reads the block's new values while they are in L1.
+                    let blockEnd = i + min(4096, (end - i) & ~15)
+                    let first = i
+                    while i < blockEnd {
+                        let gi = load16(g + i) * gradientScale
+                        let mi = b1 * load16(m + i) + (1 - b1) * gi
+                        let vi = b2 * load16(v + i) + (1 - b2) * gi * gi
+                        let denom = vi.squareRoot() / bc2Sqrt + eps
+                        store16(mi, m + i)
+                        store16(vi, v + i)
+                        store16(load16(p + i) * decay - stepSize * (mi / denom), p + i)
+                        i += 16
+                    }
+                    if let bits { BFloat16.round(p + first, into: bits + first, count: i - first) }
+                }
+                while i < end {
+                    let gi = g[i] * gradientScale
                     p[i] *= decay
-                    m[i] = b1 * m[i] + (1 - b1) * g[i]
-                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                    m[i] = b1 * m[i] + (1 - b1) * gi
+                    v[i] = b2 * v[i] + (1 - b2) * gi * gi
                     let denom = v[i].squareRoot() / bc2Sqrt + eps
                     p[i] -= stepSize * (m[i] / denom)
+                    bits?[i] = BFloat16.fromFloat(p[i])
+                    i += 1
                 }
             }
         }
@@ -85,19 +112,49 @@ public enum GradientClipping {
     /// Global L2 norm of all gradients (before clipping), and scales them to `maxNorm` when above it —
     /// torch.nn.utils.clip_grad_norm_: coefficient maxNorm / (norm + 1e-6), clamped to 1.
     @discardableResult
-    public static func clip(_ slab: ParameterSlab, maxNorm: Float) -> Float {
-        clip(slab, maxNorm: maxNorm, range: 0..<slab.count) { $0 }
+    public static func clip(_ slab: ParameterSlab, maxNorm: Float, pool: WorkerPool = .shared) -> Float {
+        let (norm, coefficient) = coefficient(slab, maxNorm: maxNorm, range: 0..<slab.count, pool: pool) { $0 }
+        if coefficient < 1 {
+            nonisolated(unsafe) let g = slab.grads
+            pool.parallelFor(slab.count, minimumChunk: 1 << 16) { r in for i in r { g[i] *= coefficient } }
+        }
+        return norm
     }
 
-    /// The same over this rank's `range` of the gradients; `sumAcrossRanks` turns the local sum of squares into
+    /// The global L2 norm of the gradients in `range` and the clipping coefficient, without scaling them (the
+    /// optimizer applies it: `AdamW.update(gradientScale:)`). `sumAcrossRanks` turns the local sum of squares into
     /// the global one (an MPI all-reduce under data parallelism).
-    public static func clip(_ slab: ParameterSlab, maxNorm: Float, range: Range<Int>, sumAcrossRanks: (Double) -> Double) -> Float {
+    ///
+    /// The sum is deterministic whatever the thread count: fixed blocks of 1024 squares (f32, 16 lanes) are each
+    /// added to their chunk's f64 total, and the chunks' totals in order.
+    public static func coefficient(_ slab: ParameterSlab, maxNorm: Float, range: Range<Int>, pool: WorkerPool = .shared,
+                                   sumAcrossRanks: (Double) -> Double) -> (norm: Float, coefficient: Float) {
+        let chunk = 1 << 16
+        let chunks = (range.count + chunk - 1) / chunk
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: max(chunks, 1))
+        defer { partial.deallocate() }
+        nonisolated(unsafe) let (g, out, base) = (slab.grads, partial, range.lowerBound)
+        let end = range.upperBound
+        pool.run(tasks: chunks) { c in
+            var i = base + c * chunk
+            let stop = min(i + chunk, end)
+            var total = 0.0
+            while i + 1024 <= stop {
+                var acc = SIMD16<Float>()
+                for j in stride(from: i, to: i + 1024, by: 16) {
+                    let x = load16(g + j)
+                    acc.addProduct(x, x)
+                }
+                total += Double(horizontalSum(acc))
+                i += 1024
+            }
+            while i < stop { total += Double(g[i]) * Double(g[i]); i += 1 }
+            out[c] = total
+        }
         var ss = 0.0
-        for i in range { ss += Double(slab.grads[i]) * Double(slab.grads[i]) }
+        for c in 0..<chunks { ss += partial[c] }
         let norm = Float(sumAcrossRanks(ss).squareRoot())
-        let coef = min(1, maxNorm / (norm + 1e-6))
-        if coef < 1 { for i in range { slab.grads[i] *= coef } }
-        return norm
+        return (norm, min(1, maxNorm / (norm + 1e-6)))
     }
 }
 

@@ -79,11 +79,16 @@ public final class Trainer: StepTrainer, @unchecked Sendable {
         timed { overlap?.wait() }
         if let overlap { precondition(overlap.covered == slab.count, "the backward reported \(overlap.covered) of \(slab.count) gradients") }
         lossSum = timed { parallel.sum(lossSum) }
-        let norm = GradientClipping.clip(slab, maxNorm: o.clip, range: optimizer.range) { x in timed { parallel.sum(x) } }
+        let (norm, clipping) = GradientClipping.coefficient(slab, maxNorm: o.clip, range: optimizer.range, pool: optimizer.pool) { x in
+            timed { parallel.sum(x) }
+        }
         let lr = o.schedule.rate(step: step, total: o.steps, warmup: o.warmup, maxLR: o.maxLR)
-        optimizer.update(lr: lr)
+        // One rank updates every weight, so the bf16 copy can be rounded in the same pass; ranks that gather the
+        // others' shards re-round after the gather.
+        let rounded = parallel.size == 1 ? model.roundedWeightBits : nil
+        optimizer.update(lr: lr, gradientScale: clipping, roundedCopy: rounded)
         timed { parallel.allGather(slab.values, count: slab.count) }
-        model.weightsDidChange()
+        if rounded != nil { model.weightsWereRounded() } else { model.weightsDidChange() }
         step += 1
         return StepRecord(step: step, loss: lossSum / Double(o.tokensPerStep), lr: lr, gradNorm: norm,
                           tokens: step * o.tokensPerStep, seconds: Date().timeIntervalSince(t0),

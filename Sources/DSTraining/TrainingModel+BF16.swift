@@ -46,7 +46,7 @@ final class BF16Operands: @unchecked Sendable {
         let bits = bits, rounded = rounded
         pool.parallelFor(count, minimumChunk: 1 << 16) { range in
             if let bits {
-                for i in range { bits[offset + i] = BFloat16.fromFloat(src[i]) }
+                BFloat16.round(src + range.lowerBound, into: bits + offset + range.lowerBound, count: range.count)
             } else if let rounded {
                 for i in range { rounded[offset + i] = BFloat16.toFloat(BFloat16.fromFloat(src[i])) }
             }
@@ -67,6 +67,13 @@ extension TrainingModel {
         Gemm.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a.rounded! + aAt, lda: lda,
                       b: b.rounded! + bAt, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
     }
+
+    /// Where an optimizer may write the bf16 bits of the weights it updates (native bf16 GEMM only), saving the
+    /// separate pass that re-rounds them; then it calls `weightsWereRounded` instead of `weightsDidChange`.
+    public var roundedWeightBits: UnsafeMutablePointer<UInt16>? { bf16Weights?.bits }
+
+    /// The optimizer wrote every weight's bf16 bits to `roundedWeightBits` along with the update.
+    public func weightsWereRounded() { bf16WeightsStale = false }
 
     /// Re-rounds the bf16 copy of the weights from the f32 master weights (once per optimizer step).
     public func refreshLowPrecisionWeights() {

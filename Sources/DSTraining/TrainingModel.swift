@@ -10,6 +10,7 @@ public final class TrainingModel: @unchecked Sendable {
     public let batch: Int, seq: Int
     public var threads: Int
     let pool: WorkerPool
+    let attention: BlockedAttention
     let c: ModelConfig
     let n: Int
     let ropeCos: [Float], ropeSin: [Float]
@@ -44,6 +45,9 @@ public final class TrainingModel: @unchecked Sendable {
         c = slab.config
         n = batch * seq
         savedPositions = (0..<(batch * seq)).map { Int32($0 % seq) }
+        attention = BlockedAttention(batch: batch, seq: seq, heads: slab.config.headCount, kvHeads: slab.config.kvHeadCount,
+                                     headDim: slab.config.headDim,
+                                     pool: pool)
         (ropeCos, ropeSin) = LayerPasses.ropeTables(headDim: c.headDim, positions: seq, theta: c.ropeTheta)
         var allocs: [UnsafeMutablePointer<Float>] = []
         func buf(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -170,8 +174,7 @@ public final class TrainingModel: @unchecked Sendable {
                 linear(a.v, a.xn1, w.wv, rows: n, inDim: d, outDim: kd)
                 LayerPasses.rope(a.q, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
                 LayerPasses.rope(a.k, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
-                LayerPasses.attentionForward(a.att, a.lse, q: a.q, k: a.k, v: a.v, positions: pos, batch: batch, seq: seq, heads: H,
-                                             kvHeads: KH, headDim: hd, pool: pool)
+                attention.forward(a.att, a.lse, q: a.q, k: a.k, v: a.v, positions: pos, threads: threads)
                 linear(a.x1, a.att, w.wo, rows: n, inDim: qd, outDim: d)
                 for i in 0..<(n * d) { a.x1[i] += a.x[i] }
                 LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, w.ffnNorm, n: n, d: d, eps: c.rmsNormEps)
@@ -232,11 +235,10 @@ public final class TrainingModel: @unchecked Sendable {
                 LayerPasses.rmsNormBackward(dx, dw.ffnNorm, dtmp, a.x1, w.ffnNorm, a.rstd2, n: n, d: d)
                 // Attention: x1 = x + o_proj(att)
                 linearBackward(dx: datt, accumulate: false, dw: dw.wo, dy: dx, x: a.att, w: w.wo, rows: n, inDim: qd, outDim: d)
-                dq.update(repeating: 0, count: n * qd)
                 dk.update(repeating: 0, count: n * kd)
                 dv.update(repeating: 0, count: n * kd)
-                LayerPasses.attentionBackward(dq: dq, dk: dk, dv: dv, dout: datt, q: a.q, k: a.k, v: a.v, lse: a.lse, positions: pos,
-                                              batch: batch, seq: seq, heads: H, kvHeads: KH, headDim: hd, pool: pool)
+                attention.backward(dq: dq, dk: dk, dv: dv, dout: datt, q: a.q, k: a.k, v: a.v, lse: a.lse, positions: pos,
+                                   threads: threads)
                 LayerPasses.rope(dq, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
                 LayerPasses.rope(dk, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
                 linearBackward(dx: dtmp, accumulate: false, dw: dw.wq, dy: dq, x: a.xn1, w: w.wq, rows: n, inDim: d, outDim: qd)

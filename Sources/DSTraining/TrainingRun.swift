@@ -57,9 +57,10 @@ public struct TrainingRun {
 
     /// What the per-step progress line shows between the gradient norm and the ETA.
     public enum Progress: Sendable {
-        /// Tokens per second and 6·N·tokens FLOP/s at `tokensPerStep` (pre-training); with `peakFLOPS` (the GEMM's,
-        /// measured at start-up for the precision in use) also the model FLOPs utilisation, in metrics.jsonl too.
-        case throughput(tokensPerStep: Int, peakFLOPS: Double? = nil)
+        /// Tokens per second and 6·N·tokens FLOP/s at `tokensPerStep` of sequences of `sequenceLength` (pre-training);
+        /// with `peakFLOPS` (the GEMM's, measured at start-up for the precision in use) also the model FLOPs
+        /// utilisation, in metrics.jsonl too.
+        case throughput(tokensPerStep: Int, sequenceLength: Int, peakFLOPS: Double? = nil)
         /// The step's named metrics and the evaluation's numbers (alignment).
         case metrics
     }
@@ -174,10 +175,10 @@ public struct TrainingRun {
     /// "step 12/300  loss 4.1723  lr 0.0003  grad norm 1.263  <throughput or metrics>  ETA 17 s".
     func progressLine(_ r: StepRecord, total: Int, measured: [(String, Double)], eta: Double, slab: ParameterSlab) -> String {
         switch options.progress {
-        case .throughput(let tokensPerStep, let peak):
+        case .throughput(let tokensPerStep, let seq, let peak):
             let rate = Double(tokensPerStep) / max(r.seconds, 1e-9)
             let flops = rate * 6.0 * Double(slab.config.parameterCount)
-            let mfu = peak.map { String(format: "  MFU %.1f%%", 100 * rate * Self.matmulFLOPsPerToken(slab.config) / $0) } ?? ""
+            let mfu = peak.map { String(format: "  MFU %.1f%%", 100 * rate * Self.modelFLOPsPerToken(slab.config, sequenceLength: seq) / $0) } ?? ""
             return String(format: "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tok/s  %.2f GFLOP/s (6·N·tokens)%@  ETA %.0f s",
                           r.step, total, r.loss, r.lr, r.gradNorm, rate, flops / 1e9, mfu, eta)
         case .metrics:
@@ -189,17 +190,19 @@ public struct TrainingRun {
     /// Pre-training's throughput fields of metrics.jsonl: tokens_per_s, and mfu (matrix-product FLOPs per second over
     /// the measured GEMM peak) when a peak was measured. Wall-clock numbers, like "seconds".
     func throughput(_ r: StepRecord, slab: ParameterSlab) -> [(String, Double)] {
-        guard case .throughput(let tokensPerStep, let peak) = options.progress else { return [] }
+        guard case .throughput(let tokensPerStep, let seq, let peak) = options.progress else { return [] }
         let rate = Double(tokensPerStep) / max(r.seconds, 1e-9)
         var fields = [("tokens_per_s", rate)]
-        if let peak { fields.append(("mfu", rate * Self.matmulFLOPsPerToken(slab.config) / peak)) }
+        if let peak { fields.append(("mfu", rate * Self.modelFLOPsPerToken(slab.config, sequenceLength: seq) / peak)) }
         return fields
     }
 
-    /// Training FLOPs per token that run as matrix products: 6 × the parameters of every matrix but the embedding
-    /// table (a lookup, no product). MFU's numerator; 6·N with the embedding would flatter a large vocabulary.
-    static func matmulFLOPsPerToken(_ c: ModelConfig) -> Double {
-        6.0 * Double(c.parameterCount - c.vocabularySize * c.hiddenSize)
+    /// Training FLOPs per token of the model (MFU's numerator, PaLM's definition with the paper's causal attention
+    /// term): 6 × the parameters of every matrix but the embedding table (a lookup, no product; counting it would
+    /// flatter a large vocabulary), plus attention's score and value products, 6 · layers · (heads · head dim) · seq
+    /// — the paper's `6 n_layer d_model l_seq` in M, which counts the causal half of the T × T products.
+    static func modelFLOPsPerToken(_ c: ModelConfig, sequenceLength seq: Int) -> Double {
+        6.0 * Double(c.parameterCount - c.vocabularySize * c.hiddenSize) + 6.0 * Double(c.layerCount * c.queryDim * seq)
     }
 
     func sample(_ sampling: Sampling?, step: Int) {

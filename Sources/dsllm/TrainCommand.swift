@@ -214,10 +214,10 @@ struct TrainCommand: ParsableCommand {
         var peak: Double?
         if main, let p = Gemm.measuredPeak(bf16: precision == .bf16, threads: o.threads) {
             peak = p
-            print(String(format: "GEMM peak %.1f GFLOP/s (%@, %@, %d threads): MFU = 6 × non-embedding parameters × tokens/s over it",
+            print(String(format: "GEMM peak %.1f GFLOP/s (%@, %@, %d threads): MFU = (6 × non-embedding parameters + 6 × layers × width × seq) × tokens/s over it",
                          p / 1e9, precision == .bf16 && Gemm.hasNativeBF16 ? "bf16" : "f32", Gemm.backend, o.threads))
         }
-        r.progress = .throughput(tokensPerStep: stepTokens, peakFLOPS: peak)
+        r.progress = .throughput(tokensPerStep: stepTokens, sequenceLength: seqLen, peakFLOPS: peak)
         // val_loss keeps its "%.7f" in metrics.jsonl; the measurement prints its own line, as it always has.
         var evaluation: TrainingRun.Evaluation?
         if let validation, validateEvery > 0 {

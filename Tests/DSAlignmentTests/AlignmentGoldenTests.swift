@@ -124,7 +124,12 @@ import Testing
             #expect(abs(value - want) < 1e-5 * max(1, abs(want)), "\(name): \(value) vs \(want)")
         }
         #expect(abs(Double(r.gradNorm) - dpo["grad_norm"]!.double!) < 1e-4 * dpo["grad_norm"]!.double!, "grad norm \(r.gradNorm)")
-        let (gErr, gName) = Self.worstRelative(slab, slab.grads, Self.tensors("dpo-clipped-grads.safetensors"))
+        // The slab keeps the unclipped gradients: AdamW applies the clipping coefficient as it reads them.
+        let coefficient = min(1, Float(trainer.options.base.clip) / (r.gradNorm + 1e-6))
+        let clipped = UnsafeMutablePointer<Float>.allocate(capacity: slab.count)
+        defer { clipped.deallocate() }
+        for i in 0..<slab.count { clipped[i] = slab.grads[i] * coefficient }
+        let (gErr, gName) = Self.worstRelative(slab, clipped, Self.tensors("dpo-clipped-grads.safetensors"))
         #expect(gErr < 1e-4, "\(gName): gradient relative error \(gErr)")
         // AdamW's first step is lr·g/(|g| + ε): where |g| is near ε = 1e-8 a gradient's last digits (summation order)
         // move the update by a fraction of lr. So: 2e-6 where TRL's gradient is ≥ 1e-6, 5% of lr everywhere.

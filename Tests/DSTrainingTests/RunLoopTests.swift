@@ -30,13 +30,14 @@ import Testing
         let slab = ParameterSlab(config: Self.config)
         let r = StepRecord(step: 1, loss: 1, lr: 0.1, gradNorm: 1, tokens: 384, seconds: 0.5)
         var o = TrainingRun.Options(out: "unused", title: "t")
-        o.progress = .throughput(tokensPerStep: 384, peakFLOPS: 1e9)
+        o.progress = .throughput(tokensPerStep: 384, sequenceLength: 16, peakFLOPS: 1e9)
         let fields = TrainingRun(options: o).throughput(r, slab: slab)
         #expect(fields.map(\.0) == ["tokens_per_s", "mfu"])
         #expect(fields[0].1 == 768)
         let matmulParameters = Self.config.parameterCount - 64 * 32  // all but the embedding table
-        #expect(abs(fields[1].1 - 768 * 6 * Double(matmulParameters) / 1e9) < 1e-12)
-        o.progress = .throughput(tokensPerStep: 384)
+        let attention = 6 * 1 * (4 * 8) * 16  // layers × (heads × head dim) × seq
+        #expect(abs(fields[1].1 - 768 * Double(6 * matmulParameters + attention) / 1e9) < 1e-12)
+        o.progress = .throughput(tokensPerStep: 384, sequenceLength: 16)
         #expect(TrainingRun(options: o).throughput(r, slab: slab).map(\.0) == ["tokens_per_s"])
         o.progress = .metrics
         #expect(TrainingRun(options: o).throughput(r, slab: slab).isEmpty)
@@ -145,7 +146,7 @@ import Testing
             o.keep = 10
             o.resume = resume
             o.seed = 1
-            o.progress = .throughput(tokensPerStep: t.tokensPerStep)
+            o.progress = .throughput(tokensPerStep: t.tokensPerStep, sequenceLength: t.seq)
             let validation = TrainingRun.Evaluation(format: "%.7f") { [("val_loss", trainer.validationLoss(data, batches: 2))] }
             try TrainingRun(options: o).run(trainer, evaluation: validation)
             return trainer

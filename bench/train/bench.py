@@ -120,14 +120,17 @@ def main():
         results[f"PyTorch eager ({'f32' if mode == 'f32' else 'bf16 autocast'})"] = (r["median_step_s"], rss)
     print(f"\nmodel 8 x 512, vocab 102400, {params / 1e6:.1f} M parameters, seq {args.seq}, 1 sequence per step, "
           f"{args.threads} threads, median of steps 2..{args.steps}")
-    print("| engine | s / step | tokens/s | GFLOP/s (6·N·tokens) | % of f32 GEMM peak | peak RSS MB | dsllm / this engine (speed) |")
+    print("| engine | s / step | tokens/s | GFLOP/s (6·N·tokens) | % of f32 GEMM peak | peak RSS MB | dsllm speed / this engine's (same precision) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    base = results["dsllm (f32)"][0]
     for name, (secs, rss) in results.items():
         tps = args.seq / secs
         gflops = 6 * params * tps / 1e9
-        ratio = "" if name.startswith("dsllm") else f"{secs / base:.2f}x"  # > 1: dsllm is faster
+        ours = results["dsllm (bf16)" if "bf16" in name else "dsllm (f32)"][0]
+        ratio = "" if name.startswith("dsllm") else f"{secs / ours:.2f}x"  # > 1: dsllm is faster
         print(f"| {name} | {secs:.2f} | {tps:.0f} | {gflops:.1f} | {100 * gflops / peak:.0f}% | {rss:.0f} | {ratio} |")
+    mfu = [json.loads(l).get("mfu") for l in open(os.path.join(out + "bf16", "metrics.jsonl"))][1:]
+    if all(m is not None for m in mfu):
+        print(f"dsllm bf16 MFU (its metrics.jsonl, median of steps 2..{args.steps}): {100 * statistics.median(mfu):.1f}%")
 
 
 if __name__ == "__main__":
