@@ -50,7 +50,8 @@ public final class DPOTrainer: StepTrainer, @unchecked Sendable {
         self.slab = slab
         self.pairs = pairs
         optimizer = AdamW(slab: slab, options: options.base.adamw, pool: WorkerPool(threads: max(1, options.base.threads)))
-        model = TrainingModel(slab: slab, batch: options.base.microBatch, seq: options.base.seq, threads: options.base.threads)
+        model = TrainingModel(slab: slab, batch: options.base.microBatch, seq: options.base.seq, threads: options.base.threads,
+                              recompute: options.base.recompute)
         var plan: [[Int]] = []
         for e in 0..<options.base.epochs {
             let order = shuffled(Array(pairs.indices), seed: options.base.seed &+ UInt64(e))

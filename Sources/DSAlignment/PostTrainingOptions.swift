@@ -14,6 +14,8 @@ public struct PostTrainingOptions: Sendable {
     public var adamw = AdamW.Options()
     public var seed: UInt64 = 42
     public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Activation checkpointing per layer (TrainingModel.recompute).
+    public var recompute = false
     public init() {}
 }
 

@@ -28,7 +28,8 @@ public final class SFTTrainer: StepTrainer, @unchecked Sendable {
         self.slab = slab
         sequencesPerStep = rowsPerStep
         optimizer = AdamW(slab: slab, options: options.adamw, pool: WorkerPool(threads: max(1, options.threads)))
-        model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads)
+        model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads,
+                              recompute: options.recompute)
         var packed: [PackedRows] = [], plan: [(Int, Int, Int, Int)] = []
         for e in 0..<options.epochs {
             var rows = PackedRows(shuffled(examples, seed: options.seed &+ UInt64(e)), seq: options.seq)

@@ -33,23 +33,27 @@ public struct MemoryEstimate: Sendable, CustomStringConvertible {
     /// backward's scratch, the bf16 operand copies, and the byte copy of parameters + moments a background
     /// checkpoint takes (the peak while one is written).
     public static func training(_ c: ModelConfig, microBatch: Int, seq: Int, bf16: Bool, optimizerShards: Int = 1,
-                                checkpoints: Bool = true) -> MemoryEstimate {
+                                checkpoints: Bool = true, recompute: Bool = false) -> MemoryEstimate {
         // In Double: an implausible shape must give a large estimate, not an integer overflow trap.
         let n = parameters(c), rows = Double(microBatch) * Double(seq)
         let (d, qd, kd, f, v) = (Double(c.hiddenSize), Double(c.queryDim), Double(c.kvDim), Double(c.intermediateSize),
                                  Double(c.vocabularySize))
         let perLayer = rows * (5 * d + 2 * qd + 2 * kd + 3 * f + 2) + Double(microBatch * c.headCount) * Double(seq)
+        // Under recompute each layer keeps its input (rows × d) and one layer's worth is refilled by the backward.
+        let layers = recompute ? Double(c.layerCount) * rows * d + perLayer : Double(c.layerCount) * perLayer
         let headRows = min(256, rows)
-        let scratch = rows * (d + max(d, qd) + 2 * qd + 2 * kd + 3 * f) + headRows * v
+        // The blocked attention's two [128 × seq] score blocks.
+        let scratch = rows * (d + max(d, qd) + 2 * qd + 2 * kd + 3 * f) + headRows * v + 2 * min(128, Double(seq)) * Double(seq)
         let widest = rows * max(d, qd, f)
         var parts: [(String, Int)] = [
             ("parameters + gradients", bytes(8 * n)),
             ("AdamW moments", bytes(8 * n / Double(max(1, optimizerShards)))),
-            ("activations", bytes(4 * (Double(c.layerCount) * perLayer + rows * (2 * d + 1)))),
+            ("activations", bytes(4 * (layers + rows * (2 * d + 1)))),
             ("backward scratch", bytes(4 * scratch)),
         ]
         if bf16 { parts.append(("bf16 operands", bytes(4 * (n + widest + max(widest, headRows * v))))) }
-        if checkpoints { parts.append(("checkpoint copy", bytes(12 * n))) }
+        // Checkpoints stream from the live slab and moments; with sharded moments rank 0 gathers them first.
+        if checkpoints && optimizerShards > 1 { parts.append(("checkpoint moments gathered", bytes(8 * n))) }
         return MemoryEstimate(purpose: "training", parts: parts)
     }
 

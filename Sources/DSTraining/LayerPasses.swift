@@ -75,9 +75,16 @@ enum LayerPasses {
                               pool: WorkerPool) {
         nonisolated(unsafe) let (h, gate, up) = (h, gate, up)
         pool.parallelFor(count, minimumChunk: 1 << 14) { range in
-            for i in range {
+            var i = range.lowerBound
+            while i + 16 <= range.upperBound {
+                let g = load16(gate + i)
+                store16(g / (1 + exp16(-g)) * load16(up + i), h + i)
+                i += 16
+            }
+            while i < range.upperBound {
                 let g = gate[i]
                 h[i] = g / (1 + expf(-g)) * up[i]
+                i += 1
             }
         }
     }
@@ -87,11 +94,20 @@ enum LayerPasses {
                                gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, pool: WorkerPool) {
         nonisolated(unsafe) let (dgate, dup, dh, gate, up) = (dgate, dup, dh, gate, up)
         pool.parallelFor(count, minimumChunk: 1 << 14) { range in
-            for i in range {
+            var i = range.lowerBound
+            while i + 16 <= range.upperBound {
+                let g = load16(gate + i), d = load16(dh + i)
+                let sg = 1 / (1 + exp16(-g))
+                store16(d * load16(up + i) * sg * (1 + g * (1 - sg)), dgate + i)
+                store16(d * g * sg, dup + i)
+                i += 16
+            }
+            while i < range.upperBound {
                 let g = gate[i]
                 let sg = 1 / (1 + expf(-g))
                 dgate[i] = dh[i] * up[i] * sg * (1 + g * (1 - sg))
                 dup[i] = dh[i] * g * sg
+                i += 1
             }
         }
     }

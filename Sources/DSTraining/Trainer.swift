@@ -18,6 +18,8 @@ public final class Trainer: StepTrainer, @unchecked Sendable {
         public var adamw = AdamW.Options()
         public var threads = ProcessInfo.processInfo.activeProcessorCount
         public var precision = TrainingPrecision.f32
+        /// Activation checkpointing per layer (TrainingModel.recompute).
+        public var recompute = false
         public init() {}
         /// Sequences per optimizer step (G) and tokens per step.
         public var sequencesPerStep: Int { microBatch * microBatches }
@@ -48,7 +50,7 @@ public final class Trainer: StepTrainer, @unchecked Sendable {
         optimizer = AdamW(slab: slab, options: options.adamw, pool: WorkerPool(threads: max(1, options.threads)),
                           range: parallel.shard(of: slab.count))
         model = TrainingModel(slab: slab, batch: options.microBatch, seq: options.seq, threads: options.threads,
-                              precision: options.precision)
+                              precision: options.precision, recompute: options.recompute)
     }
 
     /// Runs optimizer step `step + 1`.

@@ -27,6 +27,10 @@ public final class TrainingModel: @unchecked Sendable {
         let rstd1, rstd2, lse: UnsafeMutablePointer<Float>
     }
     let acts: [LayerActs]
+    /// Activation checkpointing: only each layer's input is kept through the forward; the backward recomputes the
+    /// layer's forward (all but its last product) just before its backward. About a third more compute for
+    /// activation memory of one layer plus one row-block per layer (`--recompute`).
+    public let recompute: Bool
     let xFinal, xnFinal, rstdFinal: UnsafeMutablePointer<Float>
     // Scratch for the backward (one layer at a time).
     let dx, dtmp, dq, dk, dv, datt, dgate, dup, dh, logitChunk: UnsafeMutablePointer<Float>
@@ -35,7 +39,7 @@ public final class TrainingModel: @unchecked Sendable {
     var savedInputs: [Int32] = [], savedTargets: [Int32] = [], savedPositions: [Int32]
 
     public init(slab: ParameterSlab, batch: Int, seq: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                precision: TrainingPrecision = .f32) {
+                precision: TrainingPrecision = .f32, recompute: Bool = false) {
         self.slab = slab
         self.precision = precision
         self.batch = batch
@@ -58,14 +62,24 @@ public final class TrainingModel: @unchecked Sendable {
         }
         let config = slab.config, rows = batch * seq
         let (d, qd, kd, f) = (config.hiddenSize, config.queryDim, config.kvDim, config.intermediateSize)
-        var layers: [LayerActs] = []
-        for _ in 0..<config.layerCount {
+        func layerActs(x: UnsafeMutablePointer<Float>) -> LayerActs {
             let n = rows
-            layers.append(LayerActs(x: buf(n * d), xn1: buf(n * d), q: buf(n * qd), k: buf(n * kd), v: buf(n * kd), att: buf(n * qd),
-                                    x1: buf(n * d), xn2: buf(n * d), gate: buf(n * f), up: buf(n * f), h: buf(n * f),
-                                    rstd1: buf(n), rstd2: buf(n), lse: buf(batch * config.headCount * seq)))
+            return LayerActs(x: x, xn1: buf(n * d), q: buf(n * qd), k: buf(n * kd), v: buf(n * kd), att: buf(n * qd),
+                             x1: buf(n * d), xn2: buf(n * d), gate: buf(n * f), up: buf(n * f), h: buf(n * f),
+                             rstd1: buf(n), rstd2: buf(n), lse: buf(batch * config.headCount * seq))
         }
-        acts = layers
+        self.recompute = recompute
+        if recompute {
+            // Each layer keeps only its input; the rest is one set of buffers, refilled by the backward.
+            let shared = layerActs(x: buf(rows * d))
+            acts = [shared] + (1..<config.layerCount).map { _ in
+                let s = shared
+                return LayerActs(x: buf(rows * d), xn1: s.xn1, q: s.q, k: s.k, v: s.v, att: s.att, x1: s.x1, xn2: s.xn2, gate: s.gate,
+                                 up: s.up, h: s.h, rstd1: s.rstd1, rstd2: s.rstd2, lse: s.lse)
+            }
+        } else {
+            acts = (0..<config.layerCount).map { _ in layerActs(x: buf(rows * d)) }
+        }
         xFinal = buf(n * d); xnFinal = buf(n * d); rstdFinal = buf(n)
         dx = buf(n * d); dtmp = buf(n * max(d, qd)); dq = buf(n * qd); dk = buf(n * kd); dv = buf(n * kd); datt = buf(n * qd)
         dgate = buf(n * f); dup = buf(n * f); dh = buf(n * f)
@@ -160,33 +174,39 @@ public final class TrainingModel: @unchecked Sendable {
         } else {
             for r in 0..<n { savedPositions[r] = Int32(r % seq) }
         }
-        let (d, qd, kd, f) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize)
-        let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
+        let d = c.hiddenSize
         let embed = slab.parameters.embedding
         for (i, t) in inputs.enumerated() { (acts[0].x + i * d).update(from: embed + Int(t) * d, count: d) }
         savedPositions.withUnsafeBufferPointer { pos in
             let pos = pos.baseAddress!
-            for l in 0..<c.layerCount {
-                let a = acts[l], w = slab.parameters.layers[l]
-                LayerPasses.rmsNormForward(a.xn1, a.rstd1, a.x, w.attentionNorm, n: n, d: d, eps: c.rmsNormEps)
-                linear(a.q, a.xn1, w.wq, rows: n, inDim: d, outDim: qd)
-                linear(a.k, a.xn1, w.wk, rows: n, inDim: d, outDim: kd)
-                linear(a.v, a.xn1, w.wv, rows: n, inDim: d, outDim: kd)
-                LayerPasses.rope(a.q, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
-                LayerPasses.rope(a.k, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
-                attention.forward(a.att, a.lse, q: a.q, k: a.k, v: a.v, positions: pos, threads: threads)
-                linear(a.x1, a.att, w.wo, rows: n, inDim: qd, outDim: d)
-                for i in 0..<(n * d) { a.x1[i] += a.x[i] }
-                LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, w.ffnNorm, n: n, d: d, eps: c.rmsNormEps)
-                linear(a.gate, a.xn2, w.wGate, rows: n, inDim: d, outDim: f)
-                linear(a.up, a.xn2, w.wUp, rows: n, inDim: d, outDim: f)
-                LayerPasses.swigluForward(a.h, gate: a.gate, up: a.up, count: n * f, pool: pool)
-                let next = l + 1 < c.layerCount ? acts[l + 1].x : xFinal
-                linear(next, a.h, w.wDown, rows: n, inDim: f, outDim: d)
-                for i in 0..<(n * d) { next[i] += a.x1[i] }
-            }
+            for l in 0..<c.layerCount { forwardLayer(l, positions: pos) }
         }
         LayerPasses.rmsNormForward(xnFinal, rstdFinal, xFinal, slab.parameters.finalNorm, n: n, d: d, eps: c.rmsNormEps)
+    }
+
+    /// Layer l's forward from acts[l].x, keeping what its backward reads. Unless `recomputing` (the backward's
+    /// second pass under `recompute`), it also writes the next layer's input.
+    private func forwardLayer(_ l: Int, positions pos: UnsafePointer<Int32>, recomputing: Bool = false) {
+        let (d, qd, kd, f) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize)
+        let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
+        let a = acts[l], w = slab.parameters.layers[l]
+        LayerPasses.rmsNormForward(a.xn1, a.rstd1, a.x, w.attentionNorm, n: n, d: d, eps: c.rmsNormEps)
+        linear(a.q, a.xn1, w.wq, rows: n, inDim: d, outDim: qd)
+        linear(a.k, a.xn1, w.wk, rows: n, inDim: d, outDim: kd)
+        linear(a.v, a.xn1, w.wv, rows: n, inDim: d, outDim: kd)
+        LayerPasses.rope(a.q, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
+        LayerPasses.rope(a.k, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
+        attention.forward(a.att, a.lse, q: a.q, k: a.k, v: a.v, positions: pos, threads: threads)
+        linear(a.x1, a.att, w.wo, rows: n, inDim: qd, outDim: d)
+        for i in 0..<(n * d) { a.x1[i] += a.x[i] }
+        LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, w.ffnNorm, n: n, d: d, eps: c.rmsNormEps)
+        linear(a.gate, a.xn2, w.wGate, rows: n, inDim: d, outDim: f)
+        linear(a.up, a.xn2, w.wUp, rows: n, inDim: d, outDim: f)
+        LayerPasses.swigluForward(a.h, gate: a.gate, up: a.up, count: n * f, pool: pool)
+        if recomputing { return }
+        let next = l + 1 < c.layerCount ? acts[l + 1].x : xFinal
+        linear(next, a.h, w.wDown, rows: n, inDim: f, outDim: d)
+        for i in 0..<(n * d) { next[i] += a.x1[i] }
     }
 
     /// LM head + cross-entropy in chunks of rows; with `backward`, dxn (in dtmp) accumulates dlogits · W_head and the
@@ -225,6 +245,7 @@ public final class TrainingModel: @unchecked Sendable {
         savedPositions.withUnsafeBufferPointer { pos in
             let pos = pos.baseAddress!
             for l in stride(from: c.layerCount - 1, through: 0, by: -1) {
+                if recompute { forwardLayer(l, positions: pos, recomputing: true) }
                 let a = acts[l], w = parameters.layers[l], dw = gradients.layers[l]
                 // MLP: out = x1 + down(h)
                 linearBackward(dx: dh, accumulate: false, dw: dw.wDown, dy: dx, x: a.h, w: w.wDown, rows: n, inDim: f, outDim: d)

@@ -29,6 +29,7 @@ struct AlignmentRunOptions: ParsableArguments {
     @Flag(help: "Continue from the newest checkpoint in --out.") var resume = false
     @Flag(help: "Replace the run already in --out (its files are removed first).") var overwrite = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Activation checkpointing: recompute each layer's forward in the backward (less memory for long rows, about a third more compute).") var recompute = false
 
     /// The run-folder rule (see RunFolder) and the memory check, before any file is written: a folder holding a run
     /// is refused without --resume / --overwrite; --resume needs a finished checkpoint (in OUT, or OUT/stage1 for a
@@ -37,9 +38,9 @@ struct AlignmentRunOptions: ParsableArguments {
         let intent = try checkTrainingRunFolder(out, resume: resume, overwrite: overwrite, checkpointFolders: checkpointFolders)
         let config: ModelConfig
         do { config = try ModelWeights.load(path: model, numerics: .reference).config } catch { throw CLIError("\(error)") }
-        var estimate = MemoryEstimate.training(config, microBatch: microBatch, seq: maxLength, bf16: false)
+        var estimate = MemoryEstimate.training(config, microBatch: microBatch, seq: maxLength, bf16: false, recompute: recompute)
         estimate.parts.append(("other model copies", extraSlabs * 4 * Int(MemoryEstimate.parameters(config))))
-        try checkMemory(estimate, hint: "lower --micro-batch / --max-length")
+        try checkMemory(estimate, hint: recompute ? "lower --micro-batch / --max-length" : "lower --micro-batch / --max-length, or add --recompute")
         try makeRunFolder(out, intent: intent)
     }
 
@@ -57,6 +58,7 @@ struct AlignmentRunOptions: ParsableArguments {
         o.adamw.beta2 = beta2
         o.seed = seed
         if let threads { o.threads = threads }
+        o.recompute = recompute
         return o
     }
 

@@ -46,6 +46,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed for the initial weights.") var seed: UInt64 = 1
     @Option(help: "Standard deviation of the initial weights (the paper's 0.006 is for d_model 4096, ≈ 0.38/√d).") var initStd: Float = 0.006
     @Option(help: "Matrix-product precision: f32, or bf16 (operands rounded to bf16, f32 accumulation and master weights; oneDNN's bf16 GEMM on AMX / AVX512-BF16 CPUs).") var precision: TrainingPrecision = .f32
+    @Flag(help: "Activation checkpointing: keep only each layer's input and recompute the layer's forward in the backward (about a third more compute; activation memory of one layer plus one row of inputs per layer — for long sequences).") var recompute = false
     @Option(help: "Data order: sequential (llm.c's).") var dataOrder: DataOrder = .sequential
     @Option(help: "Start from these weights (an HF directory or GGUF) instead of a random init.") var initFrom: String?
     @Option(parsing: .upToNextOption, help: "Validation shards (same format).") var valData: [String] = []
@@ -122,8 +123,10 @@ struct TrainCommand: ParsableCommand {
             do { givenStream = try TokenStream(paths: data, vocabularySize: c.vocabularySize) } catch { throw CLIError(error.description) }
         }
         // Memory is checked before anything is allocated or written.
-        try checkMemory(MemoryEstimate.training(c, microBatch: microBatch, seq: seqLen, bf16: precision == .bf16, optimizerShards: parallel.size),
-                        hint: "lower --micro-batch / --seq-len or choose a smaller model")
+        try checkMemory(MemoryEstimate.training(c, microBatch: microBatch, seq: seqLen, bf16: precision == .bf16, optimizerShards: parallel.size,
+                                                recompute: recompute),
+                        hint: recompute ? "lower --micro-batch / --seq-len or choose a smaller model"
+                                        : "lower --micro-batch / --seq-len, add --recompute, or choose a smaller model")
         if main { try makeRunFolder(out, intent: intent) }
         var (trainShards, validationShards) = (data, valData)
         if let textData {
@@ -170,6 +173,7 @@ struct TrainCommand: ParsableCommand {
         o.maxLR = maxLR
         o.schedule = schedule
         o.precision = precision
+        o.recompute = recompute
         guard o.microBatches % parallel.size == 0 else {
             throw CLIError("\(o.microBatches) micro-batches per step do not divide among \(parallel.size) ranks (raise --batch-tokens)")
         }
@@ -210,7 +214,7 @@ struct TrainCommand: ParsableCommand {
         r.resume = resume
         r.seed = seed
         r.checkpointFiles = checkpointFiles
-        // MFU's denominator: the GEMM this precision runs through, measured now (~0.1 s), on rank 0 (it logs).
+        // MFU's denominator: the GEMM this precision runs through, measured now (~0.3 s), on rank 0 (it logs).
         var peak: Double?
         if main, let p = Gemm.measuredPeak(bf16: precision == .bf16, threads: o.threads) {
             peak = p
