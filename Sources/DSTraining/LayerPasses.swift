@@ -6,31 +6,83 @@ enum LayerPasses {
     // MARK: RMSNorm — y = x · r · g, r = 1 / sqrt(mean(x²) + eps) (transformers' LlamaRMSNorm in f32)
 
     static func rmsNormForward(_ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-                               _ g: UnsafePointer<Float>, n: Int, d: Int, eps: Float) {
-        for i in 0..<n {
-            let xi = x + i * d, yi = y + i * d
-            var ss: Float = 0
-            for j in 0..<d { ss += xi[j] * xi[j] }
-            let r = 1 / (ss / Float(d) + eps).squareRoot()
-            rstd[i] = r
-            for j in 0..<d { yi[j] = g[j] * (xi[j] * r) }
+                               _ g: UnsafePointer<Float>, n: Int, d: Int, eps: Float, pool: WorkerPool) {
+        nonisolated(unsafe) let (y, rstd, x, g) = (y, rstd, x, g)
+        pool.parallelFor(n, minimumChunk: 16) { rows in
+            for i in rows {
+                let xi = x + i * d, yi = y + i * d
+                let r = 1 / (dot(xi, xi, count: d) / Float(d) + eps).squareRoot()
+                rstd[i] = r
+                var j = 0
+                while j + 16 <= d { store16(load16(g + j) * (load16(xi + j) * r), yi + j); j += 16 }
+                while j < d { yi[j] = g[j] * (xi[j] * r); j += 1 }
+            }
         }
     }
 
-    /// dx += r·a − x·r³·(a·x)/d with a = dy ⊙ g; dg += Σ_rows dy ⊙ x·r.
+    /// dx += r·a − x·r³·(a·x)/d with a = dy ⊙ g; dg += Σ_rows dy ⊙ x·r. Rows run in parallel in fixed blocks of 32,
+    /// each block adding its rows into its own dg partial; the partials are summed in block order, so the result has
+    /// the same bits for any thread count.
     static func rmsNormBackward(_ dx: UnsafeMutablePointer<Float>, _ dg: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
-                                _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, n: Int, d: Int) {
-        for i in 0..<n {
-            let xi = x + i * d, dyi = dy + i * d, dxi = dx + i * d
-            let r = rstd[i]
-            var dot: Float = 0
-            for j in 0..<d {
-                dot += dyi[j] * g[j] * xi[j]
-                dg[j] += dyi[j] * xi[j] * r
+                                _ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, n: Int, d: Int,
+                                pool: WorkerPool) {
+        let block = 32, blocks = (n + block - 1) / block
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: blocks * d)
+        defer { partial.deallocate() }
+        nonisolated(unsafe) let (dx, dy, x, g, rstd, part) = (dx, dy, x, g, rstd, partial)
+        pool.run(tasks: blocks) { b in
+            let dgb = part + b * d
+            dgb.update(repeating: 0, count: d)
+            for i in (b * block)..<min(n, (b + 1) * block) {
+                let xi = x + i * d, dyi = dy + i * d, dxi = dx + i * d
+                let r = rstd[i]
+                var acc = SIMD16<Float>()
+                var j = 0
+                while j + 16 <= d {
+                    let dyv = load16(dyi + j), xv = load16(xi + j)
+                    acc += dyv * load16(g + j) * xv
+                    store16(load16(dgb + j) + dyv * xv * r, dgb + j)
+                    j += 16
+                }
+                var dot = horizontalSum(acc)
+                while j < d {
+                    dot += dyi[j] * g[j] * xi[j]
+                    dgb[j] += dyi[j] * xi[j] * r
+                    j += 1
+                }
+                let c = dot * r * r * r / Float(d)
+                j = 0
+                while j + 16 <= d {
+                    store16(load16(dxi + j) + (load16(dyi + j) * load16(g + j) * r - load16(xi + j) * c), dxi + j)
+                    j += 16
+                }
+                while j < d { dxi[j] += dyi[j] * g[j] * r - xi[j] * c; j += 1 }
             }
-            let c = dot * r * r * r / Float(d)
-            for j in 0..<d { dxi[j] += dyi[j] * g[j] * r - xi[j] * c }
         }
+        for b in 0..<blocks { add(dg, partial + b * d, count: d) }
+    }
+
+    /// Σ a[j]·b[j] for j < count: 16 lanes, summed by halving, then the tail.
+    @inline(__always) static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD16<Float>()
+        var j = 0
+        while j + 16 <= count { acc.addProduct(load16(a + j), load16(b + j)); j += 16 }
+        var s = horizontalSum(acc)
+        while j < count { s += a[j] * b[j]; j += 1 }
+        return s
+    }
+
+    /// y[i] += x[i] for i < count.
+    @inline(__always) static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i + 16 <= count { store16(load16(y + i) + load16(x + i), y + i); i += 16 }
+        while i < count { y[i] += x[i]; i += 1 }
+    }
+
+    /// The residual add y += x over count values, on the pool.
+    static func residualAdd(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int, pool: WorkerPool) {
+        nonisolated(unsafe) let (y, x) = (y, x)
+        pool.parallelFor(count, minimumChunk: 1 << 15) { r in add(y + r.lowerBound, x + r.lowerBound, count: r.count) }
     }
 
     // MARK: RoPE — rotate-half on each head (transformers' convention), in place
@@ -53,17 +105,34 @@ enum LayerPasses {
     /// Rotates every head of n rows (row r at position `positions[r]`: r % seq, or its offset in a packed document)
     /// by +angle, or by −angle for the backward pass (the rotation is orthogonal: its gradient is the inverse rotation).
     static func rope(_ x: UnsafeMutablePointer<Float>, n: Int, positions: UnsafePointer<Int32>, heads: Int, headDim hd: Int,
-                     cos: [Float], sin: [Float], inverse: Bool) {
+                     cos: [Float], sin: [Float], inverse: Bool, pool: WorkerPool) {
         let half = hd / 2, width = heads * hd
-        for r in 0..<n {
-            let pos = Int(positions[r])
-            for h in 0..<heads {
-                let v = x + r * width + h * hd
-                for i in 0..<half {
-                    let c = cos[pos * half + i], s = inverse ? -sin[pos * half + i] : sin[pos * half + i]
-                    let a = v[i], b = v[i + half]
-                    v[i] = a * c - b * s
-                    v[i + half] = b * c + a * s
+        let sign: Float = inverse ? -1 : 1
+        cos.withUnsafeBufferPointer { cosTable in
+            sin.withUnsafeBufferPointer { sinTable in
+                nonisolated(unsafe) let (x, positions, cosTable, sinTable) = (x, positions, cosTable.baseAddress!, sinTable.baseAddress!)
+                pool.parallelFor(n, minimumChunk: 32) { rows in
+                    for r in rows {
+                        let cp = cosTable + Int(positions[r]) * half, sp = sinTable + Int(positions[r]) * half
+                        for h in 0..<heads {
+                            let v = x + r * width + h * hd
+                            var i = 0
+                            while i + 16 <= half {
+                                let c = load16(cp + i), s = load16(sp + i) * sign
+                                let a = load16(v + i), b = load16(v + half + i)
+                                store16(a * c - b * s, v + i)
+                                store16(b * c + a * s, v + half + i)
+                                i += 16
+                            }
+                            while i < half {
+                                let c = cp[i], s = sp[i] * sign
+                                let a = v[i], b = v[i + half]
+                                v[i] = a * c - b * s
+                                v[i + half] = b * c + a * s
+                                i += 1
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -181,7 +181,7 @@ public final class TrainingModel: @unchecked Sendable {
             let pos = pos.baseAddress!
             for l in 0..<c.layerCount { forwardLayer(l, positions: pos) }
         }
-        LayerPasses.rmsNormForward(xnFinal, rstdFinal, xFinal, slab.parameters.finalNorm, n: n, d: d, eps: c.rmsNormEps)
+        LayerPasses.rmsNormForward(xnFinal, rstdFinal, xFinal, slab.parameters.finalNorm, n: n, d: d, eps: c.rmsNormEps, pool: pool)
     }
 
     /// Layer l's forward from acts[l].x, keeping what its backward reads. Unless `recomputing` (the backward's
@@ -190,23 +190,23 @@ public final class TrainingModel: @unchecked Sendable {
         let (d, qd, kd, f) = (c.hiddenSize, c.queryDim, c.kvDim, c.intermediateSize)
         let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
         let a = acts[l], w = slab.parameters.layers[l]
-        LayerPasses.rmsNormForward(a.xn1, a.rstd1, a.x, w.attentionNorm, n: n, d: d, eps: c.rmsNormEps)
+        LayerPasses.rmsNormForward(a.xn1, a.rstd1, a.x, w.attentionNorm, n: n, d: d, eps: c.rmsNormEps, pool: pool)
         linear(a.q, a.xn1, w.wq, rows: n, inDim: d, outDim: qd)
         linear(a.k, a.xn1, w.wk, rows: n, inDim: d, outDim: kd)
         linear(a.v, a.xn1, w.wv, rows: n, inDim: d, outDim: kd)
-        LayerPasses.rope(a.q, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
-        LayerPasses.rope(a.k, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false)
+        LayerPasses.rope(a.q, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false, pool: pool)
+        LayerPasses.rope(a.k, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: false, pool: pool)
         attention.forward(a.att, a.lse, q: a.q, k: a.k, v: a.v, positions: pos, threads: threads)
         linear(a.x1, a.att, w.wo, rows: n, inDim: qd, outDim: d)
-        for i in 0..<(n * d) { a.x1[i] += a.x[i] }
-        LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, w.ffnNorm, n: n, d: d, eps: c.rmsNormEps)
+        LayerPasses.residualAdd(a.x1, a.x, count: n * d, pool: pool)
+        LayerPasses.rmsNormForward(a.xn2, a.rstd2, a.x1, w.ffnNorm, n: n, d: d, eps: c.rmsNormEps, pool: pool)
         linear(a.gate, a.xn2, w.wGate, rows: n, inDim: d, outDim: f)
         linear(a.up, a.xn2, w.wUp, rows: n, inDim: d, outDim: f)
         LayerPasses.swigluForward(a.h, gate: a.gate, up: a.up, count: n * f, pool: pool)
         if recomputing { return }
         let next = l + 1 < c.layerCount ? acts[l + 1].x : xFinal
         linear(next, a.h, w.wDown, rows: n, inDim: f, outDim: d)
-        for i in 0..<(n * d) { next[i] += a.x1[i] }
+        LayerPasses.residualAdd(next, a.x1, count: n * d, pool: pool)
     }
 
     /// LM head + cross-entropy in chunks of rows; with `backward`, dxn (in dtmp) accumulates dlogits · W_head and the
@@ -239,7 +239,7 @@ public final class TrainingModel: @unchecked Sendable {
         let (H, KH, hd) = (c.headCount, c.kvHeadCount, c.headDim)
         let (parameters, gradients, layout) = (slab.parameters, slab.gradients, slab.layout)
         dx.update(repeating: 0, count: n * d)
-        LayerPasses.rmsNormBackward(dx, gradients.finalNorm, dtmp, xFinal, parameters.finalNorm, rstdFinal, n: n, d: d)
+        LayerPasses.rmsNormBackward(dx, gradients.finalNorm, dtmp, xFinal, parameters.finalNorm, rstdFinal, n: n, d: d, pool: pool)
         gradientsReady?(layout.finalNorm.lowerBound..<slab.count)
         // Backward through the layers; dx holds d(loss)/d(layer output) on entry to each.
         savedPositions.withUnsafeBufferPointer { pos in
@@ -253,19 +253,19 @@ public final class TrainingModel: @unchecked Sendable {
                 linearBackward(dx: dtmp, accumulate: false, dw: dw.wGate, dy: dgate, x: a.xn2, w: w.wGate, rows: n, inDim: d, outDim: f)
                 linearBackward(dx: dtmp, accumulate: true, dw: dw.wUp, dy: dup, x: a.xn2, w: w.wUp, rows: n, inDim: d, outDim: f)
                 // dx now is d/d(x1) through the residual; add the norm's path.
-                LayerPasses.rmsNormBackward(dx, dw.ffnNorm, dtmp, a.x1, w.ffnNorm, a.rstd2, n: n, d: d)
+                LayerPasses.rmsNormBackward(dx, dw.ffnNorm, dtmp, a.x1, w.ffnNorm, a.rstd2, n: n, d: d, pool: pool)
                 // Attention: x1 = x + o_proj(att)
                 linearBackward(dx: datt, accumulate: false, dw: dw.wo, dy: dx, x: a.att, w: w.wo, rows: n, inDim: qd, outDim: d)
                 dk.update(repeating: 0, count: n * kd)
                 dv.update(repeating: 0, count: n * kd)
                 attention.backward(dq: dq, dk: dk, dv: dv, dout: datt, q: a.q, k: a.k, v: a.v, lse: a.lse, positions: pos,
                                    threads: threads)
-                LayerPasses.rope(dq, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
-                LayerPasses.rope(dk, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true)
+                LayerPasses.rope(dq, n: n, positions: pos, heads: H, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true, pool: pool)
+                LayerPasses.rope(dk, n: n, positions: pos, heads: KH, headDim: hd, cos: ropeCos, sin: ropeSin, inverse: true, pool: pool)
                 linearBackward(dx: dtmp, accumulate: false, dw: dw.wq, dy: dq, x: a.xn1, w: w.wq, rows: n, inDim: d, outDim: qd)
                 linearBackward(dx: dtmp, accumulate: true, dw: dw.wk, dy: dk, x: a.xn1, w: w.wk, rows: n, inDim: d, outDim: kd)
                 linearBackward(dx: dtmp, accumulate: true, dw: dw.wv, dy: dv, x: a.xn1, w: w.wv, rows: n, inDim: d, outDim: kd)
-                LayerPasses.rmsNormBackward(dx, dw.attentionNorm, dtmp, a.x, w.attentionNorm, a.rstd1, n: n, d: d)
+                LayerPasses.rmsNormBackward(dx, dw.attentionNorm, dtmp, a.x, w.attentionNorm, a.rstd1, n: n, d: d, pool: pool)
                 gradientsReady?(layout.layers[l].span)
             }
         }
