@@ -109,13 +109,16 @@ public final class DPOTrainer: StepTrainer, @unchecked Sendable {
     /// The reference log-probabilities under the current weights (call before training), or under `referenceSlab`.
     public func computeReference(using referenceSlab: ParameterSlab? = nil) {
         reference = Self.logProbabilities(of: pairs, model: referenceSlab.map {
-            TrainingModel(slab: $0, batch: options.base.microBatch, seq: options.base.seq, threads: options.base.threads)
+            TrainingModel(slab: $0, batch: options.base.microBatch, seq: options.base.seq, threads: options.base.threads,
+                          recompute: options.base.recompute)
         } ?? model)
     }
 
     /// Summed completion log-probabilities (chosen, rejected) of every pair under `slab` (no optimizer state made).
     public static func logProbabilities(of pairs: [PreferencePair], slab: ParameterSlab, options o: PostTrainingOptions) -> [(chosen: Double, rejected: Double)] {
-        logProbabilities(of: pairs, model: TrainingModel(slab: slab, batch: o.microBatch, seq: o.seq, threads: o.threads))
+        // Forward only: with `recompute` it keeps one layer's activations, as the trainer's own model does.
+        logProbabilities(of: pairs, model: TrainingModel(slab: slab, batch: o.microBatch, seq: o.seq, threads: o.threads,
+                                                         recompute: o.recompute))
     }
 
     static func logProbabilities(of pairs: [PreferencePair], model: TrainingModel) -> [(chosen: Double, rejected: Double)] {

@@ -79,11 +79,15 @@ public final class WorkerPool: @unchecked Sendable {
         state.body = nil
     }
 
-    /// Splits 0..<count into about `threads × 4` contiguous ranges and runs them in parallel.
-    public func parallelFor(_ count: Int, threads: Int? = nil, minimumChunk: Int = 1, _ body: @escaping (Range<Int>) -> Void) {
+    /// Splits 0..<count into about `threads × 4` contiguous ranges and runs them in parallel. With `multipleOf`,
+    /// every range but the last starts and ends at a multiple of it (16: a vector loop's tail falls only at the end
+    /// of the array, so its results do not depend on the thread count).
+    public func parallelFor(_ count: Int, threads: Int? = nil, minimumChunk: Int = 1, multipleOf: Int = 1,
+                            _ body: @escaping (Range<Int>) -> Void) {
         let t = max(1, min(threads ?? threadCount, threadCount))
         let chunks = max(1, min(t * 4, count / max(1, minimumChunk)))
-        let size = (count + chunks - 1) / chunks
+        let unit = max(1, multipleOf)
+        let size = ((count + chunks - 1) / chunks + unit - 1) / unit * unit
         run(tasks: chunks, threads: t) { c in
             let lo = c * size
             if lo < count { body(lo..<min(count, lo + size)) }

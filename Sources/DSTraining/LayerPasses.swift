@@ -143,7 +143,7 @@ enum LayerPasses {
     static func swigluForward(_ h: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int,
                               pool: WorkerPool) {
         nonisolated(unsafe) let (h, gate, up) = (h, gate, up)
-        pool.parallelFor(count, minimumChunk: 1 << 14) { range in
+        pool.parallelFor(count, minimumChunk: 1 << 14, multipleOf: 16) { range in
             var i = range.lowerBound
             while i + 16 <= range.upperBound {
                 let g = load16(gate + i)
@@ -162,7 +162,7 @@ enum LayerPasses {
     static func swigluBackward(dgate: UnsafeMutablePointer<Float>, dup: UnsafeMutablePointer<Float>, dh: UnsafePointer<Float>,
                                gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, pool: WorkerPool) {
         nonisolated(unsafe) let (dgate, dup, dh, gate, up) = (dgate, dup, dh, gate, up)
-        pool.parallelFor(count, minimumChunk: 1 << 14) { range in
+        pool.parallelFor(count, minimumChunk: 1 << 14, multipleOf: 16) { range in
             var i = range.lowerBound
             while i + 16 <= range.upperBound {
                 let g = load16(gate + i), d = load16(dh + i)

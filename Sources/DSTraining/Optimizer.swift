@@ -56,6 +56,7 @@ public final class AdamW: @unchecked Sendable {
     /// the parameters is written. With `roundedCopy`, each updated parameter's bf16 bits are also stored at its
     /// index there (the bf16 GEMM's weights, without a second pass over the slab).
     public func update(lr: Float, gradientScale: Float = 1, roundedCopy: UnsafeMutablePointer<UInt16>? = nil) {
+        precondition(roundedCopy == nil || range == 0..<slab.count, "a sharded optimizer cannot round every weight")
         if let w = inFlightWrite {
             w.wait()
             inFlightWrite = nil

@@ -72,7 +72,7 @@ public final class TrainingModel: @unchecked Sendable {
         if recompute {
             // Each layer keeps only its input; the rest is one set of buffers, refilled by the backward.
             let shared = layerActs(x: buf(rows * d))
-            acts = [shared] + (1..<config.layerCount).map { _ in
+            acts = [shared] + stride(from: 1, to: config.layerCount, by: 1).map { _ in
                 let s = shared
                 return LayerActs(x: buf(rows * d), xn1: s.xn1, q: s.q, k: s.k, v: s.v, att: s.att, x1: s.x1, xn2: s.xn2, gate: s.gate,
                                  up: s.up, h: s.h, rstd1: s.rstd1, rstd2: s.rstd2, lse: s.lse)
@@ -245,7 +245,8 @@ public final class TrainingModel: @unchecked Sendable {
         savedPositions.withUnsafeBufferPointer { pos in
             let pos = pos.baseAddress!
             for l in stride(from: c.layerCount - 1, through: 0, by: -1) {
-                if recompute { forwardLayer(l, positions: pos, recomputing: true) }
+                // The forward left the last layer's activations in the shared buffers: only the others are recomputed.
+                if recompute && l < c.layerCount - 1 { forwardLayer(l, positions: pos, recomputing: true) }
                 let a = acts[l], w = parameters.layers[l], dw = gradients.layers[l]
                 // MLP: out = x1 + down(h)
                 linearBackward(dx: dh, accumulate: false, dw: dw.wDown, dy: dx, x: a.h, w: w.wDown, rows: n, inDim: f, outDim: d)

@@ -55,4 +55,21 @@ import Testing
         LayerPasses.rope(&y, n: n, positions: positions, heads: heads, headDim: hd, cos: cos, sin: sin, inverse: true, pool: pool)
         #expect(zip(x, y).allSatisfy { abs($0 - $1) < 1e-5 })
     }
+
+    @Test func swigluHasTheSameBitsForAnyThreadCount() {
+        let count = 100_003  // ranges of the pool split at multiples of 16; the scalar tail only at the end
+        let gate = Self.random(count, seed: 5).map { $0 * 6 }, up = Self.random(count, seed: 6), dh = Self.random(count, seed: 7)
+        func run(threads: Int) -> [Float] {
+            let pool = WorkerPool(threads: threads)
+            var h = [Float](repeating: 0, count: count), dgate = h, dup = h
+            LayerPasses.swigluForward(&h, gate: gate, up: up, count: count, pool: pool)
+            LayerPasses.swigluBackward(dgate: &dgate, dup: &dup, dh: dh, gate: gate, up: up, count: count, pool: pool)
+            return h + dgate + dup
+        }
+        let one = run(threads: 1)
+        #expect(run(threads: 3) == one)
+        #expect(run(threads: 7) == one)
+        let g = Double(gate[17]), silu = g / (1 + Foundation.exp(-g))
+        #expect(abs(Double(one[17]) - silu * Double(up[17])) < 1e-5)
+    }
 }
