@@ -15,7 +15,7 @@ build: deps
 # Chat with the embedded default model (models/default: trained from scratch by dsllm, see its README.md) — in a
 # terminal; otherwise it answers a few prompts, printed as a transcript. `dsllm demo` tours the tokenizer, engine
 # and training. Sampling: DeepSeek LLM Chat's generation_config (temperature 0.7, top-p 0.95) plus a mild repetition
-# penalty — greedy decoding of a 10 M-parameter model loops — and, for the transcript, a fixed seed.
+# penalty — greedy decoding of a 5 M-parameter model loops — and, for the transcript, a fixed seed.
 RUN_SAMPLING := --temperature 0.7 --top-p 0.95 --repeat-penalty 1.1
 run: build
 	@if [ ! -f models/default/config.json ]; then $(BIN) demo; \
@@ -97,8 +97,8 @@ lm-eval-check: build
 	@python3 -c "import lm_eval, transformers" 2>/dev/null || python3 -m pip install -q -r tools/golden/requirements-eval.txt
 	python3 tools/golden/lm_eval_crosscheck.py --dsllm $(BIN) --model $(EVAL_MODEL)
 
-# The embedded default model end to end: corpus → 8192-token tokenizer → pre-training (scaling-law η and B) → SFT →
-# evaluation → bf16 safetensors + Q8_0 GGUF + model card in bench/out/default-model/export (~2 h on 2 cores,
+# The embedded default model end to end: corpus → 8192-token tokenizer → pre-training (the shape scaling allocate gives for the hour) → SFT →
+# evaluation → bf16 safetensors + Q8_0 GGUF + model card in bench/out/default-model/export (~1 h on 2 cores,
 # resumable). `make default-model STAGE=ship` then copies it to models/default (what is committed).
 default-model: build
 	STAGE=$(STAGE) bash scripts/default-model.sh $(BIN)

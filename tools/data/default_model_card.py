@@ -60,8 +60,10 @@ prompts = ["Hello", "What is AI?", "Do you like music?", "Tell me a joke.", "Wha
 feed = "\n/reset\n".join(prompts) + "\n"
 out = subprocess.run([a.dsllm, "chat", "--model", os.path.dirname(a.out), "--temperature", "0", "--max-tokens", "60"],
                      input=feed, capture_output=True, text=True, check=True).stdout
-replies = out.replace("[new conversation]\n", "").replace("[the reply reached --max-tokens]", "…").split("> ")[1:]
-replies = [" ".join(r.split()) or "(an empty reply)" for r in replies][:len(prompts)]
+# Piped, chat prints "User: …" / "Assistant: …" per turn and "[new conversation]" after each /reset.
+turns = out.replace("[the reply reached --max-tokens]", "…").split("[new conversation]")
+replies = [" ".join(t.split("Assistant:", 1)[1].split()) if "Assistant:" in t else "" for t in turns]
+replies = [r or "(an empty reply)" for r in replies][:len(prompts)]
 cont = subprocess.run([a.dsllm, "generate", "--model", os.path.dirname(a.out), "--prompt", "To be, or not to be,", "--temperature", "0",
                        "--max-tokens", "40"], capture_output=True, text=True, check=True).stdout.strip()
 
