@@ -55,21 +55,6 @@ let attentionKeyTile = 64
     return unsafeBitCast((u &<< 32) | (u &>> 32), to: SIMD16<Float>.self)
 }
 
-/// h[i] = SiLU(h[i]) · up[i] for i in range (the SwiGLU gate), 16 lanes at a time.
-@inline(__always) func applySiLUGate(_ h: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ range: Range<Int>) {
-    var i = range.lowerBound
-    while i + 16 <= range.upperBound {
-        let g = load16(h + i)
-        store16(g / (1 + exp16(-g)) * load16(up + i), h + i)
-        i += 16
-    }
-    while i < range.upperBound {
-        let g = h[i]
-        h[i] = g / (1 + expf(-g)) * up[i]
-        i += 1
-    }
-}
-
 extension Transformer {
     /// Causal attention of n consecutive tokens at cache slots first..<first+n (keys and values already stored), token t
     /// seeing slots 0...first+t. `q` and `out` are [n × queryDim]. Flash-style: one task per (KV head, block of 32

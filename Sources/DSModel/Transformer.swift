@@ -154,7 +154,7 @@ public final class Transformer {
 
     /// h = SiLU(h) · up over count values (SwiGLU), vectorised and split across threads.
     func siluGate(_ h: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        forEachRange(count, workPerItem: 4) { range in applySiLUGate(h, up, range) }
+        forEachRange(count, workPerItem: 4) { range in DSTensor.siluGate(h, gate: h, up: up, range) }
     }
 
     /// Rotates `heads` consecutive heads of one token in place, as `rope(_:_:)` does each (same products, same

@@ -93,3 +93,20 @@ import Foundation
     while i + 16 <= count { store16(load16(p + i) * factor, p + i); i += 16 }
     while i < count { p[i] *= factor; i += 1 }
 }
+
+/// out[i] = SiLU(gate[i]) · up[i] for i in range (the SwiGLU gate), 16 lanes at a time; `out` may be `gate` (in
+/// place). The inference forward pass and the training forward both use it.
+@inlinable @inline(__always)
+public func siluGate(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, _ range: Range<Int>) {
+    var i = range.lowerBound
+    while i + 16 <= range.upperBound {
+        let g = load16(gate + i)
+        store16(g / (1 + exp16(-g)) * load16(up + i), out + i)
+        i += 16
+    }
+    while i < range.upperBound {
+        let g = gate[i]
+        out[i] = g / (1 + expf(-g)) * up[i]
+        i += 1
+    }
+}

@@ -143,19 +143,7 @@ enum LayerPasses {
     static func swigluForward(_ h: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int,
                               pool: WorkerPool) {
         nonisolated(unsafe) let (h, gate, up) = (h, gate, up)
-        pool.parallelFor(count, minimumChunk: 1 << 14, multipleOf: 16) { range in
-            var i = range.lowerBound
-            while i + 16 <= range.upperBound {
-                let g = load16(gate + i)
-                store16(g / (1 + exp16(-g)) * load16(up + i), h + i)
-                i += 16
-            }
-            while i < range.upperBound {
-                let g = gate[i]
-                h[i] = g / (1 + expf(-g)) * up[i]
-                i += 1
-            }
-        }
+        pool.parallelFor(count, minimumChunk: 1 << 14, multipleOf: 16) { range in siluGate(h, gate: gate, up: up, range) }
     }
 
     /// dgate = dh · u · σ(g)(1 + g(1 − σ(g))), dup = dh · silu(g).
